@@ -1,0 +1,45 @@
+# Two commands do everything on a fresh clone: `make run` and `make test` (see README).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The integration half of `make test` runs on real services (CI starts them with .ci/run).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/soar
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test test-unit test-integration install lint clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py load_demo_data
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory test-integration
+
+# Embedded stack: SQLite, Celery tasks in-process.
+test-unit:
+	env -u DATABASE_URL -u CELERY_BROKER_URL SOAR_VAR_DIR=$(CURDIR)/var/test \
+		$(PY) -m pytest -m "not integration" -q $(PYTEST_ARGS)
+
+# Real PostgreSQL, Redis and Celery worker processes; refuses to skip.
+test-integration:
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) SOAR_REQUIRE_INTEGRATION=1 \
+		$(PY) -m pytest -m integration -q $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

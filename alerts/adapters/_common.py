@@ -1,0 +1,205 @@
+"""Defensive helpers shared by the vendor adapters (not an adapter itself).
+
+Vendor payloads are foreign JSON: any field may be missing, of the wrong type, huge or
+hostile. These helpers turn such values into "absent" instead of exceptions, so each
+adapter only has to decide which fields are *required*.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+from alerts.normalization import (
+    MAX_ENTITY_VALUE,
+    NormalizationError,
+    Observable,
+    map_severity,
+    parse_timestamp,
+    try_observable,
+)
+
+# str(int) raises ValueError above ~4300 digits (CPython's DoS guard) and normalization's
+# helpers print values in their messages; 64-bit ids (Suricata flow_id) must still fit.
+_MAX_INT = 10**30
+# Long enough for any real field; longer input is truncated rather than rejected.
+MAX_FIELD = 20_000
+# One request may carry a batch; beyond this it is a flood, not a batch.
+MAX_BATCH = 500
+
+
+def scalar(value: Any, limit: int = MAX_FIELD) -> str:
+    """A JSON scalar as stripped text; "" for None, containers, huge ints and non-finite floats."""
+    if isinstance(value, str):
+        return value[: limit * 2].strip()[:limit]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value) if abs(value) < _MAX_INT else ""
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else ""
+    return ""
+
+
+def first(*values: Any, limit: int = MAX_FIELD) -> str:
+    """The first value that is a non-empty scalar."""
+    for value in values:
+        text = scalar(value, limit)
+        if text:
+            return text
+    return ""
+
+
+def as_list(value: Any) -> list:
+    """ECS/Splunk fields may hold one value or an array of values."""
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
+def field(doc: Any, path: str, default: Any = None, _depth: int = 0) -> Any:
+    """Read ``a.b.c`` from nested objects, dotted flat keys ("a.b.c": ...) or any mix."""
+    if not isinstance(doc, dict) or _depth > 16:
+        return default
+    if path in doc:
+        return doc[path]
+    parts = path.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:cut])
+        if isinstance(doc.get(head), dict):
+            found = field(doc[head], ".".join(parts[cut:]), _MISSING, _depth + 1)
+            if found is not _MISSING:
+                return found
+    return default
+
+
+_MISSING = object()
+
+
+def severity(value: Any, *, scale: tuple[int, int, int, int] | None = None, name: str = "severity") -> str:
+    """map_severity restricted to values it can report on safely (bounded numbers, short words)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _MAX_INT:
+        raise NormalizationError({name: ["Number is out of range."]})
+    if isinstance(value, str):
+        value = value[:64]
+    elif not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise NormalizationError({name: ["Must be a level name or a number."]})
+    try:
+        return map_severity(value, scale=scale)
+    except NormalizationError as exc:
+        raise NormalizationError({name: exc.errors.get("severity", [str(exc)])}) from None
+
+
+def severity_or(value: Any, default: str = "medium", **kwargs: Any) -> str:
+    """For free-form severity labels: an unknown word must not reject the whole alert."""
+    if value in (None, ""):
+        return default
+    try:
+        return severity(value, **kwargs)
+    except NormalizationError:
+        return default
+
+
+def batch(items: Any, name: str = "alerts") -> list:
+    if not isinstance(items, list) or not items:
+        raise NormalizationError({name: ["Must be a non-empty list."]})
+    if len(items) > MAX_BATCH:
+        raise NormalizationError({name: [f"At most {MAX_BATCH} alerts per request."]})
+    return items
+
+
+def timestamp(value: Any, name: str = "occurred_at"):
+    """parse_timestamp guarded against values it cannot even print in its error message."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _MAX_INT:
+        raise NormalizationError({name: ["Not a valid timestamp (number out of range)."]})
+    if isinstance(value, str):
+        value = value[:64]
+    elif value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+        raise NormalizationError({name: ["Must be an ISO 8601 string or epoch number."]})
+    return parse_timestamp(value, name)
+
+
+class Errors:
+    """Collects field errors so one response reports every problem, like the generic adapter."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+    def check(self, name: str, fn: Callable[[], Any], default: Any = None) -> Any:
+        try:
+            return fn()
+        except NormalizationError as exc:
+            for key, msgs in exc.errors.items():
+                self.errors.setdefault(name if key in ("non_field_errors", name) else key, []).extend(msgs)
+            return default
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise NormalizationError(self.errors)
+
+
+def url_host(url: Any) -> str:
+    text = scalar(url, MAX_ENTITY_VALUE)
+    if "://" not in text:
+        return ""
+    try:
+        return urllib.parse.urlsplit(text).hostname or ""
+    except ValueError:  # e.g. "http://[bad-ipv6/"
+        return ""
+
+
+def host_observable(value: Any) -> Observable | None:
+    """A host reference as an ip observable when it is an address, else a hostname."""
+    text = scalar(value, MAX_ENTITY_VALUE + 1)
+    if not text:
+        return None
+    try:
+        ipaddress.ip_address(text)
+        return try_observable("ip", text)
+    except ValueError:
+        return try_observable("hostname", text)
+
+
+def url_observables(urls: list[Any]) -> list[Observable]:
+    """Each URL plus its host (as a domain or ip), the part analysts usually pivot on."""
+    found: list[Observable] = []
+    for url in urls[:100]:
+        obs = try_observable("url", scalar(url, MAX_ENTITY_VALUE + 1))
+        if obs is None:
+            continue
+        found.append(obs)
+        host = url_host(obs.value)
+        host_obs = try_observable("ip", host) or try_observable("domain", host)
+        if host_obs:
+            found.append(host_obs)
+    return found
+
+
+def pairs_observables(pairs: list[tuple[str, Any]]) -> list[Observable]:
+    """Like observables_from, but flattens list values and ignores non-scalars."""
+    found: list[Observable] = []
+    for obs_type, value in pairs:
+        for item in as_list(value)[:50]:
+            obs = try_observable(obs_type, scalar(item, MAX_ENTITY_VALUE + 1))
+            if obs is not None:
+                found.append(obs)
+    return found
+
+
+def parse_each(items: list, parse_one: Callable[[Any], Any], name: str = "alerts") -> list:
+    """Parse every batch element, reporting all failures with their index."""
+    results, errors = [], Errors()
+    for index, item in enumerate(items):
+        try:
+            results.append(parse_one(item))
+        except NormalizationError as exc:
+            for key, msgs in exc.errors.items():
+                errors.errors.setdefault(f"{name}[{index}].{key}", []).extend(msgs)
+    errors.raise_if_any()
+    return results

@@ -1,0 +1,116 @@
+"""E-mail reports: a message parsed by an upstream mail parser, or a user-reported phish.
+
+    {
+      "message_id": "<abc@mail.example.com>",         -> source_ref
+      "from": "Payroll <payroll@example.test>",        -> entity (required, the sender address)
+      "to": ["alice@example.com"], "subject": "...",   -> title "Reported e-mail: <subject>"
+      "body": "plain text ...",
+      "received_at": "2026-11-25T10:00:00Z",           -> occurred_at
+      "urls": ["https://..."],                         optional; else URLs found in body
+      "attachments": [{"filename", "sha256", "md5", "sha1", "size"}],
+      "headers": {"Reply-To": "...", "Return-Path": "...", "X-Originating-IP": "..."},
+      "reporter": "alice@example.com",                 set for user-reported mail
+      "severity": "medium"                             optional (default medium)
+    }
+
+Observables: sender address and domain, Reply-To/Return-Path addresses, X-Originating-IP,
+URLs with their hosts, attachment hashes. Category "phishing" when reported by a user.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from typing import Any
+
+from alerts.adapters import Adapter, register
+from alerts.adapters._common import (
+    Errors,
+    as_list,
+    first,
+    pairs_observables,
+    scalar,
+    severity,
+    timestamp,
+    url_observables,
+)
+from alerts.normalization import NormalizedAlert, extract_observables, try_observable
+
+BODY_EXCERPT = 4000
+
+
+def _address(value: Any) -> str:
+    # parseaddr copes with display names and angle brackets; bound input (it is a parser).
+    return email.utils.parseaddr(scalar(value, 1000))[1]
+
+
+def _header(headers: dict, name: str) -> Any:
+    # Header names are case-insensitive and parsers differ in how they spell them.
+    for key, value in list(headers.items())[:500]:
+        if isinstance(key, str) and key.lower() == name:
+            return value
+    return None
+
+
+@register
+class EmailAdapter(Adapter):
+    kind = "email"
+    label = "E-mail report"
+
+    def parse(self, payload: Any) -> list[NormalizedAlert]:
+        data = self.require_object(payload)
+        errors = Errors()
+        sender = try_observable("email", _address(data.get("from")))
+        if sender is None:
+            errors.add("from", "Required: the sender's e-mail address.")
+        given = data.get("severity")
+        sev = errors.check("severity", lambda: "medium" if given in (None, "") else severity(given))
+        when = errors.check("received_at", lambda: timestamp(data.get("received_at"), "received_at"))
+        for name in ("to", "urls", "attachments"):
+            if data.get(name) is not None and not isinstance(data.get(name), list):
+                errors.add(name, "Must be a list.")
+        if data.get("headers") is not None and not isinstance(data.get("headers"), dict):
+            errors.add("headers", "Must be an object.")
+        errors.raise_if_any()
+
+        subject = first(data.get("subject"), limit=450) or "(no subject)"
+        body = first(data.get("body"), limit=100_000)
+        headers = data.get("headers") or {}
+        if data.get("urls") is not None:
+            urls = as_list(data.get("urls"))
+        else:
+            urls = [o.value for o in extract_observables(body) if o.type == "url"]
+        attachments = [a for a in as_list(data.get("attachments"))[:50] if isinstance(a, dict)]
+        observables = [sender] + pairs_observables([
+            ("domain", sender.value.rsplit("@", 1)[1]),
+            ("email", _address(_header(headers, "reply-to"))),
+            ("email", _address(_header(headers, "return-path"))),
+            ("ip", scalar(_header(headers, "x-originating-ip"), 64).strip("[]")),
+        ] + [(
+            "hash", a.get(algo)) for a in attachments for algo in ("sha256", "sha1", "md5")
+        ]) + url_observables(urls[:100])
+
+        reporter = first(data.get("reporter"), limit=300)
+        recipients = ", ".join(filter(None, (scalar(t, 300) for t in as_list(data.get("to"))[:20])))
+        files = "\n".join(
+            f"- {first(a.get('filename'), limit=255) or '(unnamed)'} ({first(a.get('size'), limit=20) or '?'} bytes)"
+            for a in attachments
+        )
+        description = "\n".join(filter(None, (
+            f"From: {first(data.get('from'), limit=1000)}",
+            f"To: {recipients}" if recipients else "",
+            f"Reported by: {reporter}" if reporter else "",
+            f"Attachments:\n{files}" if files else "",
+        ))) + "\n\n" + body[:BODY_EXCERPT]
+        return [NormalizedAlert(
+            title=f"Reported e-mail: {subject}",
+            severity=sev,
+            severity_raw=scalar(data.get("severity"), 64),
+            source_ref=first(data.get("message_id"), limit=255),
+            description=description,
+            category="phishing" if reporter else "email",
+            entity_type=sender.type,
+            entity_value=sender.value,
+            observables=observables,
+            occurred_at=when,
+            raw=payload,
+        )]

@@ -1,0 +1,108 @@
+"""The generic JSON schema (documented in the README): what custom tools send.
+
+    {
+      "title": "Brute force against VPN",          required
+      "severity": "high",                          info|low|medium|high|critical or 0-4 (default medium)
+      "source_ref": "tool-123",                    the sender's own id (idempotency)
+      "description": "...",
+      "confidence": 80,                            0-100 (default 50)
+      "category": "credential-access",
+      "entity": {"type": "ip", "value": "203.0.113.7"},
+      "observables": [{"type": "user", "value": "alice"}],
+      "occurred_at": "2026-11-25T10:00:00Z",       ISO 8601 or epoch seconds/ms
+      "fingerprint": "optional; computed from title + entity when absent",
+      "data": {...}                                anything else; kept in the raw payload
+    }
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alerts.adapters import Adapter, register
+from alerts.normalization import (
+    NormalizationError,
+    NormalizedAlert,
+    make_observable,
+    map_severity,
+    parse_timestamp,
+)
+
+ALLOWED_KEYS = {
+    "title", "severity", "source_ref", "description", "confidence", "category", "entity",
+    "observables", "occurred_at", "fingerprint", "data",
+}
+
+
+@register
+class GenericAdapter(Adapter):
+    kind = "generic"
+    label = "Generic JSON"
+
+    def parse(self, payload: Any) -> list[NormalizedAlert]:
+        data = self.require_object(payload)
+        errors: dict[str, list[str]] = {}
+        unknown = sorted(set(data) - ALLOWED_KEYS)
+        if unknown:
+            errors["non_field_errors"] = [f"Unknown field(s): {', '.join(unknown)[:200]}. Put extra data under 'data'."]
+
+        def check(name, fn):
+            try:
+                return fn()
+            except NormalizationError as exc:
+                for key, msgs in exc.errors.items():
+                    field_name = name if key in ("non_field_errors", name) else f"{name}.{key}"
+                    errors.setdefault(field_name, []).extend(msgs)
+                return None
+
+        title = data.get("title")
+        if not isinstance(title, str) or not title.strip():
+            errors.setdefault("title", []).append("This field is required and must be a string.")
+        severity = check("severity", lambda: map_severity(data.get("severity", "medium"), scale=(1, 2, 3, 4)))
+        confidence = data.get("confidence", 50)
+        if isinstance(confidence, bool) or not isinstance(confidence, int) or not 0 <= confidence <= 100:
+            errors.setdefault("confidence", []).append("Must be an integer from 0 to 100.")
+        for name in ("source_ref", "description", "category", "fingerprint"):
+            if data.get(name) is not None and not isinstance(data.get(name), (str, int)):
+                errors.setdefault(name, []).append("Must be a string.")
+        entity = data.get("entity")
+        entity_type = entity_value = ""
+        if entity is not None:
+            if not isinstance(entity, dict):
+                errors.setdefault("entity", []).append("Must be an object with 'type' and 'value'.")
+            else:
+                primary = check("entity", lambda: make_observable(entity.get("type"), entity.get("value")))
+                if primary:
+                    entity_type, entity_value = primary.type, primary.value
+        observables = []
+        raw_observables = data.get("observables", [])
+        if not isinstance(raw_observables, list):
+            errors.setdefault("observables", []).append("Must be a list of {type, value} objects.")
+            raw_observables = []
+        for index, item in enumerate(raw_observables[:200]):
+            if not isinstance(item, dict):
+                errors.setdefault(f"observables[{index}]", []).append("Must be an object.")
+                continue
+            obs = check(f"observables[{index}]", lambda: make_observable(item.get("type"), item.get("value")))
+            if obs:
+                observables.append(obs)
+        occurred_at = check("occurred_at", lambda: parse_timestamp(data.get("occurred_at")))
+        if errors:
+            raise NormalizationError(errors)
+        return [
+            NormalizedAlert(
+                title=title,
+                severity=severity,
+                severity_raw=str(data.get("severity", "")),
+                source_ref=str(data.get("source_ref") or ""),
+                description=str(data.get("description") or ""),
+                confidence=confidence,
+                category=str(data.get("category") or ""),
+                entity_type=entity_type,
+                entity_value=entity_value,
+                observables=observables,
+                occurred_at=occurred_at,
+                fingerprint=str(data.get("fingerprint") or ""),
+                raw=payload,
+            )
+        ]

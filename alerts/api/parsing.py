@@ -1,0 +1,78 @@
+"""Strict, bounded JSON reading for the webhook: size, depth, NUL bytes and non-finite
+numbers are refused with a clear 4xx before anything reaches an adapter."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+
+from alerts.services import IngestError
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_body(request) -> bytes:
+    limit = settings.SOAR_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise IngestError(400, {"detail": "Invalid Content-Length header."})
+    if declared > limit:
+        raise IngestError(413, {"detail": f"Request body is larger than {limit} bytes."})
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise IngestError(413, {"detail": f"Request body is larger than {limit} bytes."})
+    if len(body) > limit:
+        raise IngestError(413, {"detail": f"Request body is larger than {limit} bytes."})
+    return body
+
+
+def parse_json(request, body: bytes) -> Any:
+    if not body.strip():
+        raise IngestError(400, {"detail": "Request body is empty."})
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise IngestError(415, {"detail": "Content-Type must be application/json."})
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise IngestError(400, {"detail": "Request body is not valid UTF-8."})
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise IngestError(400, {"detail": f"JSON is nested deeper than {settings.SOAR_MAX_JSON_DEPTH} levels."})
+    except ValueError as exc:
+        raise IngestError(400, {"detail": f"Invalid JSON: {str(exc)[:200]}"})
+    check_json(data, settings.SOAR_MAX_JSON_DEPTH)
+    return data
+
+
+def check_json(data: Any, max_depth: int) -> None:
+    """Iterative walk: depth limit, no NUL characters (PostgreSQL cannot store them), no
+    integers beyond 64 bits (they break JSON columns and every consumer downstream)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > max_depth:
+                raise IngestError(400, {"detail": f"JSON is nested deeper than {max_depth} levels."})
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, child in items:
+                if isinstance(key, str) and "\x00" in key:
+                    raise IngestError(400, {"detail": "JSON must not contain NUL characters."})
+                stack.append((child, depth + 1))
+        elif isinstance(value, str):
+            if "\x00" in value:
+                raise IngestError(400, {"detail": "JSON must not contain NUL characters."})
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if not -(2**63) <= value < 2**63:
+                raise IngestError(400, {"detail": "JSON numbers must fit in 64 bits."})
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise IngestError(400, {"detail": "JSON numbers must be finite."})

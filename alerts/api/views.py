@@ -1,0 +1,108 @@
+"""The ingestion webhook. Senders authenticate with their source's token; nothing else
+(sessions, user tokens) is accepted here, and a source token is accepted nowhere else."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alerts import services
+from alerts.api.parsing import parse_json, read_body
+from alerts.services import IngestError
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+AcceptedSerializer = inline_serializer(
+    "IngestAccepted",
+    {
+        "accepted": serializers.IntegerField(),
+        "alerts": serializers.ListField(child=inline_serializer(
+            "IngestedAlert", {"id": serializers.IntegerField(), "duplicate": serializers.BooleanField()}
+        )),
+    },
+)
+HEADERS = [
+    OpenApiParameter("Authorization", str, OpenApiParameter.HEADER, required=True,
+                     description="`Bearer <source token>`"),
+    OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
+    OpenApiParameter("X-Soar-Timestamp", str, OpenApiParameter.HEADER, required=False),
+    OpenApiParameter("X-Soar-Signature", str, OpenApiParameter.HEADER, required=False,
+                     description="`sha256=<hex HMAC-SHA256 of timestamp + '.' + body>` when the source has a secret"),
+]
+
+
+class BaseIngestView(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+    batch = False
+
+    def post(self, request):
+        try:
+            source = self._authenticate(request)
+            body = read_body(request)
+            services.verify_signature(
+                source, body, request.headers.get("X-Soar-Timestamp", ""),
+                request.headers.get("X-Soar-Signature", ""),
+            )
+            payload = parse_json(request, body)
+            items = self.items(payload)
+            key = request.headers.get("Idempotency-Key", "")
+            if key and not _IDEMPOTENCY_KEY.match(key):
+                raise IngestError(400, {"detail": "Idempotency-Key must be 1-200 printable ASCII characters."})
+            stored = services.ingest(source, items, idempotency_key=key, batch=self.batch)
+        except IngestError as exc:
+            headers = {"WWW-Authenticate": 'Bearer realm="soar-ingest"'} if exc.status == 401 else None
+            return Response(exc.errors, status=exc.status, headers=headers)
+        return Response(
+            {"accepted": len(stored), "alerts": [{"id": s.id, "duplicate": not s.created} for s in stored]},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+    def _authenticate(self, request):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise IngestError(401, {"detail": "Missing 'Authorization: Bearer <source token>' header."})
+        source = services.authenticate_source(token.strip())
+        if source is None:
+            raise IngestError(401, {"detail": "Unknown or disabled source token."})
+        return source
+
+    def items(self, payload):
+        raise NotImplementedError
+
+
+class IngestAlertView(BaseIngestView):
+    @extend_schema(request={"application/json": dict}, responses={202: AcceptedSerializer}, parameters=HEADERS,
+                   summary="Ingest one alert (in the source's format)", tags=["ingestion"])
+    def post(self, request):
+        return super().post(request)
+
+    def items(self, payload):
+        return [payload]
+
+
+class IngestBatchView(BaseIngestView):
+    batch = True
+
+    @extend_schema(request={"application/json": dict}, responses={202: AcceptedSerializer}, parameters=HEADERS,
+                   summary="Ingest up to SOAR_MAX_BATCH_ITEMS alerts in one transaction", tags=["ingestion"])
+    def post(self, request):
+        return super().post(request)
+
+    def items(self, payload):
+        if isinstance(payload, dict) and isinstance(payload.get("alerts"), list) and len(payload) == 1:
+            payload = payload["alerts"]
+        if not isinstance(payload, list):
+            raise IngestError(400, {"detail": "A batch is a JSON array of alerts or {\"alerts\": [...]}."})
+        if not payload:
+            raise IngestError(400, {"detail": "The batch is empty."})
+        limit = settings.SOAR_MAX_BATCH_ITEMS
+        if len(payload) > limit:
+            raise IngestError(400, {"detail": f"Too many items: {len(payload)} (at most {limit} per batch)."})
+        return payload

@@ -1,0 +1,198 @@
+"""Processing of stored alerts: pick a correlation rule, join or open the alert group for
+the alert's key inside the rule's window, and open or extend the group's case.
+
+Concurrency: at most one *open* group per (rule, key) is a database constraint; the group
+row is locked (SELECT ... FOR UPDATE) while its case is looked up or created, so concurrent
+workers on PostgreSQL converge on one group and one case. SQLite runs writers one at a time
+(IMMEDIATE transactions), which gives the same guarantee."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+from alerts.models import Alert, AlertGroup, CorrelationRule, Observable
+from alerts.normalization import SEVERITY_RANK
+from alerts.signals import alerts_processed, case_opened
+from cases import selectors as case_selectors
+from cases import services as case_services
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+def process_alerts(alert_ids: list[int]) -> None:
+    done = []
+    for alert_id in alert_ids:
+        if process_alert(alert_id):
+            done.append(alert_id)
+    if done:
+        alerts_processed.send(sender=Alert, alert_ids=done)
+
+
+def process_alert(alert_id: int) -> bool:
+    """Process one PENDING alert; safe to call twice (the second call does nothing)."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return _process_once(alert_id)
+        except (OperationalError, IntegrityError) as exc:
+            # Deadlock victim / serialization failure / SQLite busy: retry the whole unit.
+            logger.info("retrying alert %s after %s (attempt %d)", alert_id, exc.__class__.__name__, attempt)
+            last = exc
+    Alert.objects.filter(pk=alert_id).update(
+        processing=Alert.Processing.FAILED, processing_error=str(last)[:2000],
+        processing_attempts=MAX_ATTEMPTS,
+    )
+    return False
+
+
+def _process_once(alert_id: int) -> bool:
+    opened_case = None
+    with transaction.atomic():
+        alert = (Alert.objects.select_for_update().select_related("source")
+                 .filter(pk=alert_id, processing=Alert.Processing.PENDING).first())
+        if alert is None:
+            return False
+        rule = select_rule(alert)
+        if rule is not None:
+            opened_case = _correlate(alert, rule)
+        alert.processing = Alert.Processing.DONE
+        alert.processed_at = timezone.now()
+        alert.processing_attempts += 1
+        alert.save(update_fields=["processing", "processed_at", "processing_attempts", "group", "case", "status"])
+        if opened_case is not None:
+            case_id, alert_ids = opened_case
+            transaction.on_commit(lambda: case_opened.send(sender=Alert, case_id=case_id, alert_ids=alert_ids))
+    return True
+
+
+def select_rule(alert: Alert) -> CorrelationRule | None:
+    for rule in CorrelationRule.objects.filter(enabled=True).prefetch_related("sources"):
+        source_ids = {s.pk for s in rule.sources.all()}
+        if not source_ids or alert.source_id in source_ids:
+            return rule
+    return None
+
+
+def correlation_keys(rule: CorrelationRule, alert: Alert) -> list[str]:
+    if rule.key == CorrelationRule.Key.FINGERPRINT:
+        return [f"fp:{alert.fingerprint}"]
+    primary = [f"{alert.entity_type}:{alert.entity_value}"] if alert.entity_value else []
+    if rule.key == CorrelationRule.Key.ENTITY:
+        return primary or [f"fp:{alert.fingerprint}"]
+    others = [f"{t}:{v}" for t, v in alert.observables.order_by("id").values_list("type", "value")]
+    keys = primary + [k for k in others if k not in primary]
+    return keys or [f"fp:{alert.fingerprint}"]
+
+
+def meets_threshold(rule: CorrelationRule, alert: Alert) -> bool:
+    severe = SEVERITY_RANK[alert.severity] >= SEVERITY_RANK[rule.min_severity]
+    confident = alert.confidence >= rule.min_confidence
+    if rule.threshold_mode == CorrelationRule.ThresholdMode.ANY:
+        return severe or confident
+    return severe and confident
+
+
+def _correlate(alert: Alert, rule: CorrelationRule):
+    at = alert.received_at
+    keys = correlation_keys(rule, alert)
+    group = _find_open_group(rule, keys[1:], at) if len(keys) > 1 else None
+    if group is None:
+        group = _join_or_open_group(rule, keys[0], at)
+    group.alert_count += 1
+    group.last_seen = max(group.last_seen, at)
+    alert.group = group
+    opened = None
+    if group.case_id is None and meets_threshold(rule, alert):
+        case = case_services.open_case(
+            title=alert.title, severity=alert.severity, confidence=alert.confidence,
+            description=f"Opened automatically by rule '{rule.name}' for {group.key[:300]}.",
+            team=alert.source.default_team,
+        )
+        group.case = case
+        # Earlier alerts of the group that waited in the queue belong to this case too.
+        waiting = list(Alert.objects.filter(group=group, case__isnull=True).exclude(pk=alert.pk))
+        _attach(case.pk, waiting + [alert])
+        opened = (case.pk, [a.pk for a in waiting] + [alert.pk])
+    elif group.case_id is not None:
+        _attach(group.case_id, [alert])
+    group.save(update_fields=["alert_count", "last_seen", "case"])
+    return opened
+
+
+def _attach(case_id: int, alerts: list[Alert], *, actor=None, actor_label: str = case_services.AUTOMATION) -> None:
+    """Link alerts to a case and let the cases app write the timeline and raise severity."""
+    for item in alerts:
+        item.case_id = case_id
+        item.status = Alert.Status.IN_CASE
+    alert_ids = [a.pk for a in alerts]
+    Alert.objects.filter(pk__in=alert_ids).update(case_id=case_id, status=Alert.Status.IN_CASE)
+    observable_ids: dict[int, list[int]] = {}
+    links = Alert.observables.through.objects.filter(alert_id__in=alert_ids)
+    for alert_id, obs_id in links.values_list("alert_id", "observable_id"):
+        observable_ids.setdefault(alert_id, []).append(obs_id)
+    case_services.record_alerts_attached(case_id, [
+        {"id": a.pk, "title": a.title, "severity": a.severity, "confidence": a.confidence,
+         "observable_ids": observable_ids.get(a.pk, [])}
+        for a in alerts
+    ], actor=actor, actor_label=actor_label)
+
+
+def _find_open_group(rule: CorrelationRule, keys: list[str], at) -> AlertGroup | None:
+    hashes = [Observable.digest(k) for k in keys]
+    window = timedelta(minutes=rule.window_minutes)
+    candidate = (AlertGroup.objects.select_for_update()
+                 .filter(rule=rule, key_hash__in=hashes, is_open=True, last_seen__gte=at - window)
+                 .order_by("id").first())
+    if candidate and candidate.case_id and not case_selectors.is_case_open(candidate.case_id):
+        return None
+    return candidate
+
+
+def _join_or_open_group(rule: CorrelationRule, key: str, at) -> AlertGroup:
+    key_hash = Observable.digest(key)
+    window = timedelta(minutes=rule.window_minutes)
+    for _ in range(MAX_ATTEMPTS):
+        group = AlertGroup.objects.select_for_update().filter(rule=rule, key_hash=key_hash, is_open=True).first()
+        if group is not None:
+            expired = group.last_seen + window < at
+            case_done = group.case_id is not None and not case_selectors.is_case_open(group.case_id)
+            if not expired and not case_done:
+                return group
+            group.is_open = False
+            group.save(update_fields=["is_open"])
+        try:
+            with transaction.atomic():
+                return AlertGroup.objects.create(rule=rule, key=key[:2100], key_hash=key_hash, first_seen=at, last_seen=at)
+        except IntegrityError:
+            continue  # another worker opened it first; lock and join theirs
+    raise OperationalError("could not settle on an alert group")
+
+
+# --- analyst actions from the alert queue ---------------------------------------------
+
+@transaction.atomic
+def promote_alerts(alert_ids: list[int], *, actor, team=None, title: str = "") -> int:
+    """Open a case for queued alerts chosen by an analyst. Returns the case id."""
+    alerts = list(Alert.objects.select_for_update().filter(pk__in=alert_ids, case__isnull=True).order_by("id"))
+    if not alerts:
+        raise ValueError("None of these alerts is waiting in the queue.")
+    top = max(alerts, key=lambda a: SEVERITY_RANK[a.severity])
+    case = case_services.open_case(
+        title=title or top.title, severity=top.severity, confidence=max(a.confidence for a in alerts),
+        team=team, actor=actor, actor_label="",
+    )
+    _attach(case.pk, alerts, actor=actor, actor_label="")
+    ids = [a.pk for a in alerts]
+    transaction.on_commit(lambda: case_opened.send(sender=Alert, case_id=case.pk, alert_ids=ids))
+    return case.pk
+
+
+@transaction.atomic
+def attach_alerts(alert_ids: list[int], case_id: int, *, actor) -> int:
+    alerts = list(Alert.objects.select_for_update().filter(pk__in=alert_ids).exclude(case_id=case_id).order_by("id"))
+    _attach(case_id, alerts, actor=actor, actor_label="")
+    return len(alerts)

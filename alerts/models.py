@@ -1,0 +1,175 @@
+"""Alert sources, normalized alerts, observables, correlation rules and alert groups."""
+
+import hashlib
+import secrets
+
+from django.db import models
+from django.db.models import Q
+
+from alerts.normalization import ENTITY_TYPES, SEVERITIES
+
+SEVERITY_CHOICES = [(s, s.capitalize()) for s in SEVERITIES]
+ENTITY_TYPE_CHOICES = [(t, t) for t in ENTITY_TYPES]
+TOKEN_PREFIX_LENGTH = 8
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AlertSource(models.Model):
+    """A sender on the webhook: its adapter, its credentials and where its cases go."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=32, help_text="Adapter that parses this source's payloads.")
+    description = models.CharField(max_length=255, blank=True)
+    # Only the SHA-256 of the token is kept; the token itself is shown once when generated.
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(max_length=TOKEN_PREFIX_LENGTH, blank=True, editable=False)
+    hmac_secret = models.CharField(
+        max_length=255, blank=True,
+        help_text="When set, requests must be signed with HMAC-SHA256 (see README).",
+    )
+    enabled = models.BooleanField(default=True)
+    default_team = models.ForeignKey("cases.Team", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def rotate_token(self) -> str:
+        """Set a new random token and return it (the only time it is visible)."""
+        token = f"soar_{secrets.token_urlsafe(32)}"
+        self.token_hash = hash_token(token)
+        self.token_prefix = token[:TOKEN_PREFIX_LENGTH]
+        return token
+
+
+class Observable(models.Model):
+    type = models.CharField(max_length=16, choices=ENTITY_TYPE_CHOICES)
+    value = models.CharField(max_length=2048)
+    # value may exceed index limits; uniqueness is enforced on the digest.
+    value_hash = models.CharField(max_length=64, editable=False)
+    first_seen = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["type", "value_hash"], name="observable_unique_type_value")]
+
+    def __str__(self):
+        return f"{self.type}:{self.value[:80]}"
+
+    @staticmethod
+    def digest(value: str) -> str:
+        return hashlib.sha256(value.encode()).hexdigest()
+
+
+class CorrelationRule(models.Model):
+    class Key(models.TextChoices):
+        ENTITY = "entity", "Primary entity"
+        OBSERVABLE = "observable", "Any shared observable"
+        FINGERPRINT = "fingerprint", "Fingerprint"
+
+    class ThresholdMode(models.TextChoices):
+        ALL = "all", "Severity AND confidence"
+        ANY = "any", "Severity OR confidence"
+
+    name = models.CharField(max_length=100, unique=True)
+    enabled = models.BooleanField(default=True)
+    priority = models.PositiveIntegerField(default=100, help_text="Lower runs first; the first matching rule wins.")
+    sources = models.ManyToManyField(AlertSource, blank=True, help_text="Empty means every source.")
+    key = models.CharField(max_length=16, choices=Key.choices, default=Key.ENTITY)
+    window_minutes = models.PositiveIntegerField(default=15)
+    min_severity = models.CharField(max_length=16, choices=SEVERITY_CHOICES, default="high")
+    min_confidence = models.PositiveSmallIntegerField(default=70)
+    threshold_mode = models.CharField(max_length=8, choices=ThresholdMode.choices, default=ThresholdMode.ALL)
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class AlertGroup(models.Model):
+    """Alerts sharing a correlation key inside a window. At most one open group per (rule, key):
+    the partial unique constraint is what makes concurrent senders converge on one group."""
+
+    rule = models.ForeignKey(CorrelationRule, on_delete=models.CASCADE, related_name="groups")
+    key = models.CharField(max_length=2100)
+    key_hash = models.CharField(max_length=64)
+    is_open = models.BooleanField(default=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    alert_count = models.PositiveIntegerField(default=0)
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="alert_groups")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "key_hash"], condition=Q(is_open=True), name="alertgroup_one_open_per_key"
+            )
+        ]
+        indexes = [models.Index(fields=["key_hash", "is_open"])]
+
+    def __str__(self):
+        return f"{self.rule}: {self.key[:80]}"
+
+
+class Alert(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "In alert queue"
+        IN_CASE = "in_case", "In a case"
+        DISMISSED = "dismissed", "Dismissed"
+
+    class Processing(models.TextChoices):
+        # PENDING rows are the transactional outbox: committed with the alert, swept until done.
+        PENDING = "pending"
+        DONE = "done"
+        FAILED = "failed"
+
+    source = models.ForeignKey(AlertSource, on_delete=models.PROTECT, related_name="alerts")
+    source_ref = models.CharField(max_length=255, blank=True)
+    dedup_key = models.CharField(max_length=300, blank=True, help_text="Idempotency key or source ref.")
+    title = models.CharField(max_length=500)
+    description = models.TextField(blank=True)
+    severity = models.CharField(max_length=16, choices=SEVERITY_CHOICES, db_index=True)
+    severity_raw = models.CharField(max_length=64, blank=True)
+    confidence = models.PositiveSmallIntegerField(default=50)
+    category = models.CharField(max_length=100, blank=True)
+    entity_type = models.CharField(max_length=16, blank=True)
+    entity_value = models.CharField(max_length=2048, blank=True)
+    observables = models.ManyToManyField(Observable, blank=True, related_name="alerts")
+    fingerprint = models.CharField(max_length=128, db_index=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    last_seen_at = models.DateTimeField(auto_now_add=True)
+    occurrence_count = models.PositiveIntegerField(default=1)
+    raw = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    processing = models.CharField(max_length=16, choices=Processing.choices, default=Processing.PENDING)
+    processing_attempts = models.PositiveSmallIntegerField(default=0)
+    processing_error = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    group = models.ForeignKey(AlertGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "dedup_key"], condition=~Q(dedup_key=""), name="alert_unique_dedup_per_source"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["processing", "received_at"], name="alert_outbox_idx",
+                         condition=Q(processing="pending")),
+            models.Index(fields=["case", "received_at"]),
+            models.Index(fields=["status", "-received_at"]),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.title[:80]}"

@@ -1,0 +1,309 @@
+"""The one alert schema every adapter produces, and the helpers adapters share.
+
+Pure Python (no Django imports) so adapters and their property tests run without a
+database. Anything an adapter cannot make sense of raises ``NormalizationError`` with
+field errors; the API turns that into HTTP 400.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+ENTITY_TYPES = ("ip", "domain", "url", "hostname", "user", "email", "hash", "process")
+
+MAX_TITLE = 500
+MAX_DESCRIPTION = 20_000
+MAX_ENTITY_VALUE = 2048
+MAX_OBSERVABLES = 200
+# Timestamps outside this range are typos or attacks, not real events.
+EARLIEST_OCCURRED = dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc)
+MAX_CLOCK_SKEW = dt.timedelta(days=1)
+
+
+class NormalizationError(ValueError):
+    """Input that cannot become a normalized alert. ``errors`` maps field -> messages."""
+
+    def __init__(self, errors: dict[str, list[str]] | str):
+        if isinstance(errors, str):
+            errors = {"non_field_errors": [errors]}
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
+
+
+@dataclass(frozen=True)
+class Observable:
+    type: str
+    value: str
+
+    def key(self) -> str:
+        return f"{self.type}:{self.value}"
+
+
+@dataclass
+class NormalizedAlert:
+    title: str
+    severity: str
+    source_ref: str = ""
+    description: str = ""
+    severity_raw: str = ""
+    confidence: int = 50
+    category: str = ""
+    entity_type: str = ""
+    entity_value: str = ""
+    observables: list[Observable] = field(default_factory=list)
+    occurred_at: dt.datetime | None = None
+    raw: Any = None
+    fingerprint: str = ""
+
+    def finalize(self) -> "NormalizedAlert":
+        """Validate, clean and complete the alert; returns self. Raises NormalizationError."""
+        errors: dict[str, list[str]] = {}
+        self.title = clean_text(self.title, MAX_TITLE)
+        if not self.title:
+            errors.setdefault("title", []).append("This field is required.")
+        self.description = clean_text(self.description, MAX_DESCRIPTION)
+        self.category = clean_text(self.category, 100)
+        self.source_ref = clean_text(self.source_ref, 255)
+        self.severity_raw = clean_text(str(self.severity_raw or self.severity or ""), 64)
+        if self.severity not in SEVERITY_RANK:
+            errors.setdefault("severity", []).append(
+                f"Must be one of {', '.join(SEVERITIES)}; got {self.severity!r}."
+            )
+        if isinstance(self.confidence, bool) or not isinstance(self.confidence, int) or not 0 <= self.confidence <= 100:
+            errors.setdefault("confidence", []).append("Must be an integer from 0 to 100.")
+        if self.entity_type or self.entity_value:
+            try:
+                primary = make_observable(self.entity_type, self.entity_value)
+                self.entity_type, self.entity_value = primary.type, primary.value
+            except NormalizationError as exc:
+                for key, msgs in exc.errors.items():
+                    errors.setdefault(f"entity.{key}", []).extend(msgs)
+        if self.occurred_at is not None:
+            try:
+                check_timestamp(self.occurred_at)
+            except NormalizationError as exc:
+                errors.setdefault("occurred_at", []).extend(exc.errors["non_field_errors"])
+        if errors:
+            raise NormalizationError(errors)
+
+        unique: dict[str, Observable] = {}
+        if self.entity_value:
+            primary = Observable(self.entity_type, self.entity_value)
+            unique[primary.key()] = primary
+        for obs in self.observables:
+            if len(unique) >= MAX_OBSERVABLES:
+                break
+            unique.setdefault(obs.key(), obs)
+        self.observables = list(unique.values())
+        if not self.entity_value and self.observables:
+            first = self.observables[0]
+            self.entity_type, self.entity_value = first.type, first.value
+        if not self.fingerprint:
+            self.fingerprint = compute_fingerprint(self.title, self.entity_type, self.entity_value)
+        return self
+
+
+def compute_fingerprint(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(p.lower() for p in parts).encode()).hexdigest()
+
+
+def clean_text(value: Any, limit: int) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        value = str(value)
+    if "\x00" in value:
+        raise NormalizationError("Text must not contain NUL bytes.")
+    return value.strip()[:limit]
+
+
+# --- severity -------------------------------------------------------------------------
+
+_SEVERITY_WORDS = {
+    "informational": "info", "information": "info", "info": "info", "debug": "info", "notice": "info",
+    "none": "info", "unknown": "info",
+    "low": "low", "minor": "low", "warning": "low", "warn": "low",
+    "medium": "medium", "moderate": "medium", "major": "medium", "error": "medium", "page": "high",
+    "high": "high", "severe": "high", "important": "high",
+    "critical": "critical", "crit": "critical", "fatal": "critical", "emergency": "critical",
+    "alert": "high", "urgent": "critical",
+}
+
+
+def map_severity(value: Any, *, scale: tuple[int, int, int, int] | None = None) -> str:
+    """Map a source's severity (word or number) onto our five levels.
+
+    ``scale`` gives the lower bounds of low/medium/high/critical for numeric values,
+    e.g. Elastic's 0-100 risk uses (21, 47, 73, 99). Unknown words raise.
+    """
+    if isinstance(value, bool):
+        raise NormalizationError({"severity": ["Must be a level name or a number."]})
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise NormalizationError({"severity": ["Must be a finite number."]})
+        bounds = scale or (1, 2, 3, 4)
+        if value < 0 or value > 10_000:
+            raise NormalizationError({"severity": [f"Number {value} is out of range."]})
+        level = sum(1 for bound in bounds if value >= bound)
+        return SEVERITIES[level]
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _SEVERITY_WORDS:
+            return _SEVERITY_WORDS[word]
+        if re.fullmatch(r"\d{1,5}(\.\d+)?", word):
+            return map_severity(float(word), scale=scale)
+    raise NormalizationError({"severity": [f"Unknown severity {value!r}."]})
+
+
+# --- timestamps -----------------------------------------------------------------------
+
+def parse_timestamp(value: Any, field_name: str = "occurred_at") -> dt.datetime | None:
+    """ISO 8601 text or epoch seconds/milliseconds -> aware UTC datetime (None for empty)."""
+    if value in (None, ""):
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError("not a timestamp")
+        if isinstance(value, (int, float)):
+            if not math.isfinite(value):
+                raise ValueError("not finite")
+            seconds = value / 1000 if abs(value) > 1e11 else value
+            when = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+        elif isinstance(value, str):
+            text = value.strip()
+            if re.fullmatch(r"\d{9,13}(\.\d+)?", text):
+                return parse_timestamp(float(text), field_name)
+            if text.endswith("Z") or text.endswith("z"):
+                text = text[:-1] + "+00:00"
+            # Suricata/Wazuh write +0000 without a colon.
+            text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
+            when = dt.datetime.fromisoformat(text)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=dt.timezone.utc)
+            when = when.astimezone(dt.timezone.utc)
+        else:
+            raise ValueError("unsupported type")
+    except (ValueError, OverflowError, OSError) as exc:
+        raise NormalizationError({field_name: [f"Not a valid timestamp: {str(value)[:64]!r} ({exc})."]})
+    try:
+        check_timestamp(when)
+    except NormalizationError as exc:
+        raise NormalizationError({field_name: exc.errors["non_field_errors"]})
+    return when
+
+
+def check_timestamp(when: dt.datetime) -> None:
+    if when.tzinfo is None:
+        raise NormalizationError("Timestamp must carry a time zone.")
+    now = dt.datetime.now(dt.timezone.utc)
+    if when < EARLIEST_OCCURRED or when > now + MAX_CLOCK_SKEW:
+        raise NormalizationError(
+            f"Timestamp {when.isoformat()} is outside the accepted range (1990 to now + 1 day)."
+        )
+
+
+# --- observables ----------------------------------------------------------------------
+
+_HASH_LENGTHS = {32, 40, 64, 128}
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?!-)([a-z0-9_-]{1,63}\.)+[a-z]{2,63}$")
+_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+_URL_IN_TEXT = re.compile(r"\bhttps?://[^\s<>\"')\]]+", re.IGNORECASE)
+_IPV4_IN_TEXT = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+_EMAIL_IN_TEXT = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+\b")
+_HASH_IN_TEXT = re.compile(r"\b(?:[a-f0-9]{128}|[a-f0-9]{64}|[a-f0-9]{40}|[a-f0-9]{32})\b", re.IGNORECASE)
+
+
+def make_observable(obs_type: Any, value: Any) -> Observable:
+    """Validate and canonicalize one observable (lower-cased where case is meaningless)."""
+    if obs_type not in ENTITY_TYPES:
+        raise NormalizationError({"type": [f"Must be one of {', '.join(ENTITY_TYPES)}; got {obs_type!r}."]})
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise NormalizationError({"value": ["Must be a string."]})
+    text = clean_text(value, MAX_ENTITY_VALUE + 1)
+    if not text:
+        raise NormalizationError({"value": ["Must not be empty."]})
+    if len(text) > MAX_ENTITY_VALUE:
+        raise NormalizationError({"value": [f"Longer than {MAX_ENTITY_VALUE} characters."]})
+    if obs_type == "ip":
+        try:
+            text = str(ipaddress.ip_address(text))
+        except ValueError:
+            raise NormalizationError({"value": [f"{text[:64]!r} is not an IP address."]})
+    elif obs_type in ("domain", "hostname"):
+        text = text.lower().rstrip(".")
+        if obs_type == "domain" and not _DOMAIN_RE.match(text):
+            raise NormalizationError({"value": [f"{text[:64]!r} is not a domain name."]})
+    elif obs_type == "email":
+        text = text.lower()
+        if not _EMAIL_RE.match(text):
+            raise NormalizationError({"value": [f"{text[:64]!r} is not an e-mail address."]})
+    elif obs_type == "hash":
+        text = text.lower()
+        if len(text) not in _HASH_LENGTHS or not re.fullmatch(r"[a-f0-9]+", text):
+            raise NormalizationError({"value": ["Must be an MD5, SHA-1, SHA-256 or SHA-512 hex digest."]})
+    elif obs_type == "url":
+        if not re.match(r"^[a-z][a-z0-9+.-]*://", text, re.IGNORECASE):
+            raise NormalizationError({"value": [f"{text[:64]!r} is not a URL."]})
+    elif obs_type == "user":
+        text = text.lower()
+    return Observable(obs_type, text)
+
+
+def try_observable(obs_type: str, value: Any) -> Observable | None:
+    """Like make_observable, but returns None for junk (adapters pick fields opportunistically)."""
+    if value in (None, ""):
+        return None
+    try:
+        return make_observable(obs_type, value)
+    except NormalizationError:
+        return None
+
+
+def observables_from(pairs: Iterable[tuple[str, Any]]) -> list[Observable]:
+    found = (try_observable(t, v) for t, v in pairs)
+    return [obs for obs in found if obs is not None]
+
+
+def extract_observables(text: str) -> list[Observable]:
+    """Pull URLs, IPv4 addresses, e-mail addresses and hashes out of free text."""
+    if not text:
+        return []
+    text = text[:MAX_DESCRIPTION]
+    pairs: list[tuple[str, Any]] = []
+    for url in _URL_IN_TEXT.findall(text):
+        pairs.append(("url", url.rstrip(".,;")))
+        host = re.sub(r"^https?://", "", url, flags=re.IGNORECASE).split("/")[0].split(":")[0]
+        pairs.append(("ip" if _IPV4_IN_TEXT.fullmatch(host) else "domain", host))
+    pairs += [("ip", ip) for ip in _IPV4_IN_TEXT.findall(text)]
+    pairs += [("email", addr) for addr in _EMAIL_IN_TEXT.findall(text)]
+    pairs += [("hash", digest) for digest in _HASH_IN_TEXT.findall(text)]
+    return observables_from(pairs)
+
+
+def dig(data: Any, path: str, default: Any = None) -> Any:
+    """``dig(d, "a.b.c")`` reads nested dicts without KeyErrors (adapters read foreign JSON)."""
+    current = data
+    for part in path.split("."):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        else:
+            return default
+    return current
+
+
+def as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)[:MAX_DESCRIPTION]
+    return str(value)

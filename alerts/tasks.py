@@ -1,0 +1,13 @@
+from celery import shared_task
+
+from alerts import correlation, services
+
+
+@shared_task(acks_late=True)
+def process_alerts(alert_ids: list[int]) -> None:
+    correlation.process_alerts(alert_ids)
+
+
+@shared_task
+def sweep_unprocessed_alerts() -> int:
+    return services.sweep_unprocessed_alerts()

@@ -1,0 +1,132 @@
+"""Cases, teams, tags, the case timeline and the audit trail."""
+
+from django.conf import settings
+from django.db import models
+
+SEVERITY_CHOICES = [(s, s.capitalize()) for s in ("info", "low", "medium", "high", "critical")]
+SEVERITY_RANK = {name: rank for rank, (name, _) in enumerate(SEVERITY_CHOICES)}
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="soc_teams", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Case(models.Model):
+    class Status(models.TextChoices):
+        NEW = "NEW", "New"
+        TRIAGED = "TRIAGED", "Triaged"
+        IN_PROGRESS = "IN_PROGRESS", "In progress"
+        RESOLVED = "RESOLVED", "Resolved"
+        CLOSED = "CLOSED", "Closed"
+
+    OPEN_STATUSES = (Status.NEW, Status.TRIAGED, Status.IN_PROGRESS)
+
+    title = models.CharField(max_length=500)
+    description = models.TextField(blank=True)
+    severity = models.CharField(max_length=16, choices=SEVERITY_CHOICES, default="medium", db_index=True)
+    confidence = models.PositiveSmallIntegerField(default=50)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW, db_index=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
+    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="cases")
+    observables = models.ManyToManyField("alerts.Observable", blank=True, related_name="cases")
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged")
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    in_progress_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    sla_ack_due = models.DateTimeField(null=True, blank=True)
+    sla_resolve_due = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "status", "-created_at"]),
+            models.Index(fields=["assignee", "status"]),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.title}"
+
+    @property
+    def is_open(self):
+        return self.status in self.OPEN_STATUSES
+
+
+class CaseEvent(models.Model):
+    """One entry of a case's timeline (alerts, status changes, notes, evidence, runs...)."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created"
+        ALERT_ATTACHED = "alert_attached"
+        STATUS_CHANGED = "status_changed"
+        ASSIGNED = "assigned"
+        NOTE = "note"
+        TAGGED = "tagged"
+        SEVERITY_CHANGED = "severity_changed"
+        ENRICHMENT = "enrichment"
+        PLAYBOOK = "playbook"
+        APPROVAL = "approval"
+        MERGED = "merged"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_label = models.CharField(max_length=150, blank=True, help_text="Who acted when not a user, e.g. 'automation'.")
+    message = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"])]
+
+
+class AuditLog(models.Model):
+    """Append-only: who changed what, when, from where; never edited (admin is read-only)."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64, db_index=True)
+    object_id = models.CharField(max_length=64, blank=True, db_index=True)
+    object_repr = models.CharField(max_length=255, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("Audit log entries are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("Audit log entries are append-only.")

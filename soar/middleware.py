@@ -1,0 +1,42 @@
+"""Request id + client address for every request, exposed to logs and the audit trail."""
+
+import contextvars
+import logging
+import re
+import uuid
+
+_request_context: contextvars.ContextVar[dict] = contextvars.ContextVar("soar_request", default={})
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def current_request_context() -> dict:
+    """{"request_id": ..., "client_ip": ...} of the request being served, or {}."""
+    return _request_context.get()
+
+
+def bind_request_context(**values):
+    """For tasks and commands: make their audit entries carry a request id too."""
+    return _request_context.set(values)
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request.request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        # REMOTE_ADDR only: X-Forwarded-For is trivially forged unless a trusted proxy sets it.
+        token = _request_context.set({"request_id": request.request_id, "client_ip": request.META.get("REMOTE_ADDR")})
+        try:
+            response = self.get_response(request)
+        finally:
+            _request_context.reset(token)
+        response["X-Request-ID"] = request.request_id
+        return response
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record):
+        record.request_id = _request_context.get().get("request_id", "-")
+        return True
