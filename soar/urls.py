@@ -6,10 +6,17 @@ from soar import views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Ingestion first: POST /api/v1/alerts is the webhook.
     path("api/v1/", include("alerts.api.urls")),
+    path("api/v1/", include("cases.api.urls")),
+    path("api/v1/", include("enrichment.api.urls")),
+    path("api/v1/", include("playbooks.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("django.contrib.auth.urls")),
-    path("", views.home, name="home"),
+    path("enrichment/", include("enrichment.urls")),
+    path("playbooks/", include("playbooks.urls")),
+    path("reports/", include("cases.reporting.urls")),
+    path("", include("cases.urls")),
 ]

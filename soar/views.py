@@ -1,7 +1,5 @@
-from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import redirect
 
 
 def healthz(request):
@@ -13,7 +11,3 @@ def healthz(request):
         return JsonResponse({"status": "unavailable", "database": False}, status=503)
     return JsonResponse({"status": "ok", "database": True})
 
-
-@login_required
-def home(request):
-    return redirect("admin:index")

