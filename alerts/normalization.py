@@ -77,7 +77,7 @@ class NormalizedAlert:
         self.severity_raw = clean_text(str(self.severity_raw or self.severity or ""), 64)
         if self.severity not in SEVERITY_RANK:
             errors.setdefault("severity", []).append(
-                f"Must be one of {', '.join(SEVERITIES)}; got {self.severity!r}."
+                f"Must be one of {', '.join(SEVERITIES)}; got {shown(self.severity)}."
             )
         if isinstance(self.confidence, bool) or not isinstance(self.confidence, int) or not 0 <= self.confidence <= 100:
             errors.setdefault("confidence", []).append("Must be an integer from 0 to 100.")
@@ -108,6 +108,7 @@ class NormalizedAlert:
         if not self.entity_value and self.observables:
             first = self.observables[0]
             self.entity_type, self.entity_value = first.type, first.value
+        self.fingerprint = clean_text(self.fingerprint, 128)
         if not self.fingerprint:
             self.fingerprint = compute_fingerprint(self.title, self.entity_type, self.entity_value)
         return self
@@ -117,9 +118,20 @@ def compute_fingerprint(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(p.lower() for p in parts).encode()).hexdigest()
 
 
+def shown(value: Any, limit: int = 64) -> str:
+    """A short, always-printable rendering of a bad value for error messages."""
+    if isinstance(value, str):
+        return repr(value[:limit])
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "a number" if isinstance(value, int) and abs(value) >= 10**18 else repr(value)
+    return f"a {type(value).__name__}"
+
+
 def clean_text(value: Any, limit: int) -> str:
     if value is None:
         return ""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+        raise NormalizationError("Number is too large for a text field.")
     if not isinstance(value, str):
         value = str(value)
     if "\x00" in value:
@@ -149,11 +161,11 @@ def map_severity(value: Any, *, scale: tuple[int, int, int, int] | None = None) 
     if isinstance(value, bool):
         raise NormalizationError({"severity": ["Must be a level name or a number."]})
     if isinstance(value, (int, float)):
-        if not math.isfinite(value):
-            raise NormalizationError({"severity": ["Must be a finite number."]})
         bounds = scale or (1, 2, 3, 4)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise NormalizationError({"severity": ["Must be a finite number."]})
         if value < 0 or value > 10_000:
-            raise NormalizationError({"severity": [f"Number {value} is out of range."]})
+            raise NormalizationError({"severity": ["Number is out of range (0 to 10000)."]})
         level = sum(1 for bound in bounds if value >= bound)
         return SEVERITIES[level]
     if isinstance(value, str):
@@ -162,7 +174,7 @@ def map_severity(value: Any, *, scale: tuple[int, int, int, int] | None = None) 
             return _SEVERITY_WORDS[word]
         if re.fullmatch(r"\d{1,5}(\.\d+)?", word):
             return map_severity(float(word), scale=scale)
-    raise NormalizationError({"severity": [f"Unknown severity {value!r}."]})
+    raise NormalizationError({"severity": [f"Unknown severity {shown(value)}."]})
 
 
 # --- timestamps -----------------------------------------------------------------------
@@ -175,8 +187,8 @@ def parse_timestamp(value: Any, field_name: str = "occurred_at") -> dt.datetime 
         if isinstance(value, bool):
             raise ValueError("not a timestamp")
         if isinstance(value, (int, float)):
-            if not math.isfinite(value):
-                raise ValueError("not finite")
+            if isinstance(value, int) and abs(value) > 10**15 or not math.isfinite(value):
+                raise ValueError("number out of range")
             seconds = value / 1000 if abs(value) > 1e11 else value
             when = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
         elif isinstance(value, str):
@@ -194,7 +206,7 @@ def parse_timestamp(value: Any, field_name: str = "occurred_at") -> dt.datetime 
         else:
             raise ValueError("unsupported type")
     except (ValueError, OverflowError, OSError) as exc:
-        raise NormalizationError({field_name: [f"Not a valid timestamp: {str(value)[:64]!r} ({exc})."]})
+        raise NormalizationError({field_name: [f"Not a valid timestamp: {shown(value)} ({str(exc)[:100]})."]})
     try:
         check_timestamp(when)
     except NormalizationError as exc:
@@ -226,7 +238,7 @@ _HASH_IN_TEXT = re.compile(r"\b(?:[a-f0-9]{128}|[a-f0-9]{64}|[a-f0-9]{40}|[a-f0-
 def make_observable(obs_type: Any, value: Any) -> Observable:
     """Validate and canonicalize one observable (lower-cased where case is meaningless)."""
     if obs_type not in ENTITY_TYPES:
-        raise NormalizationError({"type": [f"Must be one of {', '.join(ENTITY_TYPES)}; got {obs_type!r}."]})
+        raise NormalizationError({"type": [f"Must be one of {', '.join(ENTITY_TYPES)}; got {shown(obs_type)}."]})
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise NormalizationError({"value": ["Must be a string."]})
     text = clean_text(value, MAX_ENTITY_VALUE + 1)

@@ -185,16 +185,27 @@ def _link_observables(pairs: list[tuple[Alert, NormalizedAlert]]) -> None:
 
 # --- outbox dispatch ------------------------------------------------------------------
 
+# After a failed publish, skip the broker for this long: during an outage each request would
+# otherwise wait for a connect timeout, and the sweep delivers the alerts anyway.
+BROKER_BACKOFF_SECONDS = 5.0
+_broker_down_until = 0.0
+
+
 def dispatch_processing(alert_ids: list[int]) -> bool:
     """Queue processing; failure is logged, not raised: the alert rows stay PENDING and the
     sweep re-dispatches them once the broker is back."""
+    global _broker_down_until
     from alerts.tasks import process_alerts
 
+    if time.monotonic() < _broker_down_until:
+        logger.info("broker marked down; %d alert(s) left for the sweep", len(alert_ids))
+        return False
     try:
         for start in range(0, len(alert_ids), DISPATCH_CHUNK):
             process_alerts.apply_async(args=[alert_ids[start:start + DISPATCH_CHUNK]], retry=False)
         return True
     except Exception as exc:  # noqa: BLE001 - any broker failure must not lose the request
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
         logger.warning("could not queue %d alert(s) for processing (%s); the sweep will retry",
                        len(alert_ids), exc.__class__.__name__)
         return False

@@ -112,6 +112,9 @@ else:
         }
     }
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+if IS_POSTGRES and env("PYTEST_DB_SUFFIX"):
+    # Lets several test runs share one PostgreSQL server without dropping each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{env('PYTEST_DB_SUFFIX')}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- auth -----------------------------------------------------------------------------
@@ -204,10 +207,14 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = env("SOAR_CELERY_QUEUE", "celery")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    "sweep-unprocessed-alerts": {"task": "alerts.tasks.sweep_unprocessed_alerts", "schedule": 15.0},
+    "sweep-unprocessed-alerts": {
+        "task": "alerts.tasks.sweep_unprocessed_alerts",
+        "schedule": float(env("SOAR_SWEEP_INTERVAL_SECONDS", 15)),
+    },
 }
 
 # --- caches ---------------------------------------------------------------------------
@@ -234,3 +241,22 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("SOAR_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- enrichment (owned by the enrichment app) ------------------------------------------
+# Hosts or CIDRs that enrichment connectors may reach even though they are private,
+# loopback or link-local (e.g. an internal NetBox). Everything non-global is refused otherwise.
+SOAR_SSRF_ALLOWLIST = env_list("SOAR_SSRF_ALLOWLIST", "")
+# Enrich automatically when cases open / alerts are processed.
+SOAR_ENRICHMENT_AUTO = env_bool("SOAR_ENRICHMENT_AUTO", True)
+# Also enrich observables of alerts still waiting in the queue (results kept without a case).
+SOAR_ENRICH_QUEUED_ALERTS = env_bool("SOAR_ENRICH_QUEUED_ALERTS", False)
+# Longest wait honoured from a provider's Retry-After header, and for a local rate-limit token.
+SOAR_ENRICHMENT_MAX_RETRY_AFTER_SECONDS = env_int("SOAR_ENRICHMENT_MAX_RETRY_AFTER_SECONDS", 30)
+SOAR_ENRICHMENT_MAX_RATE_WAIT_SECONDS = env_int("SOAR_ENRICHMENT_MAX_RATE_WAIT_SECONDS", 5)
+
+# --- cases / RBAC / analyst UI (cases engineer) -----------------------------------------
+# Two models have a "status" choice set; name their OpenAPI enums explicitly.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
+    "CaseStatusEnum": "cases.models.Case.Status",
+    "AlertStatusEnum": "alerts.models.Alert.Status",
+})

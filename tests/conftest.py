@@ -1,7 +1,12 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
+
+# Each test session publishes to its own Celery queue, so concurrent runs on one Redis
+# never consume each other's tasks (set before Django reads its settings).
+os.environ.setdefault("SOAR_CELERY_QUEUE", f"test-{os.getpid()}")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -25,3 +30,11 @@ def make_source(db):
         return source, token
 
     return factory
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Everything under tests/integration/ is an integration test (deselected by -m "not integration")."""
+    for item in items:
+        if "/tests/integration/" in str(item.path):
+            item.add_marker(pytest.mark.integration)

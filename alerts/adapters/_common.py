@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,8 @@ from alerts.normalization import (
 _MAX_INT = 10**30
 # Long enough for any real field; longer input is truncated rather than rejected.
 MAX_FIELD = 20_000
+# DNS names and NetBIOS/short names; at least one letter or digit.
+_HOSTNAME_RE = re.compile(r"^(?=.*[A-Za-z0-9])[A-Za-z0-9_.-]{1,253}$")
 # One request may carry a batch; beyond this it is a flood, not a batch.
 MAX_BATCH = 500
 
@@ -163,7 +166,12 @@ def host_observable(value: Any) -> Observable | None:
         ipaddress.ip_address(text)
         return try_observable("ip", text)
     except ValueError:
-        return try_observable("hostname", text)
+        pass
+    # normalization accepts any hostname text; placeholders like "N/A" or "unknown host" must not
+    # become entities (they would correlate unrelated alerts).
+    if not _HOSTNAME_RE.match(text) or text.lower() in ("unknown", "none", "null", "localhost"):
+        return None
+    return try_observable("hostname", text)
 
 
 def url_observables(urls: list[Any]) -> list[Observable]:

@@ -108,7 +108,7 @@ def _parse_doc(doc: Any) -> NormalizedAlert:
         title=title,
         severity=severity,
         severity_raw=sev_raw or risk_text,
-        source_ref=first(field(doc, "kibana.alert.uuid"), doc.get("_id"), field(doc, "signal.rule.id"), limit=255),
+        source_ref=first(field(doc, "kibana.alert.uuid"), doc.get("_id"), limit=255),
         description=description,
         confidence=int(risk) if risk is not None else 50,
         category=_tactic(doc) or first(field(doc, "kibana.alert.rule.category"), limit=100),

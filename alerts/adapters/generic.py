@@ -63,7 +63,7 @@ class GenericAdapter(Adapter):
         if isinstance(confidence, bool) or not isinstance(confidence, int) or not 0 <= confidence <= 100:
             errors.setdefault("confidence", []).append("Must be an integer from 0 to 100.")
         for name in ("source_ref", "description", "category", "fingerprint"):
-            if data.get(name) is not None and not isinstance(data.get(name), (str, int)):
+            if data.get(name) is not None and not isinstance(data.get(name), str):
                 errors.setdefault(name, []).append("Must be a string.")
         entity = data.get("entity")
         entity_type = entity_value = ""
@@ -83,7 +83,7 @@ class GenericAdapter(Adapter):
             if not isinstance(item, dict):
                 errors.setdefault(f"observables[{index}]", []).append("Must be an object.")
                 continue
-            obs = check(f"observables[{index}]", lambda: make_observable(item.get("type"), item.get("value")))
+            obs = check(f"observables[{index}]", lambda item=item: make_observable(item.get("type"), item.get("value")))
             if obs:
                 observables.append(obs)
         occurred_at = check("occurred_at", lambda: parse_timestamp(data.get("occurred_at")))
@@ -93,7 +93,7 @@ class GenericAdapter(Adapter):
             NormalizedAlert(
                 title=title,
                 severity=severity,
-                severity_raw=str(data.get("severity", "")),
+                severity_raw=data["severity"] if isinstance(data.get("severity"), str) else str(severity),
                 source_ref=str(data.get("source_ref") or ""),
                 description=str(data.get("description") or ""),
                 confidence=confidence,

@@ -76,7 +76,8 @@ class SuricataAdapter(Adapter):
         errors.raise_if_any()
 
         dns = data.get("dns") if isinstance(data.get("dns"), dict) else {}
-        queries = [dig(q, "rrname") for q in as_list(dns.get("query"))[:20]]
+        # EVE dns v2 logs "query": [...]; Suricata 7+ (dns v3) logs "queries": [...].
+        queries = [dig(q, "rrname") for key in ("query", "queries") for q in as_list(dns.get(key))[:20]]
         src = pairs_observables([("ip", data.get("src_ip"))])
         observables = src + pairs_observables([
             ("ip", data.get("dest_ip")),
