@@ -5,6 +5,9 @@ import logging
 import re
 import uuid
 
+from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
+
 _request_context: contextvars.ContextVar[dict] = contextvars.ContextVar("soar_request", default={})
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -40,3 +43,22 @@ class RequestIdLogFilter(logging.Filter):
     def filter(self, record):
         record.request_id = _request_context.get().get("request_id", "-")
         return True
+
+
+class DatabaseUnavailableMiddleware:
+    """A database that is down or restarting answers 503 + Retry-After, not a 500 page:
+    senders retry, and the app recovers by itself once the database is back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            logging.getLogger(__name__).warning("database unavailable: %s", exception.__class__.__name__)
+            response = JsonResponse({"detail": "Service temporarily unavailable; retry later."}, status=503)
+            response["Retry-After"] = "5"
+            return response
+        return None
