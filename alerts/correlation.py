@@ -166,7 +166,9 @@ def _join_or_open_group(rule: CorrelationRule, key: str, at) -> AlertGroup:
             group.save(update_fields=["is_open"])
         try:
             with transaction.atomic():
-                return AlertGroup.objects.create(rule=rule, key=key[:2100], key_hash=key_hash, first_seen=at, last_seen=at)
+                return AlertGroup.objects.create(
+                    rule=rule, key=key[:2100], key_hash=key_hash, first_seen=at, last_seen=at
+                )
         except IntegrityError:
             continue  # another worker opened it first; lock and join theirs
     raise OperationalError("could not settle on an alert group")

@@ -104,7 +104,9 @@ class AlertGroup(models.Model):
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     alert_count = models.PositiveIntegerField(default=0)
-    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="alert_groups")
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="alert_groups"
+    )
 
     class Meta:
         constraints = [

@@ -13,8 +13,9 @@ import ipaddress
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -26,7 +27,7 @@ MAX_DESCRIPTION = 20_000
 MAX_ENTITY_VALUE = 2048
 MAX_OBSERVABLES = 200
 # Timestamps outside this range are typos or attacks, not real events.
-EARLIEST_OCCURRED = dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc)
+EARLIEST_OCCURRED = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 MAX_CLOCK_SKEW = dt.timedelta(days=1)
 
 
@@ -65,7 +66,7 @@ class NormalizedAlert:
     raw: Any = None
     fingerprint: str = ""
 
-    def finalize(self) -> "NormalizedAlert":
+    def finalize(self) -> NormalizedAlert:
         """Validate, clean and complete the alert; returns self. Raises NormalizationError."""
         errors: dict[str, list[str]] = {}
         self.title = clean_text(self.title, MAX_TITLE)
@@ -190,7 +191,7 @@ def parse_timestamp(value: Any, field_name: str = "occurred_at") -> dt.datetime 
             if isinstance(value, int) and abs(value) > 10**15 or not math.isfinite(value):
                 raise ValueError("number out of range")
             seconds = value / 1000 if abs(value) > 1e11 else value
-            when = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+            when = dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
         elif isinstance(value, str):
             text = value.strip()
             if re.fullmatch(r"\d{9,13}(\.\d+)?", text):
@@ -201,8 +202,8 @@ def parse_timestamp(value: Any, field_name: str = "occurred_at") -> dt.datetime 
             text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
             when = dt.datetime.fromisoformat(text)
             if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.timezone.utc)
-            when = when.astimezone(dt.timezone.utc)
+                when = when.replace(tzinfo=dt.UTC)
+            when = when.astimezone(dt.UTC)
         else:
             raise ValueError("unsupported type")
     except (ValueError, OverflowError, OSError) as exc:
@@ -217,7 +218,7 @@ def parse_timestamp(value: Any, field_name: str = "occurred_at") -> dt.datetime 
 def check_timestamp(when: dt.datetime) -> None:
     if when.tzinfo is None:
         raise NormalizationError("Timestamp must carry a time zone.")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     if when < EARLIEST_OCCURRED or when > now + MAX_CLOCK_SKEW:
         raise NormalizationError(
             f"Timestamp {when.isoformat()} is outside the accepted range (1990 to now + 1 day)."

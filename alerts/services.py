@@ -92,7 +92,9 @@ def dedup_key_for(alert: NormalizedAlert, idempotency_key: str, item_index: int 
     return ""
 
 
-def ingest(source: AlertSource, items: list[Any], *, idempotency_key: str = "", batch: bool = False) -> list[StoredAlert]:
+def ingest(
+    source: AlertSource, items: list[Any], *, idempotency_key: str = "", batch: bool = False
+) -> list[StoredAlert]:
     """Parse and store ``items`` (one payload each) in one transaction."""
     parsed = parse_items(source, items, batch)
     rows = []
@@ -130,11 +132,11 @@ def store_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]]) -
     except IntegrityError:
         # A concurrent request inserted one of our keys first: go row by row.
         created = [_create_or_none(row) for _, row, _ in to_create]
-    for (index, _, alert), row in zip(to_create, created):
+    for (index, _, _alert), row in zip(to_create, created, strict=True):
         if row is not None:
             results[index] = StoredAlert(row.pk, True)
-    _link_observables([(row, alert) for (_, _, alert), row in zip(to_create, created) if row is not None])
-    for index, (alert, key) in enumerate(rows):
+    _link_observables([(row, alert) for (_, _, alert), row in zip(to_create, created, strict=True) if row is not None])
+    for index, (_alert, key) in enumerate(rows):
         if results[index] is None:
             results[index] = StoredAlert(_bump_duplicate(source, key, now), False)
     return results  # type: ignore[return-value]
@@ -174,7 +176,8 @@ def _link_observables(pairs: list[tuple[Alert, NormalizedAlert]]) -> None:
     )
     ids = {}
     hashes = {h for _, h in wanted}
-    for obs_id, obs_type, value_hash in Observable.objects.filter(value_hash__in=hashes).values_list("id", "type", "value_hash"):
+    rows = Observable.objects.filter(value_hash__in=hashes).values_list("id", "type", "value_hash")
+    for obs_id, obs_type, value_hash in rows:
         ids[(obs_type, value_hash)] = obs_id
     through = Alert.observables.through
     links = {

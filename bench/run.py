@@ -70,7 +70,7 @@ def main(argv=None) -> int:
     from bench import ingest  # noqa: PLC0415 - keep --help fast
 
     common.reset_database()
-    lines = [f"## Run of {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC{' (--quick)' if args.quick else ''}",
+    lines = [f"## Run of {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC{' (--quick)' if args.quick else ''}",
              "", f"Machine: {common.machine()}.", ""]
     if "single" in wanted:
         lines += report_single(ingest.single_alert(args.quick))

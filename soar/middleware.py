@@ -8,13 +8,13 @@ import uuid
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
-_request_context: contextvars.ContextVar[dict] = contextvars.ContextVar("soar_request", default={})
+_request_context: contextvars.ContextVar[dict | None] = contextvars.ContextVar("soar_request", default=None)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def current_request_context() -> dict:
     """{"request_id": ..., "client_ip": ...} of the request being served, or {}."""
-    return _request_context.get()
+    return _request_context.get() or {}
 
 
 def bind_request_context(**values):
@@ -41,7 +41,7 @@ class RequestIdMiddleware:
 
 class RequestIdLogFilter(logging.Filter):
     def filter(self, record):
-        record.request_id = _request_context.get().get("request_id", "-")
+        record.request_id = (_request_context.get() or {}).get("request_id", "-")
         return True
 
 

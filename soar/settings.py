@@ -2,8 +2,8 @@
 README's table. With no environment at all this is the embedded mode: SQLite (WAL) and
 Celery tasks run in-process, so `make run` works on a bare machine."""
 
-from pathlib import Path
 import os
+from pathlib import Path
 
 import dj_database_url
 
@@ -261,3 +261,24 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "CaseStatusEnum": "cases.models.Case.Status",
     "AlertStatusEnum": "alerts.models.Alert.Status",
 })
+
+# --- e-mail (shared: report e-mails and playbook e-mail actions) ---------------------------
+EMAIL_BACKEND = env("SOAR_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("SOAR_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("SOAR_SMTP_PORT", 25)
+EMAIL_HOST_USER = env("SOAR_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = env("SOAR_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("SOAR_SMTP_TLS", False)
+EMAIL_TIMEOUT = env_int("SOAR_SMTP_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env("SOAR_MAIL_FROM", "soar@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- reporting and /metrics (cases.reporting) -------------------------------------------
+# /metrics answers clients in these CIDRs, or any client sending "Authorization: Bearer <token>".
+SOAR_METRICS_ALLOWLIST = env_list("SOAR_METRICS_ALLOWLIST", "127.0.0.1/32,::1/128")
+# Empty: token authentication is off (allowlist only).
+SOAR_METRICS_TOKEN = env("SOAR_METRICS_TOKEN", "")
+# Scheduled report e-mails attach the range's cases as CSV, at most this many rows.
+SOAR_REPORT_MAX_CSV_ROWS = env_int("SOAR_REPORT_MAX_CSV_ROWS", 10000)
+# Public base URL of the web UI, for links in e-mails (empty: no link).
+SOAR_BASE_URL = env("SOAR_BASE_URL", "")

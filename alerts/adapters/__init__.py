@@ -21,7 +21,7 @@ ADAPTER_MODULES = (
     "email",
 )
 
-_REGISTRY: dict[str, "Adapter"] = {}
+_REGISTRY: dict[str, Adapter] = {}
 
 
 class Adapter:
