@@ -1,0 +1,199 @@
+"""Parsing and upserting threat-intel indicators (CSV, STIX 2.1 bundles) and inventory assets
+(CSV). Every problem is an ``ImportProblem`` with a line/object reference for the CLI."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from alerts.normalization import NormalizationError, make_observable
+from enrichment.models import Asset, Indicator, Verdict
+
+TYPE_ALIASES = {
+    "ip": "ip", "ipv4": "ip", "ipv6": "ip", "ip-src": "ip", "ip-dst": "ip", "ipv4-addr": "ip", "ipv6-addr": "ip",
+    "domain": "domain", "domain-name": "domain", "fqdn": "domain", "hostname": "hostname",
+    "url": "url", "uri": "url", "email": "email", "email-addr": "email",
+    "hash": "hash", "md5": "hash", "sha1": "hash", "sha256": "hash", "sha-256": "hash", "sha512": "hash",
+    "file": "hash",
+}
+# [ipv4-addr:value = '1.2.3.4'], [file:hashes.'SHA-256' = '...'], joined by OR only.
+STIX_TERM = re.compile(r"""\[?\s*([a-z0-9-]+):([A-Za-z0-9_.'-]+)\s*=\s*'((?:[^'\\]|\\.)*)'\s*\]?""")
+
+
+class ImportProblem(ValueError):
+    pass
+
+
+@dataclass
+class ParsedIndicator:
+    type: str
+    value: str
+    verdict: str = Verdict.MALICIOUS
+    confidence: int = 75
+    description: str = ""
+    valid_until: dt.datetime | None = None
+    external_id: str = ""
+
+
+def _canonical(raw_type: str, value: str, where: str) -> tuple[str, str]:
+    obs_type = TYPE_ALIASES.get((raw_type or "").strip().lower())
+    if obs_type is None:
+        raise ImportProblem(f"{where}: unknown indicator type {raw_type!r}.")
+    try:
+        return obs_type, make_observable(obs_type, value).value
+    except NormalizationError as exc:
+        raise ImportProblem(f"{where}: {exc}") from None
+
+
+def _timestamp(text: str, where: str) -> dt.datetime | None:
+    if not text:
+        return None
+    parsed = parse_datetime(text.strip())
+    if parsed is None:
+        raise ImportProblem(f"{where}: bad timestamp {text!r} (use ISO 8601).")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _confidence(text, where: str, default: int = 75) -> int:
+    if text in (None, ""):
+        return default
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise ImportProblem(f"{where}: confidence must be an integer 0-100.") from None
+    if not 0 <= value <= 100:
+        raise ImportProblem(f"{where}: confidence must be an integer 0-100.")
+    return value
+
+
+def parse_intel_csv(text: str) -> list[ParsedIndicator]:
+    """Columns: type,value[,verdict,confidence,description,valid_until] with a header row."""
+    reader = csv.DictReader(io.StringIO(text))
+    fields = {f.strip().lower() for f in (reader.fieldnames or [])}
+    if not {"type", "value"} <= fields:
+        raise ImportProblem("CSV needs a header row with at least the columns 'type' and 'value'.")
+    items = []
+    for line, row in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        if not any(row.values()):
+            continue
+        where = f"line {line}"
+        obs_type, value = _canonical(row.get("type", ""), row.get("value", ""), where)
+        verdict = (row.get("verdict") or Verdict.MALICIOUS).lower()
+        if verdict not in Verdict.values:
+            raise ImportProblem(f"{where}: verdict must be one of {', '.join(Verdict.values)}.")
+        items.append(ParsedIndicator(obs_type, value, verdict, _confidence(row.get("confidence"), where),
+                                     row.get("description", "")[:5000], _timestamp(row.get("valid_until", ""), where)))
+    return items
+
+
+def _stix_terms(pattern: str, where: str) -> list[tuple[str, str]]:
+    body = pattern.strip()
+    if " AND " in body.upper() or "FOLLOWEDBY" in body.upper():
+        raise ImportProblem(f"{where}: only equality patterns joined by OR are supported.")
+    terms = STIX_TERM.findall(body)
+    if not terms:
+        raise ImportProblem(f"{where}: unsupported pattern {pattern[:120]!r}.")
+    pairs = []
+    for object_type, path, value in terms:
+        value = value.replace("\\'", "'").replace("\\\\", "\\")
+        if object_type == "file" and path.lower().startswith("hashes."):
+            pairs.append(("hash", value))
+        elif path == "value" and object_type in TYPE_ALIASES:
+            pairs.append((object_type, value))
+        else:
+            raise ImportProblem(f"{where}: unsupported pattern term {object_type}:{path}.")
+    return pairs
+
+
+def parse_stix_bundle(text: str) -> list[ParsedIndicator]:
+    try:
+        bundle = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportProblem(f"not valid JSON: {exc}") from None
+    if not isinstance(bundle, dict) or bundle.get("type") != "bundle" or not isinstance(bundle.get("objects"), list):
+        raise ImportProblem("not a STIX 2.1 bundle (expected {\"type\": \"bundle\", \"objects\": [...]}).")
+    items = []
+    for index, obj in enumerate(bundle["objects"]):
+        if not isinstance(obj, dict) or obj.get("type") != "indicator":
+            continue
+        where = f"object {index} ({obj.get('id', 'no id')})"
+        if obj.get("pattern_type", "stix") != "stix":
+            raise ImportProblem(f"{where}: pattern_type {obj.get('pattern_type')!r} is not supported.")
+        if obj.get("revoked"):
+            continue
+        labels = {str(label).lower() for label in obj.get("labels", []) + obj.get("indicator_types", [])}
+        verdict = Verdict.BENIGN if "benign" in labels else (
+            Verdict.SUSPICIOUS if labels & {"anomalous-activity", "suspicious"} else Verdict.MALICIOUS)
+        description = str(obj.get("description") or obj.get("name") or "")[:5000]
+        for raw_type, raw_value in _stix_terms(str(obj.get("pattern", "")), where):
+            obs_type, value = _canonical(raw_type, raw_value, where)
+            items.append(ParsedIndicator(obs_type, value, verdict, _confidence(obj.get("confidence"), where),
+                                         description, _timestamp(obj.get("valid_until", ""), where),
+                                         str(obj.get("id", ""))[:200]))
+    return items
+
+
+@transaction.atomic
+def save_indicators(items: list[ParsedIndicator], source: str) -> tuple[int, int]:
+    created = updated = 0
+    for item in items:
+        _, was_created = Indicator.objects.update_or_create(
+            type=item.type, value=item.value, source=source,
+            defaults={"verdict": item.verdict, "confidence": item.confidence, "description": item.description,
+                      "valid_until": item.valid_until, "external_id": item.external_id},
+        )
+        created += was_created
+        updated += not was_created
+    return created, updated
+
+
+ASSET_BOOL_TRUE = {"1", "true", "yes", "y", "vip"}
+
+
+def parse_assets_csv(text: str) -> list[dict]:
+    """Columns: kind,name[,owner,department,criticality,os,vip,ip_address,email]."""
+    reader = csv.DictReader(io.StringIO(text))
+    fields = {f.strip().lower() for f in (reader.fieldnames or [])}
+    if not {"kind", "name"} <= fields:
+        raise ImportProblem("CSV needs a header row with at least the columns 'kind' and 'name'.")
+    rows = []
+    for line, row in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        if not any(row.values()):
+            continue
+        where = f"line {line}"
+        kind = row.get("kind", "").lower()
+        if kind not in Asset.Kind.values:
+            raise ImportProblem(f"{where}: kind must be 'host' or 'user'.")
+        if not row.get("name"):
+            raise ImportProblem(f"{where}: name is required.")
+        criticality = (row.get("criticality") or Asset.Criticality.MEDIUM).lower()
+        if criticality not in Asset.Criticality.values:
+            raise ImportProblem(f"{where}: criticality must be one of {', '.join(Asset.Criticality.values)}.")
+        ip_address = row.get("ip_address") or None
+        if ip_address:
+            _, ip_address = _canonical("ip", ip_address, where)
+        rows.append({"kind": kind, "name": row["name"].lower()[:255], "owner": row.get("owner", "")[:150],
+                     "department": row.get("department", "")[:150], "criticality": criticality,
+                     "os": row.get("os", "")[:100], "vip": row.get("vip", "").lower() in ASSET_BOOL_TRUE,
+                     "ip_address": ip_address, "email": row.get("email", "").lower()[:254]})
+    return rows
+
+
+@transaction.atomic
+def save_assets(rows: list[dict]) -> tuple[int, int]:
+    created = updated = 0
+    for row in rows:
+        defaults = {k: v for k, v in row.items() if k not in ("kind", "name")}
+        _, was_created = Asset.objects.update_or_create(kind=row["kind"], name=row["name"], defaults=defaults)
+        created += was_created
+        updated += not was_created
+    return created, updated

@@ -1,0 +1,34 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from enrichment.importers import ImportProblem, parse_intel_csv, parse_stix_bundle, save_indicators
+
+
+class Command(BaseCommand):
+    help = ("Import threat-intel indicators from a CSV file (type,value[,verdict,confidence,description,valid_until]) "
+            "or a STIX 2.1 bundle (indicator objects with simple equality patterns).")
+
+    def add_arguments(self, parser):
+        parser.add_argument("file")
+        parser.add_argument("--format", choices=["csv", "stix"], help="Default: from the file extension.")
+        parser.add_argument("--source", default="", help="Source name stored on each indicator (default: file name).")
+
+    def handle(self, *args, **options):
+        path = Path(options["file"])
+        fmt = options["format"] or ("stix" if path.suffix.lower() == ".json" else "csv")
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise CommandError(f"{path}: no such file.")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"{path}: cannot read ({exc}).")
+        try:
+            items = parse_stix_bundle(text) if fmt == "stix" else parse_intel_csv(text)
+        except ImportProblem as exc:
+            raise CommandError(f"{path}: {exc} Nothing was imported.")
+        source = (options["source"] or path.stem)[:100]
+        created, updated = save_indicators(items, source)
+        self.stdout.write(self.style.SUCCESS(
+            f"Imported {len(items)} indicator(s) from {path.name} as source '{source}': "
+            f"{created} new, {updated} updated."))

@@ -1,0 +1,1 @@
+"""Enrichment providers: one module per provider, registered in ``registry``."""

@@ -1,0 +1,183 @@
+"""Writes of the enrichment app: the blocklist, enrichment runs (one provider on one observable
+is ``enrichment.engine``) and the rules that let evidence raise a case's severity."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from alerts.models import Alert, Observable
+from alerts.normalization import make_observable
+from cases.models import Case, CaseEvent
+from cases.services import add_case_event, higher_severity, record_audit
+from enrichment.engine import has_fresh_cache, run_lookup
+from enrichment.models import BlocklistEntry, EnrichmentResult, EnrichmentRule
+from enrichment.providers.registry import build_providers
+from enrichment.selectors import case_has_result, normalize_value
+
+
+def add_to_blocklist(list_name: str, obs_type: str, value: str, *, reason: str = "", expires_at=None,
+                     actor_label: str = "", actor=None) -> BlocklistEntry:
+    """Idempotent upsert of (list, type, value): a second call refreshes reason/expiry."""
+    value = make_observable(obs_type, value).value  # NormalizationError (a ValueError) when invalid
+    label = actor_label or getattr(actor, "username", "") or ""
+    defaults = {"reason": reason[:500], "expires_at": expires_at, "added_by": label[:150]}
+    entry = created = None
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                entry, created = BlocklistEntry.objects.update_or_create(
+                    list_name=list_name, obs_type=obs_type, value=value, defaults=defaults)
+                break
+        except IntegrityError:
+            continue  # lost an insert race; the second pass updates the winner's row
+    if entry is None:
+        raise IntegrityError("could not upsert the blocklist entry")
+    after = {"list_name": list_name, "obs_type": obs_type, "value": value, "reason": reason,
+             "expires_at": expires_at.isoformat() if expires_at else None}
+    record_audit("blocklist.add" if created else "blocklist.update", entry, actor=actor, actor_label=label, after=after)
+    return entry
+
+
+def remove_from_blocklist(list_name: str, obs_type: str, value: str, *, actor_label: str = "", actor=None) -> int:
+    entries = list(BlocklistEntry.objects.filter(list_name=list_name, obs_type=obs_type,
+                                                 value=normalize_value(obs_type, value)))
+    for entry in entries:
+        record_audit("blocklist.remove", entry, actor=actor, actor_label=actor_label,
+                     before={"list_name": list_name, "obs_type": obs_type, "value": entry.value})
+        entry.delete()
+    return len(entries)
+
+
+# --- enrichment runs ------------------------------------------------------------------
+
+MAX_OBSERVABLES_PER_RUN = 200
+ENRICHMENT_ACTOR = "enrichment"
+
+
+def enrich_observables(observable_ids: list[int], *, case_id: int | None = None,
+                       provider_keys: list[str] | None = None, force: bool = False, actor=None,
+                       actor_label: str = "") -> list[EnrichmentResult]:
+    """Run every enabled provider that handles each observable; store one result per pair.
+
+    Automatic runs (``force=False``) skip pairs already answered on this case (or, without a
+    case, pairs with a fresh cached answer), so repeated triggers do not repeat evidence.
+    Results with a finding or an error go on the case timeline; then the rules apply."""
+    label = actor_label or (getattr(actor, "username", "") if actor else "") or ENRICHMENT_ACTOR
+    case = Case.objects.filter(pk=case_id).first() if case_id else None
+    if case_id and case is None:
+        return []
+    providers = build_providers(provider_keys)
+    observables = list(Observable.objects.filter(pk__in=observable_ids).order_by("id")[:MAX_OBSERVABLES_PER_RUN])
+    results = []
+    for observable in observables:
+        for provider in providers:
+            if not provider.handles(observable.type):
+                continue
+            if not force and case is not None and case_has_result(case.pk, provider.key, observable.pk):
+                continue
+            if not force and case is None and has_fresh_cache(provider, observable):
+                continue
+            outcome = run_lookup(provider, observable)
+            results.append(_store_result(case, provider, observable, outcome, actor=actor, label=label))
+    if case is not None and results:
+        apply_enrichment_rules(case.pk, results, actor=actor, actor_label=label)
+    return results
+
+
+def enrich_case(case_id: int, *, observable_ids: list[int] | None = None, provider_keys: list[str] | None = None,
+                force: bool = False, actor=None, actor_label: str = "") -> list[EnrichmentResult]:
+    """Enrich a case's observables (or the given subset of them)."""
+    observables = Observable.objects.filter(cases__pk=case_id)
+    if observable_ids is not None:
+        observables = observables.filter(pk__in=observable_ids)
+    ids = list(observables.values_list("id", flat=True))
+    return enrich_observables(ids, case_id=case_id, provider_keys=provider_keys, force=force,
+                              actor=actor, actor_label=actor_label)
+
+
+def enrich_alerts(alert_ids: list[int]) -> int:
+    """Trigger for processed alerts: enrich into their cases; queued alerts only when
+    SOAR_ENRICH_QUEUED_ALERTS is on. Returns the number of results stored."""
+    stored = 0
+    by_case: dict[int | None, set[int]] = {}
+    links = Alert.observables.through.objects.filter(alert_id__in=alert_ids)
+    for case_id, obs_id in links.values_list("alert__case_id", "observable_id"):
+        by_case.setdefault(case_id, set()).add(obs_id)
+    for case_id, obs_ids in by_case.items():
+        if case_id is None and not settings.SOAR_ENRICH_QUEUED_ALERTS:
+            continue
+        stored += len(enrich_observables(sorted(obs_ids), case_id=case_id))
+    return stored
+
+
+def _store_result(case, provider, observable, outcome, *, actor, label) -> EnrichmentResult:
+    with transaction.atomic():
+        result = EnrichmentResult.objects.create(
+            case=case, observable=observable, provider=provider.key, verdict=outcome.verdict, score=outcome.score,
+            summary=outcome.summary, raw=outcome.raw if outcome.raw is not None else {}, error=outcome.error,
+            from_cache=outcome.from_cache, fetched_at=outcome.fetched_at or timezone.now(),
+        )
+        if case is not None and (outcome.matched or outcome.error):
+            data = {"provider": provider.key, "observable": f"{observable.type}:{observable.value[:200]}",
+                    "observable_id": observable.pk, "verdict": outcome.verdict, "score": outcome.score,
+                    "summary": outcome.summary, "result_id": result.pk}
+            if outcome.error:
+                data["error"] = outcome.error
+                message = f"{provider.name} failed on {observable.type} {observable.value[:200]}: {outcome.error}"
+            else:
+                message = (f"{provider.name}: {observable.type} {observable.value[:200]} is {outcome.verdict}"
+                           f" ({outcome.score}) - {outcome.summary}")
+            add_case_event(case, CaseEvent.Kind.ENRICHMENT, message[:2000], actor=actor, actor_label=label, data=data)
+    return result
+
+
+# --- rules: evidence raises severity / confidence -------------------------------------
+
+def rule_matches(rule: EnrichmentRule, result: EnrichmentResult) -> bool:
+    return (not result.error and result.verdict == rule.verdict and result.score >= rule.min_score
+            and (not rule.provider or rule.provider == result.provider)
+            and (not rule.observable_type or rule.observable_type == result.observable.type))
+
+
+def apply_enrichment_rules(case_id: int, results: list[EnrichmentResult], *, actor=None,
+                           actor_label: str = ENRICHMENT_ACTOR) -> bool:
+    severity, confidence, reasons = None, None, []
+    for rule in EnrichmentRule.objects.filter(enabled=True):
+        hits = [r for r in results if rule_matches(rule, r)]
+        if not hits:
+            continue
+        if rule.raise_severity_to:
+            severity = higher_severity(severity or "info", rule.raise_severity_to)
+        if rule.raise_confidence_to is not None:
+            confidence = max(confidence or 0, rule.raise_confidence_to)
+        hit = hits[0]
+        reasons.append(f"rule '{rule.name}' ({hit.provider}: {hit.observable.type} {hit.observable.value[:100]} "
+                       f"is {hit.verdict})")
+    if severity is None and confidence is None:
+        return False
+    return raise_case_from_enrichment(case_id, severity=severity, confidence=confidence, reasons=reasons,
+                                      actor=actor, actor_label=actor_label)
+
+
+@transaction.atomic
+def raise_case_from_enrichment(case_id: int, *, severity: str | None, confidence: int | None, reasons: list[str],
+                               actor=None, actor_label: str = ENRICHMENT_ACTOR) -> bool:
+    """Raise (never lower) a case's severity/confidence under a row lock; timeline + audit."""
+    case = Case.objects.select_for_update().get(pk=case_id)
+    before = {"severity": case.severity, "confidence": case.confidence}
+    if severity:
+        case.severity = higher_severity(case.severity, severity)
+    if confidence is not None:
+        case.confidence = max(case.confidence, min(100, confidence))
+    after = {"severity": case.severity, "confidence": case.confidence}
+    if after == before:
+        return False
+    case.save(update_fields=["severity", "confidence", "updated_at"])
+    changes = [f"{k} {before[k]} → {after[k]}" for k in ("severity", "confidence") if before[k] != after[k]]
+    add_case_event(case, CaseEvent.Kind.SEVERITY_CHANGED, f"Raised by enrichment: {', '.join(changes)}; "
+                   f"{'; '.join(reasons)}"[:2000], actor=actor, actor_label=actor_label,
+                   data={"before": before, "after": after, "reasons": reasons})
+    record_audit("case.update", case, actor=actor, actor_label=actor_label, before=before, after=after)
+    return True
