@@ -118,6 +118,8 @@ def service_env(broker_url: str, queue: str, **extra) -> dict:
         "CELERY_BROKER_URL": broker_url,
         "SOAR_CELERY_QUEUE": queue,
         "SOAR_DB_CONN_MAX_AGE": "0",
+        # The fake third-party APIs of the tests listen on loopback, which the SSRF guard refuses by default.
+        "SOAR_SSRF_ALLOWLIST": "127.0.0.1",
         "PYTHONPATH": str(ROOT),
     })
     env.update({k: str(v) for k, v in extra.items()})

@@ -3,7 +3,6 @@ Celery worker, which queues enrichment; a threat-intel server on 127.0.0.1 answe
 evidence lands on the case timeline."""
 
 import json
-import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -12,11 +11,6 @@ import pytest
 from alerts.services import ingest
 from cases.models import Case, CaseEvent
 from enrichment.models import EnrichmentResult, EnrichmentRule, ProviderConfig
-
-# Workers are subprocesses started later in the session (after collection): they must be
-# allowed to reach our fake intel server on loopback. The test process's settings are already
-# loaded, so its own SSRF policy is unchanged.
-os.environ.setdefault("SOAR_SSRF_ALLOWLIST", "127.0.0.1")
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
