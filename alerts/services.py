@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from alerts import bulk
 from alerts.adapters import parse_payload
 from alerts.models import Alert, AlertSource, Observable, hash_token
 from alerts.normalization import NormalizationError, NormalizedAlert
@@ -118,28 +119,37 @@ def store_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]]) -
         Alert.objects.filter(source=source, dedup_key__in=keys).values_list("dedup_key", "id")
     ) if keys else {}
     results: list[StoredAlert | None] = [None] * len(rows)
-    to_create: list[tuple[int, Alert, NormalizedAlert]] = []
-    seen_in_request: dict[str, int] = {}
+    to_create: list[tuple[int, NormalizedAlert, str]] = []
+    seen_in_request: set[str] = set()
     for index, (alert, key) in enumerate(rows):
         if key and (key in existing or key in seen_in_request):
             continue
         if key:
-            seen_in_request[key] = index
-        to_create.append((index, _alert_row(source, alert, key, now), alert))
+            seen_in_request.add(key)
+        to_create.append((index, alert, key))
     try:
         with transaction.atomic():
-            created = Alert.objects.bulk_create([row for _, row, _ in to_create])
+            created_ids = _insert_alerts(source, [(alert, key) for _, alert, key in to_create], now)
     except IntegrityError:
         # A concurrent request inserted one of our keys first: go row by row.
-        created = [_create_or_none(row) for _, row, _ in to_create]
-    for (index, _, _alert), row in zip(to_create, created, strict=True):
-        if row is not None:
-            results[index] = StoredAlert(row.pk, True)
-    _link_observables([(row, alert) for (_, _, alert), row in zip(to_create, created, strict=True) if row is not None])
+        created_ids = [_create_or_none(_alert_row(source, alert, key, now)) for _, alert, key in to_create]
+    for (index, _alert, _key), alert_id in zip(to_create, created_ids, strict=True):
+        if alert_id is not None:
+            results[index] = StoredAlert(alert_id, True)
+    _link_observables([
+        (alert_id, alert) for (_, alert, _), alert_id in zip(to_create, created_ids, strict=True) if alert_id
+    ])
     for index, (_alert, key) in enumerate(rows):
         if results[index] is None:
             results[index] = StoredAlert(_bump_duplicate(source, key, now), False)
     return results  # type: ignore[return-value]
+
+
+def _insert_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]], now) -> list[int]:
+    if bulk.can_copy(len(rows)):
+        return bulk.copy_alerts(source.pk, rows, now)
+    created = Alert.objects.bulk_create([_alert_row(source, alert, key, now) for alert, key in rows])
+    return [row.pk for row in created]
 
 
 def _alert_row(source: AlertSource, alert: NormalizedAlert, key: str, now) -> Alert:
@@ -152,11 +162,11 @@ def _alert_row(source: AlertSource, alert: NormalizedAlert, key: str, now) -> Al
     )
 
 
-def _create_or_none(row: Alert) -> Alert | None:
+def _create_or_none(row: Alert) -> int | None:
     try:
         with transaction.atomic():
             row.save(force_insert=True)
-        return row
+        return row.pk
     except IntegrityError:
         return None
 
@@ -167,7 +177,7 @@ def _bump_duplicate(source: AlertSource, key: str, now) -> int:
     return alert_id
 
 
-def _link_observables(pairs: list[tuple[Alert, NormalizedAlert]]) -> None:
+def _link_observables(pairs: list[tuple[int, NormalizedAlert]]) -> None:
     wanted = {(o.type, Observable.digest(o.value)): o.value for _, alert in pairs for o in alert.observables}
     if not wanted:
         return
@@ -181,9 +191,12 @@ def _link_observables(pairs: list[tuple[Alert, NormalizedAlert]]) -> None:
         ids[(obs_type, value_hash)] = obs_id
     through = Alert.observables.through
     links = {
-        (row.pk, ids[(o.type, Observable.digest(o.value))]) for row, alert in pairs for o in alert.observables
+        (alert_id, ids[(o.type, Observable.digest(o.value))]) for alert_id, alert in pairs for o in alert.observables
     }
-    through.objects.bulk_create([through(alert_id=a, observable_id=o) for a, o in links], ignore_conflicts=True)
+    if bulk.can_copy(len(links)):
+        bulk.copy_links(through._meta.db_table, links)
+    else:
+        through.objects.bulk_create([through(alert_id=a, observable_id=o) for a, o in links], ignore_conflicts=True)
 
 
 # --- outbox dispatch ------------------------------------------------------------------
