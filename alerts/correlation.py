@@ -26,18 +26,20 @@ MAX_ATTEMPTS = 5
 
 def process_alerts(alert_ids: list[int]) -> None:
     done = []
+    rules = load_rules()
     for alert_id in alert_ids:
-        if process_alert(alert_id):
+        if process_alert(alert_id, rules):
             done.append(alert_id)
     if done:
         alerts_processed.send(sender=Alert, alert_ids=done)
 
 
-def process_alert(alert_id: int) -> bool:
+def process_alert(alert_id: int, rules: list[CorrelationRule] | None = None) -> bool:
     """Process one PENDING alert; safe to call twice (the second call does nothing)."""
+    rules = load_rules() if rules is None else rules
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            return _process_once(alert_id)
+            return _process_once(alert_id, rules)
         except (OperationalError, IntegrityError) as exc:
             # Deadlock victim / serialization failure / SQLite busy: retry the whole unit.
             logger.info("retrying alert %s after %s (attempt %d)", alert_id, exc.__class__.__name__, attempt)
@@ -49,14 +51,14 @@ def process_alert(alert_id: int) -> bool:
     return False
 
 
-def _process_once(alert_id: int) -> bool:
+def _process_once(alert_id: int, rules: list[CorrelationRule]) -> bool:
     opened_case = None
     with transaction.atomic():
         alert = (Alert.objects.select_for_update().select_related("source")
                  .filter(pk=alert_id, processing=Alert.Processing.PENDING).first())
         if alert is None:
             return False
-        rule = select_rule(alert)
+        rule = select_rule(alert, rules)
         if rule is not None:
             opened_case = _correlate(alert, rule)
         alert.processing = Alert.Processing.DONE
@@ -69,10 +71,17 @@ def _process_once(alert_id: int) -> bool:
     return True
 
 
-def select_rule(alert: Alert) -> CorrelationRule | None:
-    for rule in CorrelationRule.objects.filter(enabled=True).prefetch_related("sources"):
-        source_ids = {s.pk for s in rule.sources.all()}
-        if not source_ids or alert.source_id in source_ids:
+def load_rules() -> list[CorrelationRule]:
+    """Enabled rules in priority order, with their source ids (read once per batch of alerts)."""
+    rules = list(CorrelationRule.objects.filter(enabled=True).prefetch_related("sources"))
+    for rule in rules:
+        rule.source_ids = {source.pk for source in rule.sources.all()}
+    return rules
+
+
+def select_rule(alert: Alert, rules: list[CorrelationRule]) -> CorrelationRule | None:
+    for rule in rules:
+        if not rule.source_ids or alert.source_id in rule.source_ids:
             return rule
     return None
 
@@ -99,7 +108,8 @@ def meets_threshold(rule: CorrelationRule, alert: Alert) -> bool:
 def _correlate(alert: Alert, rule: CorrelationRule):
     at = alert.received_at
     keys = correlation_keys(rule, alert)
-    group = _find_open_group(rule, keys[1:], at) if len(keys) > 1 else None
+    # Join the oldest active group of any of the alert's keys; else open one on the first key.
+    group = _find_open_group(rule, keys, at) if len(keys) > 1 else None
     if group is None:
         group = _join_or_open_group(rule, keys[0], at)
     group.alert_count += 1
