@@ -86,15 +86,11 @@ def select_rule(alert: Alert, rules: list[CorrelationRule]) -> CorrelationRule |
     return None
 
 
-def correlation_keys(rule: CorrelationRule, alert: Alert) -> list[str]:
-    if rule.key == CorrelationRule.Key.FINGERPRINT:
-        return [f"fp:{alert.fingerprint}"]
-    primary = [f"{alert.entity_type}:{alert.entity_value}"] if alert.entity_value else []
-    if rule.key == CorrelationRule.Key.ENTITY:
-        return primary or [f"fp:{alert.fingerprint}"]
-    others = [f"{t}:{v}" for t, v in alert.observables.order_by("id").values_list("type", "value")]
-    keys = primary + [k for k in others if k not in primary]
-    return keys or [f"fp:{alert.fingerprint}"]
+def correlation_key(rule: CorrelationRule, alert: Alert) -> str:
+    """The key a new group is opened on (observable rules also join groups sharing any observable)."""
+    if rule.key == CorrelationRule.Key.FINGERPRINT or not alert.entity_value:
+        return f"fp:{alert.fingerprint}"
+    return f"{alert.entity_type}:{alert.entity_value}"
 
 
 def meets_threshold(rule: CorrelationRule, alert: Alert) -> bool:
@@ -107,11 +103,11 @@ def meets_threshold(rule: CorrelationRule, alert: Alert) -> bool:
 
 def _correlate(alert: Alert, rule: CorrelationRule):
     at = alert.received_at
-    keys = correlation_keys(rule, alert)
-    # Join the oldest active group of any of the alert's keys; else open one on the first key.
-    group = _find_open_group(rule, keys, at) if len(keys) > 1 else None
+    group = None
+    if rule.key == CorrelationRule.Key.OBSERVABLE:
+        group = _find_group_sharing_observable(rule, alert, at)
     if group is None:
-        group = _join_or_open_group(rule, keys[0], at)
+        group = _join_or_open_group(rule, correlation_key(rule, alert), at)
     group.alert_count += 1
     group.last_seen = max(group.last_seen, at)
     alert.group = group
@@ -151,15 +147,22 @@ def _attach(case_id: int, alerts: list[Alert], *, actor=None, actor_label: str =
     ], actor=actor, actor_label=actor_label)
 
 
-def _find_open_group(rule: CorrelationRule, keys: list[str], at) -> AlertGroup | None:
-    hashes = [Observable.digest(k) for k in keys]
-    window = timedelta(minutes=rule.window_minutes)
-    candidate = (AlertGroup.objects.select_for_update()
-                 .filter(rule=rule, key_hash__in=hashes, is_open=True, last_seen__gte=at - window)
-                 .order_by("id").first())
-    if candidate and candidate.case_id and not case_selectors.is_case_open(candidate.case_id):
+def _find_group_sharing_observable(rule: CorrelationRule, alert: Alert, at) -> AlertGroup | None:
+    """The oldest active group of this rule holding an alert with any of this alert's observables.
+    Unlike entity/fingerprint keys this is best effort under concurrency: two alerts sharing only
+    a secondary observable may, if processed at the same instant, open two groups."""
+    observable_ids = list(alert.observables.values_list("id", flat=True))
+    if not observable_ids:
         return None
-    return candidate
+    window = timedelta(minutes=rule.window_minutes)
+    candidates = (AlertGroup.objects.select_for_update(of=("self",))
+                  .filter(rule=rule, is_open=True, last_seen__gte=at - window,
+                          alerts__observables__in=observable_ids)
+                  .order_by("id"))
+    for group in candidates[:5]:
+        if group.case_id is None or case_selectors.is_case_open(group.case_id):
+            return group
+    return None
 
 
 def _join_or_open_group(rule: CorrelationRule, key: str, at) -> AlertGroup:
