@@ -1,7 +1,11 @@
 """Cases, teams, tags, the case timeline and the audit trail."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 SEVERITY_CHOICES = [(s, s.capitalize()) for s in ("info", "low", "medium", "high", "critical")]
 SEVERITY_RANK = {name: rank for rank, (name, _) in enumerate(SEVERITY_CHOICES)}
@@ -66,7 +70,10 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["team", "status", "-created_at"]),
             models.Index(fields=["assignee", "status"]),
+            models.Index(fields=["-created_at", "-id"], name="case_queue_order_idx"),
+            models.Index(fields=["status", "sla_resolve_due"], name="case_sla_resolve_idx"),
         ]
+        permissions = [("reassign_case", "Can reassign cases across the team (SOC lead)")]
 
     def __str__(self):
         return f"#{self.pk} {self.title}"
@@ -74,6 +81,80 @@ class Case(models.Model):
     @property
     def is_open(self):
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def sla_ack_breached(self) -> bool:
+        if not self.sla_ack_due:
+            return False
+        return (self.triaged_at or timezone.now()) > self.sla_ack_due
+
+    @property
+    def sla_resolve_breached(self) -> bool:
+        if not self.sla_resolve_due:
+            return False
+        return (self.resolved_at or timezone.now()) > self.sla_resolve_due
+
+    @property
+    def sla_breached(self) -> bool:
+        return self.sla_ack_breached or self.sla_resolve_breached
+
+
+class CaseUserObjectPermission(UserObjectPermissionBase):
+    """guardian's per-user grants on cases (shares), with a real foreign key so that the
+    visibility query is a plain indexed join instead of a cast on a generic object id."""
+
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+
+class CaseGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+
+class Note(models.Model):
+    """An analyst's note on a case; markdown, rendered sanitized (never trusted as HTML)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"])]
+
+    def __str__(self):
+        return f"Note #{self.pk} on case #{self.case_id}"
+
+
+# Used when no SlaTarget row exists for a severity (also the data migration's defaults).
+DEFAULT_SLA_MINUTES = {
+    "critical": (15, 4 * 60),
+    "high": (60, 8 * 60),
+    "medium": (4 * 60, 24 * 60),
+    "low": (8 * 60, 72 * 60),
+    "info": (24 * 60, 7 * 24 * 60),
+}
+
+
+class SlaTarget(models.Model):
+    severity = models.CharField(max_length=16, choices=SEVERITY_CHOICES, unique=True)
+    ack_minutes = models.PositiveIntegerField(help_text="Minutes from creation to triage (acknowledge).")
+    resolve_minutes = models.PositiveIntegerField(help_text="Minutes from creation to resolution.")
+
+    class Meta:
+        ordering = ["ack_minutes"]
+        verbose_name = "SLA target"
+
+    def __str__(self):
+        return f"{self.severity}: ack {self.ack_minutes} min, resolve {self.resolve_minutes} min"
+
+    @property
+    def ack_delta(self) -> timedelta:
+        return timedelta(minutes=self.ack_minutes)
+
+    @property
+    def resolve_delta(self) -> timedelta:
+        return timedelta(minutes=self.resolve_minutes)
 
 
 class CaseEvent(models.Model):
@@ -91,11 +172,14 @@ class CaseEvent(models.Model):
         PLAYBOOK = "playbook"
         APPROVAL = "approval"
         MERGED = "merged"
+        SHARED = "shared"
+        UPDATED = "updated"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    actor_label = models.CharField(max_length=150, blank=True, help_text="Who acted when not a user, e.g. 'automation'.")
+    actor_label = models.CharField(max_length=150, blank=True,
+                                   help_text="Who acted when not a user, e.g. 'automation'.")
     message = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -103,6 +187,9 @@ class CaseEvent(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["case", "created_at"])]
+
+    def __str__(self):
+        return f"{self.kind} on case #{self.case_id}"
 
 
 class AuditLog(models.Model):
@@ -122,6 +209,9 @@ class AuditLog(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.action} {self.object_type}#{self.object_id}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

@@ -1,26 +1,69 @@
-"""Writes on cases: creation, alert attachment, timeline events and the audit trail.
+"""Writes on cases: creation, lifecycle, assignment, tags, notes, shares, timeline events
+and the audit trail.
 
 Every change to a case goes through here so that the timeline and audit log cannot be
-forgotten by one caller (UI, API, admin or automation)."""
+forgotten by one caller (UI, API, admin or automation). Callers check visibility with
+``cases.selectors``; the services re-check that a *user* actor may change the case, and
+enforce the business rules (lifecycle table, who may assign to whom)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from cases.models import SEVERITY_RANK, AuditLog, Case, CaseEvent, Team
+from cases import roles
+from cases.lifecycle import allowed_targets, is_reopen
+from cases.models import (
+    DEFAULT_SLA_MINUTES,
+    SEVERITY_RANK,
+    AuditLog,
+    Case,
+    CaseEvent,
+    Note,
+    SlaTarget,
+    Tag,
+    Team,
+)
 from soar.middleware import current_request_context
 
 AUTOMATION = "automation"
+MAX_NOTE_LENGTH = 20_000
+MAX_REASON_LENGTH = 2_000
+TAG_PATTERN = re.compile(r"^[\w .:/@-]{1,64}$")
 
+
+class CaseError(Exception):
+    """A refused change; ``str(exc)`` is a message fit for the analyst."""
+
+
+class InvalidTransition(CaseError):
+    """The lifecycle does not allow this status change (HTTP 409)."""
+
+
+class NotAllowed(CaseError):
+    """The actor's role does not allow this change (HTTP 403)."""
+
+
+class InvalidInput(CaseError):
+    """Bad value for a field (HTTP 400); ``field`` names it."""
+
+    def __init__(self, message: str, field: str = "non_field_errors"):
+        super().__init__(message)
+        self.field = field
+
+
+# --- audit and timeline ----------------------------------------------------------------
 
 def snapshot(obj, fields=None) -> dict[str, Any]:
     """JSON-safe dict of a model's concrete fields, for audit before/after."""
     data = model_to_dict(obj, fields=fields)
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else v if isinstance(v, (int, str, bool, type(None), float)) else str(v))
+    plain = (int, str, bool, type(None), float)
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v if isinstance(v, plain) else str(v))
             for k, v in data.items() if not isinstance(v, list)}
 
 
@@ -52,6 +95,39 @@ def add_case_event(case: Case, kind: str, message: str = "", *, actor=None, acto
     )
 
 
+def _ensure_may_change(actor, case: Case) -> None:
+    """Automation (no user) may change anything; a user needs change access to the case."""
+    from cases.selectors import can_change_case
+
+    if getattr(actor, "is_authenticated", False) and not can_change_case(actor, case):
+        raise NotAllowed("You may not change this case.")
+    if case.merged_into_id:
+        raise InvalidTransition(f"Case #{case.pk} was merged into case #{case.merged_into_id}; change that one.")
+
+
+def _locked(case: Case) -> Case:
+    return Case.objects.select_for_update().get(pk=case.pk)
+
+
+# --- SLA ---------------------------------------------------------------------------------
+
+def sla_minutes(severity: str) -> tuple[int, int]:
+    target = SlaTarget.objects.filter(severity=severity).first()
+    if target is not None:
+        return target.ack_minutes, target.resolve_minutes
+    return DEFAULT_SLA_MINUTES.get(severity, DEFAULT_SLA_MINUTES["medium"])
+
+
+def apply_sla(case: Case) -> None:
+    """Set the due times from the case's creation time and current severity (not saved)."""
+    ack, resolve = sla_minutes(case.severity)
+    start = case.created_at or timezone.now()
+    case.sla_ack_due = start + timezone.timedelta(minutes=ack)
+    case.sla_resolve_due = start + timezone.timedelta(minutes=resolve)
+
+
+# --- creation and alerts -----------------------------------------------------------------
+
 def higher_severity(a: str, b: str) -> str:
     return a if SEVERITY_RANK.get(a, 0) >= SEVERITY_RANK.get(b, 0) else b
 
@@ -59,9 +135,10 @@ def higher_severity(a: str, b: str) -> str:
 @transaction.atomic
 def open_case(*, title: str, severity: str, confidence: int = 50, description: str = "",
               team: Team | None = None, actor=None, actor_label: str = AUTOMATION) -> Case:
-    case = Case.objects.create(
-        title=title[:500], description=description, severity=severity, confidence=confidence, team=team
-    )
+    case = Case.objects.create(title=title[:500], description=description, severity=severity,
+                               confidence=confidence, team=team)
+    apply_sla(case)  # due times count from the stored creation time
+    case.save(update_fields=["sla_ack_due", "sla_resolve_due"])
     add_case_event(case, CaseEvent.Kind.CREATED, f"Case opened ({severity})", actor=actor, actor_label=actor_label)
     record_audit("case.create", case, actor=actor, actor_label=actor_label, after=snapshot(case))
     return case
@@ -85,7 +162,11 @@ def record_alerts_attached(case_id: int, alerts: list[dict], *, actor=None, acto
             case.observables.add(*alert["observable_ids"])
     after = {"severity": case.severity, "confidence": case.confidence}
     if after != before:
-        case.save(update_fields=["severity", "confidence", "updated_at"])
+        fields = ["severity", "confidence", "updated_at"]
+        if after["severity"] != before["severity"]:
+            apply_sla(case)  # a more severe case owes a faster answer
+            fields += ["sla_ack_due", "sla_resolve_due"]
+        case.save(update_fields=fields)
         if after["severity"] != before["severity"]:
             add_case_event(case, CaseEvent.Kind.SEVERITY_CHANGED,
                            f"Severity raised {before['severity']} → {after['severity']}",
@@ -94,3 +175,255 @@ def record_alerts_attached(case_id: int, alerts: list[dict], *, actor=None, acto
     else:
         Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
     return case
+
+
+# --- lifecycle ---------------------------------------------------------------------------
+
+_TIMESTAMP_FOR = {
+    Case.Status.TRIAGED: "triaged_at",
+    Case.Status.IN_PROGRESS: "in_progress_at",
+    Case.Status.RESOLVED: "resolved_at",
+    Case.Status.CLOSED: "closed_at",
+}
+
+
+@transaction.atomic
+def transition_case(case: Case, to_status: str, *, actor, reason: str = "", actor_label: str = "") -> Case:
+    """Move ``case`` along the lifecycle; raises InvalidTransition with a clear message."""
+    case = _locked(case)
+    _ensure_may_change(actor, case)
+    from_status = case.status
+    if to_status not in Case.Status.values:
+        raise InvalidTransition(f"Unknown status {to_status!r}.")
+    allowed = allowed_targets(from_status)
+    if to_status not in allowed:
+        names = ", ".join(Case.Status(s).label for s in allowed) or "none"
+        raise InvalidTransition(
+            f"Case #{case.pk} cannot go from {Case.Status(from_status).label} to {Case.Status(to_status).label}; "
+            f"allowed next: {names}."
+        )
+    reason = (reason or "").strip()[:MAX_REASON_LENGTH]
+    reopen = is_reopen(from_status, to_status)
+    if reopen and not reason:
+        raise InvalidTransition("Reopening a case needs a reason.")
+    before = snapshot(case, fields=["status", "triaged_at", "in_progress_at", "resolved_at", "closed_at"])
+    now = timezone.now()
+    case.status = to_status
+    stamp = _TIMESTAMP_FOR[to_status]
+    if getattr(case, stamp) is None or not reopen:
+        setattr(case, stamp, now)
+    if reopen:
+        case.resolved_at = None
+        case.closed_at = None
+    case.save()
+    verb = "Reopened" if reopen else "Status"
+    message = f"{verb}: {Case.Status(from_status).label} → {Case.Status(to_status).label}"
+    if reason:
+        message += f" — {reason}"
+    add_case_event(case, CaseEvent.Kind.STATUS_CHANGED, message, actor=actor, actor_label=actor_label,
+                   data={"from": from_status, "to": to_status, "reason": reason, "reopen": reopen})
+    after = snapshot(case, fields=list(before))
+    record_audit("case.reopen" if reopen else "case.transition", case, actor=actor, actor_label=actor_label,
+                 before=before, after={**after, "reason": reason} if reason else after)
+    return case
+
+
+# --- assignment, team, fields ---------------------------------------------------------------
+
+def _check_assignment(actor, case: Case, assignee) -> None:
+    if assignee is not None:
+        if not assignee.is_active:
+            raise InvalidInput("This user is inactive.", "assignee")
+        if case.team_id and not assignee.soc_teams.filter(pk=case.team_id).exists():
+            raise InvalidInput(f"{assignee.username} is not a member of team {case.team}.", "assignee")
+    if not getattr(actor, "is_authenticated", False) or roles.is_lead(actor):
+        return  # leads and admins reassign across the team; automation is trusted
+    # Analysts may take an unowned case, and hand over or drop their own.
+    current = case.assignee_id
+    if current not in (None, actor.pk):
+        raise NotAllowed("Only a SOC lead can reassign a case that someone else holds.")
+    if current is None and assignee is not None and assignee.pk != actor.pk:
+        raise NotAllowed("Analysts can only assign an unowned case to themselves; ask a SOC lead.")
+
+
+@transaction.atomic
+def assign_case(case: Case, assignee, *, actor, actor_label: str = "") -> Case:
+    case = _locked(case)
+    _ensure_may_change(actor, case)
+    if case.assignee_id == (assignee.pk if assignee else None):
+        return case
+    _check_assignment(actor, case, assignee)
+    before = {"assignee": case.assignee.username if case.assignee else None}
+    case.assignee = assignee
+    case.save(update_fields=["assignee", "updated_at"])
+    after = {"assignee": assignee.username if assignee else None}
+    message = f"Assigned to {assignee.username}" if assignee else "Unassigned"
+    add_case_event(case, CaseEvent.Kind.ASSIGNED, message, actor=actor, actor_label=actor_label,
+                   data={"before": before["assignee"], "after": after["assignee"]})
+    record_audit("case.assign", case, actor=actor, actor_label=actor_label, before=before, after=after)
+    return case
+
+
+@transaction.atomic
+def set_case_team(case: Case, team: Team | None, *, actor, actor_label: str = "") -> Case:
+    """Move a case to another team (leads: only teams they belong to). Clears an assignee
+    who is not in the new team."""
+    case = _locked(case)
+    _ensure_may_change(actor, case)
+    if case.team_id == (team.pk if team else None):
+        return case
+    if getattr(actor, "is_authenticated", False) and not roles.is_admin(actor):
+        if not roles.is_lead(actor):
+            raise NotAllowed("Only a SOC lead can move a case to another team.")
+        if team is None or not team.members.filter(pk=actor.pk).exists():
+            raise NotAllowed("Leads can only move cases to a team they belong to.")
+    before = {"team": str(case.team) if case.team else None, "assignee": getattr(case.assignee, "username", None)}
+    case.team = team
+    if case.assignee_id and team and not team.members.filter(pk=case.assignee_id).exists():
+        case.assignee = None
+    case.save(update_fields=["team", "assignee", "updated_at"])
+    after = {"team": str(team) if team else None, "assignee": getattr(case.assignee, "username", None)}
+    add_case_event(case, CaseEvent.Kind.UPDATED, f"Team: {before['team'] or '—'} → {after['team'] or '—'}",
+                   actor=actor, actor_label=actor_label, data={"before": before, "after": after})
+    record_audit("case.team", case, actor=actor, actor_label=actor_label, before=before, after=after)
+    return case
+
+
+EDITABLE_FIELDS = ("title", "description", "severity")
+
+
+@transaction.atomic
+def update_case(case: Case, *, actor, actor_label: str = "", **changes) -> Case:
+    """Edit title/description/severity (severity re-computes the SLA due times)."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Not editable here: {', '.join(sorted(unknown))}.")
+    case = _locked(case)
+    _ensure_may_change(actor, case)
+    if "severity" in changes and changes["severity"] not in SEVERITY_RANK:
+        raise InvalidInput("Unknown severity.", "severity")
+    if "title" in changes and not str(changes["title"]).strip():
+        raise InvalidInput("The title cannot be empty.", "title")
+    changed = {k: v for k, v in changes.items() if getattr(case, k) != v}
+    if not changed:
+        return case
+    before = {k: getattr(case, k) for k in changed}
+    for key, value in changed.items():
+        setattr(case, key, value)
+    if "severity" in changed:
+        apply_sla(case)
+    case.save()
+    if "severity" in changed:
+        add_case_event(case, CaseEvent.Kind.SEVERITY_CHANGED, f"Severity {before['severity']} → {case.severity}",
+                       actor=actor, actor_label=actor_label, data={"before": before["severity"],
+                                                                   "after": case.severity})
+    others = sorted(set(changed) - {"severity"})
+    if others:
+        add_case_event(case, CaseEvent.Kind.UPDATED, f"Edited: {', '.join(others)}", actor=actor,
+                       actor_label=actor_label, data={"fields": others})
+    record_audit("case.update", case, actor=actor, actor_label=actor_label, before=before, after=changed)
+    return case
+
+
+# --- tags and notes -------------------------------------------------------------------------
+
+def clean_tag_names(names) -> list[str]:
+    cleaned = []
+    for name in names or []:
+        name = str(name).strip()
+        if not name:
+            continue
+        if not TAG_PATTERN.match(name):
+            raise InvalidInput(f"Invalid tag {name[:70]!r}: use 1-64 letters, digits, spaces or . : / @ _ -", "tags")
+        if name not in cleaned:
+            cleaned.append(name)
+    return cleaned
+
+
+@transaction.atomic
+def change_tags(case: Case, *, add=(), remove=(), actor, actor_label: str = "") -> Case:
+    case = _locked(case)
+    _ensure_may_change(actor, case)
+    add, remove = clean_tag_names(add), clean_tag_names(remove)
+    current = set(case.tags.values_list("name", flat=True))
+    to_add = [n for n in add if n not in current]
+    to_remove = [n for n in remove if n in current and n not in add]
+    if not to_add and not to_remove:
+        return case
+    tags = [Tag.objects.get_or_create(name=n)[0] for n in to_add]
+    case.tags.add(*tags)
+    if to_remove:
+        case.tags.remove(*Tag.objects.filter(name__in=to_remove))
+    Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
+    parts = [f"added {', '.join(to_add)}"] if to_add else []
+    parts += [f"removed {', '.join(to_remove)}"] if to_remove else []
+    add_case_event(case, CaseEvent.Kind.TAGGED, "Tags " + "; ".join(parts), actor=actor, actor_label=actor_label,
+                   data={"added": to_add, "removed": to_remove})
+    record_audit("case.tags", case, actor=actor, actor_label=actor_label, before={"tags": sorted(current)},
+                 after={"tags": sorted((current | set(to_add)) - set(to_remove))})
+    return case
+
+
+@transaction.atomic
+def add_note(case: Case, body: str, *, actor, actor_label: str = "") -> Note:
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput("A note cannot be empty.", "body")
+    if len(body) > MAX_NOTE_LENGTH:
+        raise InvalidInput(f"A note is at most {MAX_NOTE_LENGTH} characters.", "body")
+    case = _locked(case)
+    _ensure_may_change(actor, case)
+    note = Note.objects.create(case=case, author=actor if getattr(actor, "is_authenticated", False) else None,
+                               body=body)
+    Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
+    excerpt = body if len(body) <= 300 else body[:300] + "…"
+    add_case_event(case, CaseEvent.Kind.NOTE, excerpt, actor=actor, actor_label=actor_label,
+                   data={"note_id": note.pk})
+    record_audit("case.note", note, actor=actor, actor_label=actor_label, after={"case": case.pk, "body": body})
+    return note
+
+
+# --- sharing -----------------------------------------------------------------------------------
+
+@transaction.atomic
+def share_case(case: Case, user, *, actor, can_change: bool = True, actor_label: str = "") -> Case:
+    """Grant ``user`` guardian object permissions on the case (view, and change unless read-only)."""
+    from guardian.shortcuts import assign_perm, remove_perm
+
+    case = _locked(case)
+    _ensure_may_change(actor, case)
+    if user is None or not user.is_active:
+        raise InvalidInput("Choose an active user to share with.", "user")
+    assign_perm("cases.view_case", user, case)
+    if can_change:
+        assign_perm("cases.change_case", user, case)
+    else:
+        remove_perm("cases.change_case", user, case)
+    mode = "read/write" if can_change else "read-only"
+    add_case_event(case, CaseEvent.Kind.SHARED, f"Shared with {user.username} ({mode})", actor=actor,
+                   actor_label=actor_label, data={"user": user.username, "can_change": can_change})
+    record_audit("case.share", case, actor=actor, actor_label=actor_label,
+                 after={"user": user.username, "can_change": can_change})
+    return case
+
+
+@transaction.atomic
+def unshare_case(case: Case, user, *, actor, actor_label: str = "") -> Case:
+    from guardian.shortcuts import remove_perm
+
+    case = _locked(case)
+    _ensure_may_change(actor, case)
+    remove_perm("cases.view_case", user, case)
+    remove_perm("cases.change_case", user, case)
+    add_case_event(case, CaseEvent.Kind.SHARED, f"No longer shared with {user.username}", actor=actor,
+                   actor_label=actor_label, data={"user": user.username, "revoked": True})
+    record_audit("case.unshare", case, actor=actor, actor_label=actor_label, before={"user": user.username})
+    return case
+
+
+def find_user(username_or_id) -> Any:
+    User = get_user_model()
+    value = str(username_or_id or "").strip()
+    if value.isdigit():
+        return User.objects.filter(pk=int(value)).first()
+    return User.objects.filter(username=value).first() if value else None

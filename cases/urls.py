@@ -1,2 +1,17 @@
+from django.urls import path
+
+from cases import views
+
 app_name = "cases"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("cases/bulk", views.bulk, name="bulk"),
+    path("cases/<int:pk>/", views.detail, name="detail"),
+    path("cases/<int:pk>/transition", views.transition, name="transition"),
+    path("cases/<int:pk>/assign", views.assign, name="assign"),
+    path("cases/<int:pk>/tags", views.tags, name="tags"),
+    path("cases/<int:pk>/notes", views.note, name="note"),
+    path("cases/<int:pk>/share", views.share, name="share"),
+    path("cases/<int:pk>/update", views.update, name="update"),
+    path("cases/<int:pk>/merge", views.merge, name="merge"),
+]

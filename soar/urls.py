@@ -18,5 +18,6 @@ urlpatterns = [
     path("enrichment/", include("enrichment.urls")),
     path("playbooks/", include("playbooks.urls")),
     path("reports/", include("cases.reporting.urls")),
+    path("alerts/", include("alerts.urls")),
     path("", include("cases.urls")),
 ]

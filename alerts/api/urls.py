@@ -1,8 +1,12 @@
 from django.urls import path
 
-from alerts.api import views
+from alerts.api import read_views, views
 
 urlpatterns = [
-    path("alerts", views.IngestAlertView.as_view(), name="api-ingest-alert"),
+    # POST = ingestion webhook (source token); GET = alerts visible to the user (read_views).
+    path("alerts", read_views.AlertCollectionView.as_view(), name="api-ingest-alert"),
     path("alerts/batch", views.IngestBatchView.as_view(), name="api-ingest-batch"),
+    path("alerts/promote", read_views.PromoteAlertsView.as_view(), name="api-alerts-promote"),
+    path("alerts/attach", read_views.AttachAlertsView.as_view(), name="api-alerts-attach"),
+    path("alerts/<int:pk>", read_views.AlertViewSet.as_view({"get": "retrieve"}), name="api-alert-detail"),
 ]

@@ -1,1 +1,14 @@
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from cases.api import views
+
+router = SimpleRouter()
+router.trailing_slash = "/?"  # /api/v1/cases and /api/v1/cases/ both answer (no redirect for POSTs)
+router.register("cases", views.CaseViewSet, basename="api-case")
+router.register("notes", views.NoteViewSet, basename="api-note")
+router.register("timeline", views.TimelineViewSet, basename="api-timeline")
+router.register("tags", views.TagViewSet, basename="api-tag")
+router.register("observables", views.ObservableViewSet, basename="api-observable")
+router.register("audit-log", views.AuditLogViewSet, basename="api-audit-log")
+
+urlpatterns = router.urls

@@ -1,0 +1,45 @@
+from rest_framework import serializers
+
+from alerts.models import Alert, Observable
+
+
+class ObservableBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Observable
+        fields = ["id", "type", "value"]
+
+
+class AlertListSerializer(serializers.ModelSerializer):
+    source = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = Alert
+        fields = ["id", "title", "severity", "confidence", "category", "entity_type", "entity_value", "source",
+                  "status", "case", "occurrence_count", "occurred_at", "received_at", "last_seen_at"]
+        read_only_fields = fields
+
+
+class AlertDetailSerializer(AlertListSerializer):
+    observables = ObservableBriefSerializer(many=True, read_only=True)
+
+    class Meta(AlertListSerializer.Meta):
+        fields = AlertListSerializer.Meta.fields + ["description", "severity_raw", "source_ref", "fingerprint",
+                                                    "observables", "raw"]
+        read_only_fields = fields
+
+
+class PromoteSerializer(serializers.Serializer):
+    alert_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500)
+    team = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                    help_text="Team id of the new case; defaults to the alerts' source team or yours.")
+    title = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+
+
+class AttachSerializer(serializers.Serializer):
+    alert_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500)
+    case_id = serializers.IntegerField(min_value=1)
+
+
+class AlertActionResultSerializer(serializers.Serializer):
+    case_id = serializers.IntegerField()
+    alerts = serializers.IntegerField()

@@ -1,0 +1,118 @@
+"""The user-facing alert API (session or user-token auth): list/read the alerts you can
+see, promote queued alerts to a case, attach alerts to a case. GET /api/v1/alerts shares
+its path with the ingestion webhook (POST, source-token auth)."""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alerts import queue_actions
+from alerts.api import read_serializers as s
+from alerts.api.views import IngestAlertView
+from alerts.models import SEVERITY_CHOICES, Alert
+from cases.api.pagination import NewestFirstCursorPagination
+from cases.selectors import visible_alerts
+
+USER_AUTH = [SessionAuthentication, TokenAuthentication]
+
+
+class AlertFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=Alert.Status.choices)
+    severity = filters.MultipleChoiceFilter(choices=SEVERITY_CHOICES)
+    source = filters.CharFilter(field_name="source__name")
+    case = filters.NumberFilter(field_name="case_id")
+    entity = filters.CharFilter(field_name="entity_value")
+    received_after = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+
+    class Meta:
+        model = Alert
+        fields: list[str] = []
+
+
+class AlertReadMixin:
+    authentication_classes = USER_AUTH
+    permission_classes = [IsAuthenticated]
+    filter_backends = [DjangoFilterBackend, OrderingFilter, SearchFilter]
+    filterset_class = AlertFilter
+    ordering_fields = ["id", "received_at"]
+    search_fields = ["title", "entity_value"]
+    pagination_class = NewestFirstCursorPagination
+    queryset = Alert.objects.none()
+
+    def get_queryset(self):
+        alerts = visible_alerts(self.request.user).select_related("source")
+        return alerts.prefetch_related("observables") if getattr(self, "action", "") == "retrieve" else alerts
+
+
+class AlertCollectionView(IngestAlertView, AlertReadMixin, mixins.ListModelMixin, GenericAPIView):
+    """POST: the ingestion webhook (unchanged). GET: the alerts visible to the signed-in user."""
+
+    serializer_class = s.AlertListSerializer
+
+    def _is_ingest(self) -> bool:
+        return getattr(getattr(self, "request", None), "method", "") == "POST"
+
+    def get_authenticators(self):
+        return [] if self._is_ingest() else [auth() for auth in USER_AUTH]
+
+    def get_permissions(self):
+        return [] if self._is_ingest() else [IsAuthenticated()]
+
+    @extend_schema(summary="Alerts visible to you (filters, cursor pagination)", tags=["alerts"],
+                   responses=s.AlertListSerializer(many=True))
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+
+@extend_schema(tags=["alerts"])
+class AlertViewSet(AlertReadMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.AlertDetailSerializer
+
+
+class _QueueActionView(APIView):
+    authentication_classes = USER_AUTH
+    permission_classes = [IsAuthenticated]
+
+    def run(self, func):
+        try:
+            case_id, count = func()
+        except queue_actions.QueueActionError as exc:
+            if exc.status == 403:
+                raise exceptions.PermissionDenied(str(exc))
+            if exc.status == 404:
+                raise exceptions.NotFound(str(exc))
+            raise exceptions.ValidationError({exc.field: [str(exc)]})
+        return case_id, count
+
+
+class PromoteAlertsView(_QueueActionView):
+    @extend_schema(request=s.PromoteSerializer, responses={201: s.AlertActionResultSerializer}, tags=["alerts"],
+                   summary="Open a case from queued alerts")
+    def post(self, request):
+        serializer = s.PromoteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        case_id, count = self.run(lambda: queue_actions.promote(
+            request.user, data["alert_ids"], team_id=data["team"], title=data["title"]))
+        return Response({"case_id": case_id, "alerts": count}, status=status.HTTP_201_CREATED)
+
+
+class AttachAlertsView(_QueueActionView):
+    @extend_schema(request=s.AttachSerializer, responses=s.AlertActionResultSerializer, tags=["alerts"],
+                   summary="Attach alerts to a case you can change")
+    def post(self, request):
+        serializer = s.AttachSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        case_id, count = self.run(lambda: queue_actions.attach(request.user, data["alert_ids"], data["case_id"]))
+        return Response({"case_id": case_id, "alerts": count})

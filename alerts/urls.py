@@ -1,0 +1,10 @@
+from django.urls import path
+
+from alerts import views
+
+app_name = "alerts"
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("promote", views.promote, name="promote"),
+    path("attach", views.attach, name="attach"),
+]

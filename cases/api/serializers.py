@@ -1,0 +1,144 @@
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from cases.markdown import render_markdown
+from cases.models import SEVERITY_CHOICES, AuditLog, Case, CaseEvent, Note, Tag, Team
+from cases.services_bulk import BULK_ACTIONS, MAX_BULK
+
+
+class CaseListSerializer(serializers.ModelSerializer):
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    team_name = serializers.CharField(source="team.name", read_only=True, default=None)
+    tags = serializers.SerializerMethodField()
+    sla_breached = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Case
+        fields = ["id", "title", "severity", "status", "confidence", "assignee", "assignee_id", "team", "team_name",
+                  "tags", "sla_ack_due", "sla_resolve_due", "sla_breached", "merged_into", "created_at",
+                  "updated_at", "triaged_at", "in_progress_at", "resolved_at", "closed_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_tags(self, case):
+        return [tag.name for tag in case.tags.all()]
+
+
+class CaseDetailSerializer(CaseListSerializer):
+    alert_count = serializers.IntegerField(read_only=True)
+    observable_count = serializers.IntegerField(read_only=True)
+    allowed_transitions = serializers.ListField(child=serializers.CharField(), read_only=True)
+    can_change = serializers.BooleanField(read_only=True)
+
+    class Meta(CaseListSerializer.Meta):
+        fields = CaseListSerializer.Meta.fields + ["description", "alert_count", "observable_count",
+                                                   "allowed_transitions", "can_change"]
+        read_only_fields = fields
+
+
+class CaseCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=500)
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
+    severity = serializers.ChoiceField(choices=SEVERITY_CHOICES, default="medium")
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
+
+
+class CaseUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=500, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
+    severity = serializers.ChoiceField(choices=SEVERITY_CHOICES, required=False)
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
+
+
+class TransitionSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Case.Status.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), allow_null=True,
+                                                  help_text="User id, or null to unassign.")
+
+
+class TagChangeSerializer(serializers.Serializer):
+    add = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list,
+                                max_length=50)
+    remove = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list,
+                                   max_length=50)
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    body_html = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Note
+        fields = ["id", "case", "author", "body", "body_html", "created_at"]
+        read_only_fields = ["id", "case", "author", "body_html", "created_at"]
+
+    def get_body_html(self, note) -> str:
+        return render_markdown(note.body)
+
+
+class NoteCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=20_000)
+
+
+class MergeSerializer(serializers.Serializer):
+    target = serializers.IntegerField(min_value=1, help_text="Id of the case that absorbs this one.")
+
+
+class ShareSerializer(serializers.Serializer):
+    user = serializers.CharField(max_length=150, help_text="Username or user id.")
+    can_change = serializers.BooleanField(default=True)
+    revoke = serializers.BooleanField(default=False)
+
+
+class BulkSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_BULK)
+    action = serializers.ChoiceField(choices=BULK_ACTIONS)
+    assignee = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), allow_null=True,
+                                                  required=False, default=None)
+    status = serializers.ChoiceField(choices=Case.Status.choices, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list,
+                                max_length=50)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    results = serializers.DictField(child=serializers.CharField())
+    ok = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = CaseEvent
+        fields = ["id", "case", "kind", "message", "actor", "actor_label", "data", "created_at"]
+        read_only_fields = fields
+
+
+class TagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tag
+        fields = ["id", "name"]
+
+
+class ObservableSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    type = serializers.CharField(read_only=True)
+    value = serializers.CharField(read_only=True)
+    first_seen = serializers.DateTimeField(read_only=True)
+
+
+class AuditLogSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = AuditLog
+        fields = ["id", "created_at", "actor", "actor_label", "action", "object_type", "object_id", "object_repr",
+                  "before", "after", "request_id", "client_ip"]
+        read_only_fields = fields

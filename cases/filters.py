@@ -1,0 +1,70 @@
+"""Case filters shared by the queue page and the API (django-filter)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import django_filters as filters
+from django.db.models import Q
+from django.utils import timezone
+
+from cases.models import SEVERITY_CHOICES, Case
+from cases.selectors import sla_breached_q
+
+
+def _start_of_day(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), dt.UTC)
+
+
+class CaseFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=Case.Status.choices)
+    severity = filters.MultipleChoiceFilter(choices=SEVERITY_CHOICES)
+    assignee = filters.CharFilter(method="filter_assignee", label="Assignee",
+                                  help_text="User id or username, `me`, or `none` for unassigned.")
+    team = filters.NumberFilter(field_name="team_id", label="Team id")
+    tag = filters.CharFilter(field_name="tags__name", label="Tag name")
+    q = filters.CharFilter(method="filter_text", label="Text", help_text="Words of the title, or a case number.")
+    created_after = filters.DateFilter(method="filter_created_after", label="Created on or after (YYYY-MM-DD)")
+    created_before = filters.DateFilter(method="filter_created_before", label="Created on or before (YYYY-MM-DD)")
+    sla = filters.ChoiceFilter(choices=[("breached", "Breached"), ("ok", "Within SLA")], method="filter_sla",
+                               label="SLA")
+    is_open = filters.BooleanFilter(method="filter_open", label="Open (new, triaged or in progress)")
+
+    class Meta:
+        model = Case
+        fields: list[str] = []
+
+    def filter_assignee(self, queryset, name, value):
+        value = value.strip()
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value == "me":
+            user = getattr(self.request, "user", None)
+            return queryset.filter(assignee_id=getattr(user, "pk", None))
+        if value.isdigit():
+            return queryset.filter(assignee_id=int(value))
+        return queryset.filter(assignee__username=value) if value else queryset
+
+    def filter_text(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        number = value.lstrip("#")
+        query = Q(title__icontains=value)
+        if number.isdigit() and len(number) < 18:
+            query |= Q(pk=int(number))
+        return queryset.filter(query)
+
+    def filter_created_after(self, queryset, name, value):
+        return queryset.filter(created_at__gte=_start_of_day(value))
+
+    def filter_created_before(self, queryset, name, value):
+        return queryset.filter(created_at__lt=_start_of_day(value + dt.timedelta(days=1)))
+
+    def filter_sla(self, queryset, name, value):
+        breached = sla_breached_q()
+        return queryset.filter(breached) if value == "breached" else queryset.exclude(breached)
+
+    def filter_open(self, queryset, name, value):
+        statuses = list(Case.OPEN_STATUSES)
+        return queryset.filter(status__in=statuses) if value else queryset.exclude(status__in=statuses)

@@ -1,0 +1,239 @@
+"""Analyst pages. Reads start from cases.selectors (404 for other teams' cases); writes are
+POST-only, CSRF-protected and go through cases.services; refusals become flash messages."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import F
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from cases import roles, selectors, services
+from cases.filters import CaseFilter
+from cases.lifecycle import action_label, is_reopen
+from cases.models import SEVERITY_CHOICES, Case, CaseEvent, Note, Tag
+from cases.paging import paginate
+from cases.services_bulk import BULK_ACTIONS, bulk_update_cases, merge_cases
+
+SORTS = {
+    "newest": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+    "severity": ("-severity_rank", "-created_at", "-id"),
+    "updated": ("-updated_at", "-id"),
+    "sla": (F("sla_resolve_due").asc(nulls_last=True), "id"),
+}
+SORT_LABELS = {"newest": "Newest", "oldest": "Oldest", "severity": "Severity", "updated": "Recently updated",
+               "sla": "SLA due"}
+DETAIL_LIMIT = 200
+
+
+@require_GET
+@login_required
+def queue(request):
+    user = request.user
+    case_filter = CaseFilter(request.GET, queryset=selectors.visible_cases(user), request=request)
+    sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "newest"
+    rows = selectors.queue_rows(case_filter.qs).order_by(*SORTS[sort])
+    page = paginate(rows, request.GET.get("page"))
+    teams = list(selectors.teams_for(user))
+    context = {
+        "page": page,
+        "filter_errors": case_filter.errors,
+        "params": request.GET,
+        "sort": sort,
+        "sorts": SORT_LABELS,
+        "statuses": Case.Status.choices,
+        "severities": SEVERITY_CHOICES,
+        "teams": teams,
+        "tags": Tag.objects.order_by("name")[:200],
+        "members": get_user_model().objects.filter(soc_teams__in=[t.pk for t in teams], is_active=True)
+        .distinct().order_by("username")[:200],
+        "can_write": not roles.is_auditor(user),
+        "bulk_actions": BULK_ACTIONS,
+    }
+    return render(request, "cases/queue.html", context)
+
+
+@require_GET
+@login_required
+def detail(request, pk):
+    user = request.user
+    case = selectors.get_visible_case(user, pk)
+    can_change = selectors.can_change_case(user, case) and not case.merged_into_id
+    transitions = [
+        {"status": target, "label": action_label(case.status, target), "reopen": is_reopen(case.status, target)}
+        for target in (selectors.allowed_transitions(user, case) if can_change else ())
+    ]
+    alerts = case.alerts.select_related("source").order_by("-received_at", "-id")
+    context = {
+        "case": case,
+        "can_change": can_change,
+        "is_lead": roles.is_lead(user),
+        "transitions": transitions,
+        "tags": list(case.tags.all()),
+        "alerts": list(alerts[:DETAIL_LIMIT]),
+        "alert_count": case.alerts.count(),
+        "observables": list(case.observables.order_by("type", "value")[:DETAIL_LIMIT]),
+        "notes": list(Note.objects.filter(case=case).select_related("author")),
+        "events": list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("created_at", "id")),
+        "assignable": list(selectors.assignable_users(case)[:200]) if can_change else [],
+        "shared_with": list(selectors.shared_users(case)),
+        "teams": list(selectors.teams_for(user)) if can_change and roles.is_lead(user) else [],
+        "merged_from": list(case.merged.values_list("pk", flat=True)),
+    }
+    return render(request, "cases/detail.html", context)
+
+
+def _changeable_case(request, pk) -> Case:
+    case = selectors.get_visible_case(request.user, pk)
+    if not selectors.can_change_case(request.user, case):
+        raise PermissionDenied("You may not change this case.")
+    return case
+
+
+def _back_to(case):
+    return redirect(reverse("cases:detail", args=[case.pk]))
+
+
+def _run(request, func, success: str | None = None):
+    try:
+        result = func()
+    except services.CaseError as exc:
+        messages.error(request, str(exc))
+        return None
+    if success:
+        messages.success(request, success)
+    return result
+
+
+@require_POST
+@login_required
+def transition(request, pk):
+    case = _changeable_case(request, pk)
+    target = request.POST.get("status", "")
+    label = Case.Status(target).label if target in Case.Status.values else target
+    _run(request, lambda: services.transition_case(case, target, actor=request.user,
+                                                   reason=request.POST.get("reason", "")),
+         f"Case #{case.pk} is now {label}.")
+    return _back_to(case)
+
+
+@require_POST
+@login_required
+def assign(request, pk):
+    case = _changeable_case(request, pk)
+    raw = request.POST.get("assignee", "")
+    if raw == "me":
+        assignee = request.user
+    elif raw in ("", "none"):
+        assignee = None
+    else:
+        assignee = services.find_user(raw)
+        if assignee is None:
+            messages.error(request, "No such user.")
+            return _back_to(case)
+    text = f"Assigned to {assignee.username}." if assignee else "Unassigned."
+    _run(request, lambda: services.assign_case(case, assignee, actor=request.user), text)
+    return _back_to(case)
+
+
+@require_POST
+@login_required
+def tags(request, pk):
+    case = _changeable_case(request, pk)
+    add = [t for t in request.POST.get("add", "").split(",") if t.strip()]
+    remove = request.POST.getlist("remove")
+    _run(request, lambda: services.change_tags(case, add=add, remove=remove, actor=request.user), "Tags updated.")
+    return _back_to(case)
+
+
+@require_POST
+@login_required
+def note(request, pk):
+    case = _changeable_case(request, pk)
+    _run(request, lambda: services.add_note(case, request.POST.get("body", ""), actor=request.user), "Note added.")
+    return redirect(reverse("cases:detail", args=[case.pk]) + "#notes")
+
+
+@require_POST
+@login_required
+def share(request, pk):
+    case = _changeable_case(request, pk)
+    user = services.find_user(request.POST.get("user", ""))
+    if user is None:
+        messages.error(request, "No such user.")
+    elif request.POST.get("revoke"):
+        _run(request, lambda: services.unshare_case(case, user, actor=request.user),
+             f"No longer shared with {user.username}.")
+    else:
+        can_change = request.POST.get("can_change") == "on"
+        _run(request, lambda: services.share_case(case, user, actor=request.user, can_change=can_change),
+             f"Shared with {user.username}.")
+    return _back_to(case)
+
+
+@require_POST
+@login_required
+def update(request, pk):
+    """Severity and (leads) team."""
+    case = _changeable_case(request, pk)
+    severity = request.POST.get("severity")
+    if severity and severity != case.severity:
+        _run(request, lambda: services.update_case(case, actor=request.user, severity=severity), "Severity updated.")
+    team_id = request.POST.get("team")
+    if team_id and str(case.team_id) != team_id:
+        team = selectors.teams_for(request.user).filter(pk=team_id).first() if team_id.isdigit() else None
+        if team is None:
+            messages.error(request, "Choose one of your teams.")
+        else:
+            _run(request, lambda: services.set_case_team(case, team, actor=request.user), f"Moved to {team}.")
+    return _back_to(case)
+
+
+@require_POST
+@login_required
+def merge(request, pk):
+    case = _changeable_case(request, pk)
+    target_id = request.POST.get("target", "").strip().lstrip("#")
+    target = selectors.visible_cases(request.user).filter(pk=target_id).first() if target_id.isdigit() else None
+    if target is None or not selectors.can_change_case(request.user, target):
+        messages.error(request, "No such case that you can change.")
+        return _back_to(case)
+    merged = _run(request, lambda: merge_cases(case, target, actor=request.user),
+                  f"Case #{case.pk} merged into #{target.pk}.")
+    return _back_to(target if merged else case)
+
+
+@require_POST
+@login_required
+def bulk(request):
+    if roles.is_auditor(request.user):
+        raise PermissionDenied("Auditors have read-only access.")
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    action = request.POST.get("action", "")
+    assignee = None
+    if action == "assign":
+        raw = request.POST.get("assignee", "")
+        assignee = request.user if raw == "me" else services.find_user(raw) if raw not in ("", "none") else None
+    tags_given = [t for t in request.POST.get("tags", "").split(",") if t.strip()]
+    try:
+        results = bulk_update_cases(request.user, ids, action, assignee=assignee, status=request.POST.get("status", ""),
+                                    reason=request.POST.get("reason", ""), tags=tags_given)
+    except services.CaseError as exc:
+        messages.error(request, str(exc))
+    else:
+        failed = {k: v for k, v in results.items() if v != "ok"}
+        done = len(results) - len(failed)
+        if done:
+            messages.success(request, f"{done} case(s) updated.")
+        for case_id, error in list(failed.items())[:10]:
+            messages.error(request, f"#{case_id}: {error}")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        target = reverse("cases:queue")
+    return redirect(target)
