@@ -1,2 +1,13 @@
+from django.urls import path
+
+from playbooks import views
+
 app_name = "playbooks"
-urlpatterns: list = []
+urlpatterns = [
+    path("approvals/", views.approvals, name="approvals"),
+    path("approvals/<int:pk>/decide", views.decide, name="decide"),
+    path("cases/<int:case_id>/run", views.run_on_case, name="run_on_case"),
+    path("cases/<int:case_id>/panel", views.case_panel, name="case_panel"),
+    path("feeds/<str:list_name>.txt", views.feed_text, name="feed_text"),
+    path("feeds/<str:list_name>.json", views.feed_json, name="feed_json"),
+]

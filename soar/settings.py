@@ -282,3 +282,36 @@ SOAR_METRICS_TOKEN = env("SOAR_METRICS_TOKEN", "")
 SOAR_REPORT_MAX_CSV_ROWS = env_int("SOAR_REPORT_MAX_CSV_ROWS", 10000)
 # Public base URL of the web UI, for links in e-mails (empty: no link).
 SOAR_BASE_URL = env("SOAR_BASE_URL", "")
+# Prometheus scrapes plain HTTP inside the compose network: never redirect /metrics to https.
+SECURE_REDIRECT_EXEMPT = [*globals().get("SECURE_REDIRECT_EXEMPT", []), r"^metrics$"]
+
+# --- playbooks (playbooks app) -------------------------------------------------------------
+# A run whose heartbeat is older than this is considered abandoned by its worker (killed) and
+# is re-queued by the stale-run sweep; a step keeps its heartbeat fresh while it executes.
+SOAR_PLAYBOOK_HEARTBEAT_TIMEOUT_SECONDS = float(env("SOAR_PLAYBOOK_HEARTBEAT_TIMEOUT_SECONDS", 300))
+SOAR_PLAYBOOK_SWEEP_INTERVAL_SECONDS = float(env("SOAR_PLAYBOOK_SWEEP_INTERVAL_SECONDS", 30))
+# Retries of a step after a transient failure (timeout, 429, 5xx), with exponential backoff
+# base * 2^(attempt-1) capped at the maximum; a step may set its own `retries`.
+SOAR_PLAYBOOK_MAX_RETRIES = env_int("SOAR_PLAYBOOK_MAX_RETRIES", 3)
+SOAR_PLAYBOOK_RETRY_BACKOFF_SECONDS = float(env("SOAR_PLAYBOOK_RETRY_BACKOFF_SECONDS", 2))
+SOAR_PLAYBOOK_RETRY_BACKOFF_MAX_SECONDS = float(env("SOAR_PLAYBOOK_RETRY_BACKOFF_MAX_SECONDS", 300))
+# Approval requests of destructive steps: default approver group and lifetime.
+SOAR_PLAYBOOK_DEFAULT_APPROVER_GROUP = env("SOAR_PLAYBOOK_DEFAULT_APPROVER_GROUP", "lead")
+SOAR_PLAYBOOK_APPROVAL_TTL_MINUTES = env_int("SOAR_PLAYBOOK_APPROVAL_TTL_MINUTES", 240)
+SOAR_PLAYBOOK_APPROVAL_EXPIRY_INTERVAL_SECONDS = float(env("SOAR_PLAYBOOK_APPROVAL_EXPIRY_INTERVAL_SECONDS", 60))
+# Blocklist feeds (/playbooks/feeds/<list>.txt|.json): one token for every list, and/or
+# per-list tokens as "list:token,list2:token2". No token configured: the feeds answer 404.
+SOAR_BLOCKLIST_FEED_TOKEN = env("SOAR_BLOCKLIST_FEED_TOKEN", "")
+SOAR_BLOCKLIST_FEED_TOKENS = dict(
+    item.split(":", 1) for item in env_list("SOAR_BLOCKLIST_FEED_TOKENS", "") if ":" in item
+)
+CELERY_BEAT_SCHEDULE.update({
+    "playbooks-resume-stale-runs": {
+        "task": "playbooks.tasks.resume_stale_runs",
+        "schedule": SOAR_PLAYBOOK_SWEEP_INTERVAL_SECONDS,
+    },
+    "playbooks-expire-approvals": {
+        "task": "playbooks.tasks.expire_approvals",
+        "schedule": SOAR_PLAYBOOK_APPROVAL_EXPIRY_INTERVAL_SECONDS,
+    },
+})

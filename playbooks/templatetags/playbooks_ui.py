@@ -1,9 +1,24 @@
 from django import template
 
+from playbooks.panel import panel_context
+
 register = template.Library()
 
 
 @register.inclusion_tag("playbooks/_case_panel.html", takes_context=True)
 def case_playbook_panel(context, case):
-    """Playbook runs and approvals panel of the case page (filled in by the playbooks app)."""
-    return {"case": case, "request": context.get("request")}
+    """Runs with per-step status, pending approvals (approve/deny for allowed users) and the
+    run / dry-run form; refreshed live by static/js/playbooks.js while a run is active."""
+    return panel_context(context.get("request"), case)
+
+
+STATUS_CSS = {
+    "succeeded": "ok", "dry_run": "info", "would_run": "info", "running": "busy", "queued": "busy",
+    "retrying": "warn", "waiting_approval": "warn", "pending": "muted", "failed": "bad", "denied": "bad",
+    "skipped": "muted",
+}
+
+
+@register.filter
+def run_status_css(status: str) -> str:
+    return f"pb-status pb-{STATUS_CSS.get(status, 'muted')}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -38,6 +38,9 @@ class Received:
     query: dict
     headers: dict
     body: bytes
+    # Set for routes made idempotent with FakeServer.idempotent(): a repeated key is a replay.
+    replayed: bool = False
+    status: int = 0
 
     @property
     def form(self) -> dict:
@@ -49,6 +52,8 @@ class FakeServer:
         self.routes: dict[tuple[str, str], list[Reply]] = {}
         self.received: list[Received] = []
         self.lock = threading.Lock()
+        self.idempotent_routes: dict[tuple[str, str], str] = {}
+        self.first_replies: dict[tuple[str, str, str], Reply] = {}
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -92,17 +97,40 @@ class FakeServer:
         self.routes.setdefault((method.upper(), path), []).append(Reply(**reply))
         return self
 
+    def idempotent(self, method: str, path: str, header: str = "Idempotency-Key") -> FakeServer:
+        """Make (method, path) behave like an API that supports idempotency keys: a request
+        repeating the key of an earlier successful one gets that first answer again, at once,
+        and is recorded with ``replayed=True`` instead of counting as a new action."""
+        self.idempotent_routes[(method.upper(), path)] = header.lower()
+        return self
+
+    def effective_count(self, path: str) -> int:
+        """Requests to ``path`` that acted: answered 2xx and not replays of an idempotency key."""
+        return sum(1 for r in self.received if r.path == path and not r.replayed and 200 <= r.status < 300)
+
     def _next_reply(self, request: Received) -> Reply:
         with self.lock:
             self.received.append(request)
-            queue = self.routes.get((request.method, request.path))
+            route = (request.method, request.path)
+            header = self.idempotent_routes.get(route)
+            key = request.headers.get(header) if header else None
+            if key and (*route, key) in self.first_replies:
+                request.replayed = True
+                first = self.first_replies[(*route, key)]
+                request.status = first.status
+                return replace(first, delay=0.0, times=None)
+            queue = self.routes.get(route)
             if not queue:
+                request.status = 404
                 return Reply(404, json={"error": "no such route in fake server"})
             reply = queue[0]
             if reply.times is not None:
                 reply.times -= 1
                 if reply.times <= 0 and len(queue) > 1:
                     queue.pop(0)
+            request.status = reply.status
+            if key and 200 <= reply.status < 300:
+                self.first_replies[(*route, key)] = replace(reply)
             return reply
 
     def count(self, path: str | None = None) -> int:

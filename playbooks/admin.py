@@ -1,0 +1,127 @@
+"""Admin: playbooks are edited here (validated on save, every change a new version);
+connectors hold the endpoints and secrets of the actions; runs and approvals are read-only."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+
+from playbooks.models import ApprovalRequest, Connector, Playbook, PlaybookRun, PlaybookVersion, StepRun
+from playbooks.schema import DefinitionError, parse_and_validate
+from playbooks.services.definitions import detect_format, save_playbook
+
+
+class PlaybookForm(forms.ModelForm):
+    definition_text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 30, "cols": 110, "class": "vLargeTextField", "spellcheck": "false"}),
+        help_text="YAML or JSON: name, description, trigger {type, ...}, steps [...]. See README → Playbooks.",
+    )
+
+    class Meta:
+        model = Playbook
+        fields = ["definition_text", "enabled"]
+
+    def clean_definition_text(self):
+        text = self.cleaned_data["definition_text"]
+        try:
+            definition = parse_and_validate(text, detect_format(text))
+        except DefinitionError as exc:
+            raise forms.ValidationError(exc.errors)
+        clash = Playbook.objects.filter(name=definition["name"].strip())
+        if self.instance.pk:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError(f"name: a playbook named {definition['name']!r} already exists")
+        return text
+
+
+class PlaybookVersionInline(admin.TabularInline):
+    model = PlaybookVersion
+    extra = 0
+    can_delete = False
+    fields = ["version", "created_by", "created_at", "definition_text"]
+    readonly_fields = fields
+    ordering = ["-version"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Playbook)
+class PlaybookAdmin(admin.ModelAdmin):
+    form = PlaybookForm
+    list_display = ["name", "enabled", "trigger_type", "version", "updated_at"]
+    list_filter = ["enabled", "trigger_type"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["name", "description", "trigger_type", "version", "updated_at"]
+    fields = ["name", "description", "trigger_type", "version", "enabled", "definition_text", "updated_at"]
+    inlines = [PlaybookVersionInline]
+
+    def save_model(self, request, obj, form, change):
+        save_playbook(definition_text=form.cleaned_data["definition_text"], playbook=obj,
+                      enabled=form.cleaned_data["enabled"], actor=request.user)
+
+
+class ConnectorForm(forms.ModelForm):
+    secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
+                             help_text="API token or password. Leave empty to keep the current one.")
+    clear_secret = forms.BooleanField(required=False, help_text="Remove the stored secret.")
+
+    class Meta:
+        model = Connector
+        fields = ["name", "kind", "enabled", "base_url", "username", "secret", "timeout_seconds", "options"]
+
+    def clean_secret(self):
+        secret = self.cleaned_data.get("secret")
+        if not secret and self.instance.pk and not self.data.get("clear_secret"):
+            return self.instance.secret
+        return secret or ""
+
+
+@admin.register(Connector)
+class ConnectorAdmin(admin.ModelAdmin):
+    form = ConnectorForm
+    list_display = ["name", "kind", "enabled", "base_url", "has_secret", "updated_at"]
+    list_filter = ["kind", "enabled"]
+
+    @admin.display(boolean=True, description="secret set")
+    def has_secret(self, obj):
+        return bool(obj.secret)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class StepRunInline(admin.TabularInline):
+    model = StepRun
+    extra = 0
+    can_delete = False
+    fields = ["index", "step_id", "type", "action", "status", "attempts", "started_at", "finished_at", "error",
+              "idempotency_key", "inputs", "outputs"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PlaybookRun)
+class PlaybookRunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "playbook_name", "version", "case", "trigger", "dry_run", "status", "created_at",
+                    "finished_at"]
+    list_filter = ["status", "dry_run", "trigger"]
+    search_fields = ["playbook_name", "case__title"]
+    raw_id_fields = ["case", "playbook", "started_by"]
+    inlines = [StepRunInline]
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    list_display = ["id", "case", "action", "status", "approver_group", "approver_user", "expires_at", "decided_by",
+                    "decided_at"]
+    list_filter = ["status", "action"]
+    raw_id_fields = ["case", "run", "step"]

@@ -1,0 +1,136 @@
+"""From events to runs: which enabled playbooks a signal starts, on which case.
+
+Automatic runs are de-duplicated: case_created, severity_at_least and
+observable_type_present start a playbook at most once per case; the other triggers do not
+start a playbook on a case where it is still active (queued, running or waiting approval).
+Changes made by playbook runs themselves never trigger (see receivers)."""
+
+from __future__ import annotations
+
+import logging
+
+from alerts.models import Alert
+from cases.models import SEVERITY_RANK, Case, CaseEvent
+from playbooks.models import Playbook, PlaybookRun
+from playbooks.selectors import enabled_playbooks
+from playbooks.services.runs import RunRefused, start_run
+
+logger = logging.getLogger(__name__)
+ONCE_PER_CASE = {"case_created", "severity_at_least", "observable_type_present"}
+
+
+def _params(playbook: Playbook) -> dict:
+    return playbook.definition.get("trigger") or {}
+
+
+def _at_least(severity: str, minimum: str | None) -> bool:
+    return not minimum or SEVERITY_RANK.get(severity, 0) >= SEVERITY_RANK.get(minimum, 0)
+
+
+def fire(playbook: Playbook, case: Case, trigger: str, data: dict) -> PlaybookRun | None:
+    if case.merged_into_id:
+        return None
+    runs = PlaybookRun.objects.filter(playbook=playbook, case=case, dry_run=False)
+    if trigger in ONCE_PER_CASE:
+        if runs.filter(trigger=trigger).exists():
+            return None
+    elif runs.filter(status__in=PlaybookRun.ACTIVE).exists():
+        return None
+    try:
+        return start_run(playbook, case, trigger=trigger, trigger_data=data)
+    except RunRefused as exc:
+        logger.info("playbook %s not started on case %s: %s", playbook.pk, case.pk, exc)
+        return None
+
+
+def _alert_summary(alert: Alert) -> dict:
+    return {"id": alert.pk, "title": alert.title, "severity": alert.severity, "source": alert.source.name,
+            "category": alert.category, "entity_type": alert.entity_type, "entity_value": alert.entity_value[:500]}
+
+
+def alerts_processed(alert_ids: list[int]) -> list[PlaybookRun]:
+    started = []
+    playbooks = enabled_playbooks("alert_ingested")
+    if playbooks:
+        alerts = list(Alert.objects.filter(pk__in=alert_ids, case__isnull=False).select_related("source", "case")
+                      .order_by("id"))
+        for playbook in playbooks:
+            params = _params(playbook)
+            by_case: dict[int, list[Alert]] = {}
+            for alert in alerts:
+                if _at_least(alert.severity, params.get("min_severity")) and \
+                        (not params.get("source") or alert.source.name == params["source"]):
+                    by_case.setdefault(alert.case_id, []).append(alert)
+            for matching in by_case.values():
+                data = {"alert_ids": [a.pk for a in matching], "alert": _alert_summary(matching[0])}
+                started.append(fire(playbook, matching[0].case, "alert_ingested", data))
+    case_ids = set(Alert.objects.filter(pk__in=alert_ids, case__isnull=False).values_list("case_id", flat=True))
+    started += observables_present(case_ids)
+    return [run for run in started if run]
+
+
+def observables_present(case_ids) -> list[PlaybookRun]:
+    started = []
+    for playbook in enabled_playbooks("observable_type_present"):
+        obs_type = _params(playbook).get("observable_type")
+        cases = Case.objects.filter(pk__in=case_ids, observables__type=obs_type).distinct()
+        for case in cases:
+            values = list(case.observables.filter(type=obs_type).values_list("value", flat=True)[:50])
+            started.append(fire(playbook, case, "observable_type_present",
+                                {"observable_type": obs_type, "values": values}))
+    return [run for run in started if run]
+
+
+def case_created(case_id: int) -> list[PlaybookRun]:
+    case = Case.objects.filter(pk=case_id).first()
+    if case is None:
+        return []
+    started = [fire(pb, case, "case_created", {}) for pb in enabled_playbooks("case_created")
+               if _at_least(case.severity, _params(pb).get("min_severity"))]
+    started += severity_reached(case, None)
+    started += observables_present([case_id])
+    return [run for run in started if run]
+
+
+def severity_reached(case: Case, before: str | None) -> list[PlaybookRun]:
+    started = []
+    for playbook in enabled_playbooks("severity_at_least"):
+        threshold = _params(playbook).get("severity")
+        crossed = before is None or not _at_least(before, threshold)
+        if crossed and _at_least(case.severity, threshold):
+            started.append(fire(playbook, case, "severity_at_least",
+                                {"severity": case.severity, "before": before, "threshold": threshold}))
+    return started
+
+
+def _severity_before(data: dict) -> str | None:
+    before = data.get("before")
+    return before.get("severity") if isinstance(before, dict) else before
+
+
+def case_event(kind: str, case_id: int, data: dict, *, by_user: bool = False) -> list[PlaybookRun]:
+    """Called after commit for each new timeline entry not written by a playbook."""
+    if kind == CaseEvent.Kind.CREATED:
+        return case_created(case_id)
+    if kind == CaseEvent.Kind.ALERT_ATTACHED and by_user:  # the pipeline's attachments come via alerts_processed
+        return observables_present([case_id])
+    wanted = {CaseEvent.Kind.STATUS_CHANGED: "status_changed", CaseEvent.Kind.TAGGED: "tag_added",
+              CaseEvent.Kind.SEVERITY_CHANGED: "severity_at_least"}.get(kind)
+    case = Case.objects.filter(pk=case_id).first() if wanted and enabled_playbooks(wanted) else None
+    if case is None:
+        return []
+    started: list = []
+    if kind == CaseEvent.Kind.STATUS_CHANGED:
+        for playbook in enabled_playbooks("status_changed"):
+            params = _params(playbook)
+            if (not params.get("to") or params["to"] == data.get("to")) and \
+                    (not params.get("from") or params["from"] == data.get("from")):
+                started.append(fire(playbook, case, "status_changed", {"from": data.get("from"), "to": data.get("to")}))
+    elif kind == CaseEvent.Kind.TAGGED:
+        added = set(data.get("added") or [])
+        for playbook in enabled_playbooks("tag_added"):
+            if _params(playbook).get("tag") in added:
+                started.append(fire(playbook, case, "tag_added", {"tag": _params(playbook)["tag"]}))
+    elif kind == CaseEvent.Kind.SEVERITY_CHANGED:
+        started += severity_reached(case, _severity_before(data))
+    return [run for run in started if run]
