@@ -37,6 +37,17 @@ def reset_database() -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
     manage("migrate", "--noinput")
+    clean_slate()
+
+
+def clean_slate() -> None:
+    """Start a section without the previous one's backlog: empty the bench broker database and
+    mark alerts left pending by ingestion-only sections as handled."""
+    import redis
+
+    redis.Redis.from_url(BROKER_URL).flushdb()
+    with db() as conn:
+        conn.execute("UPDATE alerts_alert SET processing = 'done' WHERE processing = 'pending'")
 
 
 def manage(*args: str, **extra_env) -> str:

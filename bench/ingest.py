@@ -115,6 +115,7 @@ def copy_floor(count: int) -> float:
 def duplicates(quick: bool) -> dict:
     """32 senders, 10,000 alerts over 100 entities; count entities split over several cases."""
     total = 2000 if quick else 10_000
+    common.clean_slate()
     token = common.create_source("bench-dups")
     app = common.gunicorn("web-dups", "soar.wsgi:application", PORT_APP)
     worker = common.celery_worker("worker-dups", concurrency=2)
