@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from cases.reporting import views as reporting_views
 from soar import views
 
 urlpatterns = [
@@ -11,9 +12,11 @@ urlpatterns = [
     path("api/v1/", include("cases.api.urls")),
     path("api/v1/", include("enrichment.api.urls")),
     path("api/v1/", include("playbooks.api.urls")),
+    path("api/v1/", include("cases.reporting.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", reporting_views.metrics_view, name="prometheus-django-metrics"),
     path("", include("django.contrib.auth.urls")),
     path("enrichment/", include("enrichment.urls")),
     path("playbooks/", include("playbooks.urls")),

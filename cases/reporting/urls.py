@@ -1,2 +1,9 @@
+from django.urls import path, re_path
+
+from cases.reporting import views
+
 app_name = "reporting"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    re_path(r"^export/(?P<kind>cases|alerts|audit)\.(?P<fmt>csv|json)$", views.ExportView.as_view(), name="export"),
+]

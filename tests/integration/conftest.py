@@ -129,11 +129,12 @@ def service_env(broker_url: str, queue: str, **extra) -> dict:
 @pytest.fixture(scope="session")
 def service_factory(django_db_setup, django_db_blocker):
     """``start(kind, broker_url=None, queue=None, **env)`` -> a started Service; all stopped at the end.
-    kind: "worker", "beat" or "web" (gunicorn; ``service.url`` is its base URL)."""
+    kind: "worker", "beat" or "web" (gunicorn; ``service.url`` is its base URL).
+    ``scheduler`` (beat only): e.g. "django_celery_beat.schedulers:DatabaseScheduler"."""
     started: list[Service] = []
 
     def start(kind: str, broker_url: str | None = None, queue: str | None = None, name: str | None = None,
-              concurrency: int = 2, **extra_env) -> Service:
+              concurrency: int = 2, scheduler: str = "celery.beat:PersistentScheduler", **extra_env) -> Service:
         broker_url = broker_url or settings.CELERY_BROKER_URL
         queue = queue or settings.CELERY_TASK_DEFAULT_QUEUE
         env = service_env(broker_url, queue, **extra_env)
@@ -146,7 +147,7 @@ def service_factory(django_db_setup, django_db_blocker):
         elif kind == "beat":
             schedule = ARTIFACTS / f"{name}-schedule"
             argv = [str(VENV_BIN / "celery"), "-A", "soar", "beat", "-l", "info",
-                    "-S", "celery.beat:PersistentScheduler", "-s", str(schedule)]
+                    "-S", scheduler, "-s", str(schedule)]
             service = Service(name, argv, env, ready=lambda s: "beat: Starting" in s.log_text())
         elif kind == "web":
             port = free_port()

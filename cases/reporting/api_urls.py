@@ -1,0 +1,9 @@
+"""Included under /api/v1/ by soar/urls.py."""
+
+from django.urls import path
+
+from cases.reporting import views
+
+urlpatterns = [
+    path("reports/summary", views.ReportSummaryView.as_view(), name="api-reports-summary"),
+]

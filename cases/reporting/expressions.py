@@ -1,0 +1,52 @@
+"""Database expressions for durations and time buckets that run natively on PostgreSQL and
+SQLite. Django's own datetime subtraction and truncation are Python functions on SQLite,
+called once per row; these are built-in SQL there, which keeps 100,000-case reports fast in
+the embedded mode too."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import CharField, F, FloatField, Func
+
+
+class EpochSeconds(Func):
+    """Seconds since the epoch (float) of a datetime column."""
+
+    output_field = FloatField()
+    template = "EXTRACT(EPOCH FROM %(expressions)s)"
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Django keeps aware datetimes as UTC text on SQLite; julianday() parses it natively.
+        return self.as_sql(compiler, connection, template="(julianday(%(expressions)s) * 86400.0)", **extra)
+
+
+def seconds_between(start: str, end: str):
+    """``end - start`` in seconds (NULL when either is NULL)."""
+    return EpochSeconds(F(end)) - EpochSeconds(F(start))
+
+
+BUCKET_FORMATS = {"hour": ("YYYY-MM-DD HH24", 13, "%Y-%m-%d %H"), "day": ("YYYY-MM-DD", 10, "%Y-%m-%d")}
+
+
+class BucketKey(Func):
+    """The UTC hour or day of a datetime column as text ("2026-01-10 05" / "2026-01-10")."""
+
+    output_field = CharField()
+
+    def __init__(self, expression, bucket: str):
+        super().__init__(expression)
+        self.bucket = bucket
+
+    def as_sql(self, compiler, connection, **extra):
+        pattern = BUCKET_FORMATS[self.bucket][0]
+        return super().as_sql(compiler, connection,
+                              template=f"to_char(%(expressions)s AT TIME ZONE 'UTC', '{pattern}')", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        length = BUCKET_FORMATS[self.bucket][1]
+        return super().as_sql(compiler, connection, template=f"substr(%(expressions)s, 1, {length})", **extra)
+
+
+def parse_bucket_key(key: str, bucket: str) -> dt.datetime:
+    return dt.datetime.strptime(key, BUCKET_FORMATS[bucket][2]).replace(tzinfo=dt.UTC)

@@ -1,0 +1,28 @@
+"""Human-readable figures for the dashboard and the report e-mails."""
+
+from __future__ import annotations
+
+
+def duration(seconds) -> str:
+    if seconds is None:
+        return "n/a"
+    seconds = int(round(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h {minutes}m"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {seconds}s"
+
+
+def percent(rate) -> str:
+    return "n/a" if rate is None else f"{rate * 100:.1f}%"
+
+
+def breakdown_rows(rows: list[dict]) -> list[dict]:
+    """Per-team/per-analyst rows with their durations and rate formatted."""
+    return [{**row, "name": row.get("team", row.get("analyst")), "mtta": duration(row["mtta_seconds"]),
+             "mttr": duration(row["mttr_seconds"]), "automation": percent(row["automation_rate"])}
+            for row in rows]

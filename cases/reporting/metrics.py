@@ -1,0 +1,190 @@
+"""Product metrics for Prometheus, computed from database aggregates at scrape time.
+
+A custom collector rather than counters incremented in code: every web process answers
+with the same numbers (whichever gunicorn worker is scraped), nothing is lost on restart,
+and alerts ingested by any process or worker are counted. Each scrape costs a handful of
+indexed aggregate queries.
+
+Metrics: soar_alerts_ingested_total{source,severity}, soar_alerts_pending, soar_alerts_queued,
+soar_alert_queue_lag_seconds, soar_cases{status}, soar_case_mtta_seconds and
+soar_case_mttr_seconds (histograms), soar_playbook_runs{status}, soar_playbook_steps{status},
+soar_pending_approvals, soar_metrics_scrape_errors."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+
+from django.apps import apps
+from django.db import DatabaseError, transaction
+from django.db.models import Count, Min, Q, Sum
+from django.db.models.lookups import LessThanOrEqual
+from django.utils import timezone
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+logger = logging.getLogger(__name__)
+
+MTTA_BUCKETS = (60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 24 * 3600, 72 * 3600, 7 * 86400)
+MTTR_BUCKETS = (900, 3600, 4 * 3600, 8 * 3600, 24 * 3600, 72 * 3600, 7 * 86400, 30 * 86400)
+
+
+def _isolated():
+    """A savepoint when called inside a transaction (a failed query on PostgreSQL would poison
+    it); nothing otherwise: in autocommit a failure stays local, and on SQLite a transaction
+    would take the write lock (transaction_mode IMMEDIATE) on every scrape."""
+    return transaction.atomic() if transaction.get_connection().in_atomic_block else contextlib.nullcontext()
+
+
+def _alert_families():
+    from alerts.models import Alert
+
+    ingested = CounterMetricFamily("soar_alerts_ingested", "Alerts stored, by source and severity.",
+                                   labels=["source", "severity"])
+    rows = (Alert.objects.order_by().values("source__name", "severity").annotate(n=Count("pk"))
+            .values_list("source__name", "severity", "n"))
+    for source, severity, count in rows:
+        ingested.add_metric([source, severity], count)
+    yield ingested
+
+    outbox = (Alert.objects.filter(processing=Alert.Processing.PENDING)
+              .aggregate(n=Count("pk"), oldest=Min("received_at")))
+    yield GaugeMetricFamily("soar_alerts_pending", "Alerts stored but not yet processed (outbox).", value=outbox["n"])
+    lag = (timezone.now() - outbox["oldest"]).total_seconds() if outbox["oldest"] else 0.0
+    yield GaugeMetricFamily("soar_alert_queue_lag_seconds", "Age of the oldest unprocessed alert.",
+                            value=max(lag, 0.0))
+    queued = Alert.objects.filter(status=Alert.Status.QUEUED).count()
+    yield GaugeMetricFamily("soar_alerts_queued", "Alerts waiting in the analyst alert queue (no case).",
+                            value=queued)
+
+
+def _histogram(name: str, documentation: str, stamp: str, bounds) -> HistogramMetricFamily:
+    from cases.models import Case
+    from cases.reporting.expressions import seconds_between
+
+    done = Q(**{f"{stamp}__isnull": False})
+    seconds = seconds_between("created_at", stamp)
+    aggregates = {f"le_{bound}": Count("pk", filter=done & LessThanOrEqual(seconds, bound)) for bound in bounds}
+    row = Case.objects.aggregate(total=Count("pk", filter=done), sum=Sum(seconds, filter=done), **aggregates)
+    buckets = [(str(float(bound)), row[f"le_{bound}"]) for bound in bounds] + [("+Inf", row["total"])]
+    return HistogramMetricFamily(name, documentation, buckets=buckets, sum_value=float(row["sum"] or 0.0))
+
+
+def _case_families():
+    from cases.models import Case
+
+    cases = GaugeMetricFamily("soar_cases", "Cases by status.", labels=["status"])
+    counts = dict(Case.objects.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    for status in Case.Status.values:
+        cases.add_metric([status], counts.get(status, 0))
+    yield cases
+    yield _histogram("soar_case_mtta_seconds", "Time from case creation to acknowledgement (triage).",
+                     "triaged_at", MTTA_BUCKETS)
+    yield _histogram("soar_case_mttr_seconds", "Time from case creation to resolution.", "resolved_at", MTTR_BUCKETS)
+
+
+def playbook_models() -> dict:
+    """The playbooks app's run, step and approval models; {} entries are missing while the app
+    does not define them (this module must not depend on it)."""
+    found = {}
+    for role, name in (("runs", "PlaybookRun"), ("steps", "StepRun"), ("approvals", "ApprovalRequest")):
+        try:
+            found[role] = apps.get_model("playbooks", name)
+        except LookupError:
+            continue
+    return found
+
+
+def _by_status(model) -> dict[str, int]:
+    return dict(model.objects.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+
+
+def _playbook_counts() -> tuple[dict, dict, int]:
+    models = playbook_models()
+    runs = _by_status(models["runs"]) if "runs" in models else {}
+    steps = _by_status(models["steps"]) if "steps" in models else {}
+    pending = models["approvals"].objects.filter(status="pending").count() if "approvals" in models else 0
+    return runs, steps, pending
+
+
+def _playbook_families():
+    """Always yields the three families, so dashboards see the series even while the playbooks
+    tables are missing (they are then empty and the failure counts as a scrape error)."""
+    failed = None
+    try:
+        with _isolated():
+            runs, steps, pending = _playbook_counts()
+    except DatabaseError as exc:
+        logger.warning("playbook metrics unavailable: %s", exc)
+        runs, steps, pending, failed = {}, {}, 0, exc
+    run_family = GaugeMetricFamily("soar_playbook_runs", "Playbook runs by status.", labels=["status"])
+    for status, count in sorted(runs.items()):
+        run_family.add_metric([str(status)], count)
+    step_family = GaugeMetricFamily("soar_playbook_steps", "Playbook steps by status.", labels=["status"])
+    for status, count in sorted(steps.items()):
+        step_family.add_metric([str(status)], count)
+    yield run_family
+    yield step_family
+    yield GaugeMetricFamily("soar_pending_approvals", "Playbook actions waiting for a human approval.",
+                            value=pending)
+    if failed is not None:
+        raise _PartialFailure from failed
+
+
+class _PartialFailure(Exception):
+    """A group yielded placeholder families but could not read its data."""
+
+
+class SoarCollector:
+    """Yields the product metrics; a failing group is logged and counted, never breaks /metrics."""
+
+    groups = (_alert_families, _case_families, _playbook_families)
+
+    def describe(self):
+        # Nothing at registration time: describing would hit the database during startup.
+        return []
+
+    def collect(self):
+        errors = 0
+        for group in self.groups:
+            families = []
+            try:
+                with _isolated():
+                    for family in group():
+                        families.append(family)
+            except _PartialFailure:
+                errors += 1
+            except Exception:  # noqa: BLE001 - a scrape must still answer
+                logger.exception("metrics group %s failed", group.__name__)
+                errors += 1
+            yield from families
+        yield GaugeMetricFamily("soar_metrics_scrape_errors", "Metric groups that failed in this scrape.",
+                                value=errors)
+
+
+_lock = threading.Lock()
+_collector: SoarCollector | None = None
+
+
+def register_collector(registry=REGISTRY) -> SoarCollector:
+    """Register the collector once per process (safe under autoreload and repeated test imports)."""
+    global _collector
+    with _lock:
+        if _collector is None:
+            existing = [c for c in getattr(registry, "_collector_to_names", {}) if isinstance(c, SoarCollector)]
+            _collector = existing[0] if existing else SoarCollector()
+            if not existing:
+                registry.register(_collector)
+        return _collector
+
+
+def multiprocess_extra() -> bytes:
+    """In prometheus_client's multiprocess mode django-prometheus builds a fresh registry that
+    lacks our collector; its output is appended separately then."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ and "prometheus_multiproc_dir" not in os.environ:
+        return b""
+    registry = CollectorRegistry()
+    registry.register(SoarCollector())
+    return generate_latest(registry)

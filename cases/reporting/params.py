@@ -1,0 +1,70 @@
+"""The report range and team, read from query parameters (dashboard page, JSON API, e-mail).
+
+``days`` (1-366, default 30) counts back from now; ``from``/``to`` (YYYY-MM-DD, both
+inclusive, UTC) replace it when given. ``team`` is a team id or slug."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from cases.models import Team
+from cases.reporting.selectors import ReportScope
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+PRESET_DAYS = (7, 30, 90)
+
+
+def find_team(value: str) -> Team | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isdigit() and len(value) < 18:
+        return Team.objects.filter(pk=int(value)).first()
+    return Team.objects.filter(slug=value).first()
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+class ReportParamsSerializer(serializers.Serializer):
+    days = serializers.IntegerField(required=False, min_value=1, max_value=MAX_DAYS, default=DEFAULT_DAYS,
+                                    help_text="Length of the range ending now, in days (ignored with from/to).")
+    team = serializers.CharField(required=False, allow_blank=True, default="",
+                                 help_text="Team id or slug; empty for every team you can see.")
+
+    def get_fields(self):
+        # "from" is a Python keyword, so these two cannot be class attributes.
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(required=False, help_text="First day (UTC), YYYY-MM-DD.")
+        fields["to"] = serializers.DateField(required=False, help_text="Last day (UTC, inclusive), YYYY-MM-DD.")
+        return fields
+
+    def validate_team(self, value):
+        if value.strip() and find_team(value) is None:
+            raise serializers.ValidationError("Unknown team.")
+        return value.strip()
+
+    def validate(self, attrs):
+        start, end = attrs.get("from"), attrs.get("to")
+        if (start is None) != (end is None):
+            missing = "to" if end is None else "from"
+            raise serializers.ValidationError({missing: "Give both from and to, or neither."})
+        if start is not None:
+            if start > end:
+                raise serializers.ValidationError({"to": "Must be on or after from."})
+            if (end - start).days + 1 > MAX_DAYS:
+                raise serializers.ValidationError({"to": f"The range is at most {MAX_DAYS} days."})
+        return attrs
+
+    def scope(self, now: dt.datetime | None = None) -> ReportScope:
+        data = self.validated_data
+        team = find_team(data.get("team", ""))
+        if data.get("from") is not None:
+            return ReportScope(start=_day_start(data["from"]), end=_day_start(data["to"] + dt.timedelta(days=1)),
+                               team=team)
+        return ReportScope.last_days(data["days"], team=team, now=now or timezone.now())

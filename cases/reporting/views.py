@@ -1,0 +1,171 @@
+"""The dashboard page, its JSON API, the exports and the protected /metrics endpoint."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hmac
+import ipaddress
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, HttpResponseForbidden
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cases import roles
+from cases.reporting import exports, formatting, metrics
+from cases.reporting.params import PRESET_DAYS, ReportParamsSerializer
+from cases.reporting.selectors import report_summary
+from cases.selectors import teams_for
+
+USER_AUTH = [SessionAuthentication, TokenAuthentication]
+
+
+def _export_queries(scope) -> dict[str, str]:
+    """The dashboard's range and team as the lists' filter parameters, for its export links."""
+    first_day, last_day = scope.start.date(), (scope.end - dt.timedelta(microseconds=1)).date()
+    cases = {"created_after": first_day.isoformat(), "created_before": last_day.isoformat()}
+    if scope.team is not None:
+        cases["team"] = scope.team.pk
+    alerts = {"received_after": scope.start.isoformat(), "received_before": scope.end.isoformat()}
+    audit = {"created_at__gte": scope.start.isoformat(), "created_at__lte": scope.end.isoformat()}
+    return {"cases": urlencode(cases), "alerts": urlencode(alerts), "audit": urlencode(audit)}
+
+
+@require_GET
+@login_required
+def dashboard(request):
+    params = ReportParamsSerializer(data=request.GET)
+    errors = {}
+    if not params.is_valid():
+        errors = params.errors
+        params = ReportParamsSerializer(data={})
+        params.is_valid()
+    scope = params.scope()
+    summary = report_summary(request.user, scope)
+    chosen = params.validated_data
+    cases = summary["cases"]
+    context = {
+        "summary": summary,
+        "cases": cases,
+        "mtta": formatting.duration(cases["mtta_seconds"]),
+        "mttr": formatting.duration(cases["mttr_seconds"]),
+        "automation": formatting.percent(cases["automation_rate"]),
+        "per_team": formatting.breakdown_rows(summary["per_team"]),
+        "per_analyst": formatting.breakdown_rows(summary["per_analyst"]),
+        "scope": scope,
+        "errors": errors,
+        "presets": PRESET_DAYS,
+        "days": None if chosen.get("from") else chosen["days"],
+        "date_from": chosen.get("from"),
+        "date_to": chosen.get("to"),
+        "team_param": chosen.get("team", ""),
+        "teams": list(teams_for(request.user)),
+        "export_queries": _export_queries(scope),
+        "can_export_audit": roles.can_read_audit_log(request.user),
+    }
+    return render(request, "reporting/dashboard.html", context)
+
+
+class ReportSummaryView(APIView):
+    """Every figure of the dashboard for the cases you can see."""
+
+    authentication_classes = USER_AUTH
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="Report figures (MTTA, MTTR, volumes, severities, SLA, top sources/entities, "
+                           "automation rate, per team and per analyst)",
+                   tags=["reports"], parameters=[ReportParamsSerializer],
+                   responses={200: OpenApiResponse(description="The figures"),
+                              400: OpenApiResponse(description="Field errors")})
+    def get(self, request):
+        params = ReportParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        return Response(report_summary(request.user, params.scope()))
+
+
+class ExportView(APIView):
+    """GET /reports/export/<cases|alerts|audit>.<csv|json> with the lists' filter parameters."""
+
+    authentication_classes = USER_AUTH
+    permission_classes = [IsAuthenticated]
+    builders = {
+        "cases": exports.case_export_for,
+        "alerts": exports.alert_export_for,
+        "audit": exports.audit_export_for,
+    }
+
+    @extend_schema(exclude=True)
+    def get(self, request, kind: str, fmt: str):
+        if kind == "audit" and not roles.can_read_audit_log(request.user):
+            raise exceptions.PermissionDenied("Only SOC leads, admins and auditors may export the audit log.")
+        try:
+            export = self.builders[kind](request.user, request.query_params, request)
+        except exports.ExportFilterError as exc:
+            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        return exports.streaming_response(export, fmt)
+
+
+# --- /metrics ----------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=8)
+def _networks(allowlist: tuple[str, ...]):
+    return tuple(ipaddress.ip_network(item, strict=False) for item in allowlist)
+
+
+def _allowlisted(remote_addr: str) -> bool:
+    raw = settings.SOAR_METRICS_ALLOWLIST
+    items = tuple(raw) if isinstance(raw, (list, tuple)) else tuple(i.strip() for i in str(raw).split(",") if i.strip())
+    try:
+        address = ipaddress.ip_address((remote_addr or "").split("%")[0])
+    except ValueError:
+        return False
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return any(address in network for network in _networks(items))
+
+
+def _token_ok(request) -> bool:
+    expected = settings.SOAR_METRICS_TOKEN
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not expected or not header.startswith("Bearer "):
+        return False
+    return hmac.compare_digest(header[len("Bearer "):].strip().encode(), expected.encode())
+
+
+def metrics_protected(view):
+    """Allow a client in SOAR_METRICS_ALLOWLIST or one with ``Authorization: Bearer
+    <SOAR_METRICS_TOKEN>``; 403 for everyone else."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not (_token_ok(request) or _allowlisted(request.META.get("REMOTE_ADDR", ""))):
+            return HttpResponseForbidden("Forbidden: /metrics needs an allowlisted address or the metrics token.\n",
+                                         content_type="text/plain")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@require_GET
+@metrics_protected
+def metrics_view(request):
+    """django-prometheus's exporter, plus the product metrics (see cases.reporting.metrics)."""
+    from django_prometheus.exports import ExportToDjangoView
+
+    metrics.register_collector()
+    response = ExportToDjangoView(request)
+    extra = metrics.multiprocess_extra()
+    if extra:
+        response = HttpResponse(response.content + extra, content_type=response["Content-Type"])
+    response["Cache-Control"] = "no-store"
+    return response
+
