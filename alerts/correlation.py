@@ -12,6 +12,7 @@ import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from alerts.models import Alert, AlertGroup, CorrelationRule, Observable
@@ -135,7 +136,10 @@ def _attach(case_id: int, alerts: list[Alert], *, actor=None, actor_label: str =
         item.case_id = case_id
         item.status = Alert.Status.IN_CASE
     alert_ids = [a.pk for a in alerts]
-    Alert.objects.filter(pk__in=alert_ids).update(case_id=case_id, status=Alert.Status.IN_CASE)
+    # The alert being processed is saved by the caller; only the others need an UPDATE here.
+    settled = [a.pk for a in alerts if a.processing != Alert.Processing.PENDING]
+    if settled:
+        Alert.objects.filter(pk__in=settled).update(case_id=case_id, status=Alert.Status.IN_CASE)
     observable_ids: dict[int, list[int]] = {}
     links = Alert.observables.through.objects.filter(alert_id__in=alert_ids)
     for alert_id, obs_id in links.values_list("alert_id", "observable_id"):
@@ -169,10 +173,12 @@ def _join_or_open_group(rule: CorrelationRule, key: str, at) -> AlertGroup:
     key_hash = Observable.digest(key)
     window = timedelta(minutes=rule.window_minutes)
     for _ in range(MAX_ATTEMPTS):
-        group = AlertGroup.objects.select_for_update().filter(rule=rule, key_hash=key_hash, is_open=True).first()
+        group = (AlertGroup.objects.select_for_update(of=("self",))
+                 .filter(rule=rule, key_hash=key_hash, is_open=True)
+                 .annotate(case_status=F("case__status")).first())
         if group is not None:
             expired = group.last_seen + window < at
-            case_done = group.case_id is not None and not case_selectors.is_case_open(group.case_id)
+            case_done = group.case_id is not None and group.case_status not in case_selectors.OPEN_CASE_STATUSES
             if not expired and not case_done:
                 return group
             group.is_open = False

@@ -176,7 +176,8 @@ def _http_ok(url: str) -> bool:
 @pytest.fixture(scope="session")
 def celery_worker(service_factory):
     """One real prefork worker on the session's Redis queue, shared by the tests."""
-    return service_factory("worker", name="worker-main")
+    # Processing waits on database round trips more than on CPU: 4 processes on 2 cores.
+    return service_factory("worker", name="worker-main", concurrency=4)
 
 
 @pytest.fixture(scope="session")

@@ -65,7 +65,7 @@ def test_32_concurrent_senders_make_one_case_per_entity(make_source, live_server
     for thread in threads:
         thread.join()
     assert statuses == Counter({202: len(chunks)})
-    wait_until(lambda: not Alert.objects.filter(processing="pending").exists(), timeout=240,
+    wait_until(lambda: not Alert.objects.filter(processing="pending").exists(), timeout=420,
                message="all 10,000 alerts processed")
     assert Alert.objects.count() == 10_000
     assert not Alert.objects.filter(processing="failed").exists()
