@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from alerts.adapters import adapter_choices
 from alerts.models import Alert, AlertGroup, AlertSource, CorrelationRule, Observable
 from cases.services import record_audit, snapshot
+from soar.admin_utils import HideSecretsMixin
 
 
 class AlertSourceForm(forms.ModelForm):
@@ -11,13 +12,23 @@ class AlertSourceForm(forms.ModelForm):
 
     class Meta:
         model = AlertSource
-        fields = ["name", "kind", "description", "enabled", "default_team", "hmac_secret"]
-        widgets = {"hmac_secret": forms.PasswordInput(render_value=True)}
+        fields = ["name", "kind", "description", "enabled", "default_team", "hmac_secret", "clear_hmac_secret"]
+        widgets = {"hmac_secret": forms.PasswordInput(render_value=False)}
+        help_texts = {"hmac_secret": "Leave blank to keep the stored secret; tick 'Clear' to remove it."}
+
+    clear_hmac_secret = forms.BooleanField(required=False, label="Clear HMAC secret")
+
+    def clean_hmac_secret(self):
+        secret = self.cleaned_data.get("hmac_secret")
+        if not secret and self.instance.pk and not self.data.get("clear_hmac_secret"):
+            return AlertSource.objects.filter(pk=self.instance.pk).values_list("hmac_secret", flat=True).get()
+        return secret
 
 
 @admin.register(AlertSource)
-class AlertSourceAdmin(admin.ModelAdmin):
+class AlertSourceAdmin(HideSecretsMixin, admin.ModelAdmin):
     form = AlertSourceForm
+    secret_fields = ("hmac_secret", "clear_hmac_secret")
     list_display = ["name", "kind", "enabled", "token_prefix", "signed", "default_team", "created_at"]
     list_filter = ["kind", "enabled", "default_team"]
     search_fields = ["name", "description"]

@@ -122,24 +122,25 @@ def _correlate(alert: Alert, rule: CorrelationRule):
         group.case = case
         # Earlier alerts of the group that waited in the queue belong to this case too.
         waiting = list(Alert.objects.filter(group=group, case__isnull=True).exclude(pk=alert.pk))
-        _attach(case.pk, waiting + [alert])
+        _attach(case.pk, waiting + [alert], saved_by_caller=alert)
         opened = (case.pk, [a.pk for a in waiting] + [alert.pk])
     elif group.case_id is not None:
-        _attach(group.case_id, [alert])
+        _attach(group.case_id, [alert], saved_by_caller=alert)
     group.save(update_fields=["alert_count", "last_seen", "case"])
     return opened
 
 
-def _attach(case_id: int, alerts: list[Alert], *, actor=None, actor_label: str = case_services.AUTOMATION) -> None:
+def _attach(case_id: int, alerts: list[Alert], *, actor=None, actor_label: str = case_services.AUTOMATION,
+            saved_by_caller: Alert | None = None) -> None:
     """Link alerts to a case and let the cases app write the timeline and raise severity."""
     for item in alerts:
         item.case_id = case_id
         item.status = Alert.Status.IN_CASE
     alert_ids = [a.pk for a in alerts]
     # The alert being processed is saved by the caller; only the others need an UPDATE here.
-    settled = [a.pk for a in alerts if a.processing != Alert.Processing.PENDING]
-    if settled:
-        Alert.objects.filter(pk__in=settled).update(case_id=case_id, status=Alert.Status.IN_CASE)
+    others = [a.pk for a in alerts if a is not saved_by_caller]
+    if others:
+        Alert.objects.filter(pk__in=others).update(case_id=case_id, status=Alert.Status.IN_CASE)
     observable_ids: dict[int, list[int]] = {}
     links = Alert.observables.through.objects.filter(alert_id__in=alert_ids)
     for alert_id, obs_id in links.values_list("alert_id", "observable_id"):

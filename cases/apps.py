@@ -18,3 +18,6 @@ class CasesConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_ensure_roles_after_migrate, dispatch_uid="cases.ensure_roles")
+        from cases import admin_audit
+
+        admin_audit.connect()

@@ -32,11 +32,24 @@ SORT_LABELS = {"newest": "Newest", "oldest": "Oldest", "severity": "Severity", "
 DETAIL_LIMIT = 200
 
 
+def without_empty_values(params):
+    """The filter form submits "Any" as an empty value; that means "no filter", not an error."""
+    cleaned = params.copy()
+    for key in list(cleaned):
+        values = [value for value in cleaned.getlist(key) if value != ""]
+        if values:
+            cleaned.setlist(key, values)
+        else:
+            del cleaned[key]
+    return cleaned
+
+
 @require_GET
 @login_required
 def queue(request):
     user = request.user
-    case_filter = CaseFilter(request.GET, queryset=selectors.visible_cases(user), request=request)
+    case_filter = CaseFilter(without_empty_values(request.GET), queryset=selectors.visible_cases(user),
+                             request=request)
     sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "newest"
     rows = selectors.queue_rows(case_filter.qs).order_by(*SORTS[sort])
     page = paginate(rows, request.GET.get("page"))

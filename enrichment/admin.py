@@ -3,6 +3,7 @@ from django.contrib import admin
 
 from enrichment.models import Asset, BlocklistEntry, EnrichmentResult, EnrichmentRule, Indicator, ProviderConfig
 from enrichment.providers.registry import provider_choices
+from soar.admin_utils import HideSecretsMixin
 
 
 class ProviderConfigForm(forms.ModelForm):
@@ -46,7 +47,8 @@ class ProviderConfigForm(forms.ModelForm):
 
 
 @admin.register(ProviderConfig)
-class ProviderConfigAdmin(admin.ModelAdmin):
+class ProviderConfigAdmin(HideSecretsMixin, admin.ModelAdmin):
+    secret_fields = ("api_key", "clear_api_key")
     form = ProviderConfigForm
     list_display = ["provider", "enabled", "base_url", "timeout_seconds", "rate_limit_per_minute",
                     "cache_ttl_seconds", "has_api_key", "updated_at"]

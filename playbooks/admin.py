@@ -9,6 +9,7 @@ from django.contrib import admin
 from playbooks.models import ApprovalRequest, Connector, Playbook, PlaybookRun, PlaybookVersion, StepRun
 from playbooks.schema import DefinitionError, parse_and_validate
 from playbooks.services.definitions import detect_format, save_playbook
+from soar.admin_utils import HideSecretsMixin
 
 
 class PlaybookForm(forms.ModelForm):
@@ -79,7 +80,8 @@ class ConnectorForm(forms.ModelForm):
 
 
 @admin.register(Connector)
-class ConnectorAdmin(admin.ModelAdmin):
+class ConnectorAdmin(HideSecretsMixin, admin.ModelAdmin):
+    secret_fields = ("secret", "clear_secret")
     form = ConnectorForm
     list_display = ["name", "kind", "enabled", "base_url", "has_secret", "updated_at"]
     list_filter = ["kind", "enabled"]

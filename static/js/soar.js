@@ -34,7 +34,9 @@
   }
 
   document.addEventListener("submit", function (event) {
-    var message = event.target.getAttribute("data-confirm");
+    // The button that submitted may carry its own question (e.g. Approve vs Deny on one form).
+    var message = (event.submitter && event.submitter.getAttribute("data-confirm")) ||
+      event.target.getAttribute("data-confirm");
     if (message && !window.confirm(message)) {
       event.preventDefault();
     }

@@ -219,3 +219,13 @@ def test_alert_queue_query_count_does_not_grow_with_rows(client, w, source, djan
     assert count_queries(client, "/alerts/") == few
     with django_assert_max_num_queries(15):
         client.get("/alerts/?status=all")
+
+
+@pytest.mark.django_db
+def test_queue_filter_any_means_no_filter(client):
+    from cases.testing import build_world
+
+    client.force_login(build_world().analyst)
+    response = client.get("/?status=&severity=&q=")
+    assert response.status_code == 200
+    assert b"Select a valid choice" not in response.content
