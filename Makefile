@@ -36,6 +36,7 @@ test-unit:
 # Real PostgreSQL, Redis and Celery worker processes; refuses to skip.
 test-integration:
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) SOAR_REQUIRE_INTEGRATION=1 \
+		SOAR_CELERY_QUEUE=test-$$$$ \
 		$(PY) -m pytest -m integration -q $(PYTEST_ARGS)
 
 lint: install

@@ -41,7 +41,11 @@ class RequestIdMiddleware:
 
 class RequestIdLogFilter(logging.Filter):
     def filter(self, record):
-        record.request_id = (_request_context.get() or {}).get("request_id", "-")
+        request_id = (_request_context.get() or {}).get("request_id")
+        if request_id is None:
+            # django.request logs 4xx/5xx once the middleware has returned; the request rides along.
+            request_id = getattr(getattr(record, "request", None), "request_id", None)
+        record.request_id = request_id or "-"
         return True
 
 

@@ -247,6 +247,8 @@ LOGGING = {
 # Hosts or CIDRs that enrichment connectors may reach even though they are private,
 # loopback or link-local (e.g. an internal NetBox). Everything non-global is refused otherwise.
 SOAR_SSRF_ALLOWLIST = env_list("SOAR_SSRF_ALLOWLIST", "")
+# Cloud prefixes for IP classification (default: the sample shipped in enrichment/data/).
+SOAR_CLOUD_RANGES_FILE = env("SOAR_CLOUD_RANGES_FILE", "")
 # Enrich automatically when cases open / alerts are processed.
 SOAR_ENRICHMENT_AUTO = env_bool("SOAR_ENRICHMENT_AUTO", True)
 # Also enrich observables of alerts still waiting in the queue (results kept without a case).
@@ -283,7 +285,7 @@ SOAR_REPORT_MAX_CSV_ROWS = env_int("SOAR_REPORT_MAX_CSV_ROWS", 10000)
 # Public base URL of the web UI, for links in e-mails (empty: no link).
 SOAR_BASE_URL = env("SOAR_BASE_URL", "")
 # Prometheus scrapes plain HTTP inside the compose network: never redirect /metrics to https.
-SECURE_REDIRECT_EXEMPT = [*globals().get("SECURE_REDIRECT_EXEMPT", []), r"^metrics$"]
+SECURE_REDIRECT_EXEMPT = [*globals().get("SECURE_REDIRECT_EXEMPT", []), r"^metrics$", r"^healthz$"]
 
 # --- playbooks (playbooks app) -------------------------------------------------------------
 # A run whose heartbeat is older than this is considered abandoned by its worker (killed) and
@@ -315,3 +317,45 @@ CELERY_BEAT_SCHEDULE.update({
         "schedule": SOAR_PLAYBOOK_APPROVAL_EXPIRY_INTERVAL_SECONDS,
     },
 })
+
+# --- security hardening (security engineer; see docs/security.md) -------------------------
+# Swagger UI's files come from the drf-spectacular-sidecar package, served by WhiteNoise: no CDN.
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+SPECTACULAR_SETTINGS.update({
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # The default validator badge is an image from a third-party site.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+})
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "soar.security.ContentSecurityPolicyMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("soar.middleware.RequestIdMiddleware") + 1, "soar.security.RejectNulInUrlMiddleware")
+# Content-Security-Policy: on by default in production only; SOAR_CSP_ENABLED=1 turns it on anywhere.
+SOAR_CSP_ENABLED = env_bool("SOAR_CSP_ENABLED", PRODUCTION)
+SOAR_CSP_REPORT_ONLY = env_bool("SOAR_CSP_REPORT_ONLY", False)
+_CSP_BASE = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
+             "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+SOAR_CSP = env("SOAR_CSP", _CSP_BASE)
+# Swagger UI's stylesheet draws its icons with data: URIs.
+SOAR_CSP_API_DOCS = env("SOAR_CSP_API_DOCS", _CSP_BASE.replace("img-src 'self'", "img-src 'self' data:"))
+SOAR_PERMISSIONS_POLICY = env("SOAR_PERMISSIONS_POLICY",
+                              "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+
+# Log-in throttling: failures per username and per client address (REMOTE_ADDR) within
+# SOAR_LOGIN_LOCKOUT_SECONDS; at the limit every attempt is refused (HTTP 429) for that long.
+# 0 switches a counter off. Several web processes share the counters only through SOAR_CACHE_URL.
+AUTHENTICATION_BACKENDS.insert(0, "soar.security.LoginThrottleBackend")
+SOAR_LOGIN_MAX_FAILURES = env_int("SOAR_LOGIN_MAX_FAILURES", 5)
+# Higher: analysts behind one NAT share an address.
+SOAR_LOGIN_MAX_FAILURES_PER_IP = env_int("SOAR_LOGIN_MAX_FAILURES_PER_IP", 20)
+SOAR_LOGIN_LOCKOUT_SECONDS = env_int("SOAR_LOGIN_LOCKOUT_SECONDS", 300)
+
+if PRODUCTION:
+    # Placeholders from docker-compose.yml or the dev default must never reach production.
+    for _name, _value in [("SOAR_SECRET_KEY", SECRET_KEY), ("SOAR_METRICS_TOKEN", SOAR_METRICS_TOKEN),
+                          ("SOAR_BLOCKLIST_FEED_TOKEN", SOAR_BLOCKLIST_FEED_TOKEN)]:
+        if _value and ("change-me" in _value or "insecure" in _value):
+            raise RuntimeError(f"{_name} is a placeholder; set a random value when SOAR_ENV=production")
+    if len(SECRET_KEY) < 50:
+        raise RuntimeError("SOAR_SECRET_KEY must be at least 50 random characters when SOAR_ENV=production")

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-# Each test session publishes to its own Celery queue, so concurrent runs on one Redis
-# never consume each other's tasks (set before Django reads its settings).
+# Each test session should publish to its own Celery queue, so that concurrent runs on one Redis
+# never consume each other's tasks. `make test` sets SOAR_CELERY_QUEUE before Django starts;
+# this default only helps when pytest is run by hand and settings load after conftest.
 os.environ.setdefault("SOAR_CELERY_QUEUE", f"test-{os.getpid()}")
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -30,6 +31,14 @@ def make_source(db):
         return source, token
 
     return factory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Log-in failure counters (soar.security) live in the cache: no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -21,6 +21,7 @@ from alerts.api.views import IngestAlertView
 from alerts.models import SEVERITY_CHOICES, Alert
 from cases.api.pagination import NewestFirstCursorPagination
 from cases.selectors import visible_alerts
+from soar.filters import UtcIsoDateTimeFilter
 
 USER_AUTH = [SessionAuthentication, TokenAuthentication]
 
@@ -31,8 +32,8 @@ class AlertFilter(filters.FilterSet):
     source = filters.CharFilter(field_name="source__name")
     case = filters.NumberFilter(field_name="case_id")
     entity = filters.CharFilter(field_name="entity_value")
-    received_after = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_after = UtcIsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = UtcIsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = Alert

@@ -8,8 +8,8 @@ from cases.services_bulk import BULK_ACTIONS, MAX_BULK
 
 
 class CaseListSerializer(serializers.ModelSerializer):
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    team_name = serializers.CharField(source="team.name", read_only=True, default=None)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    team_name = serializers.CharField(source="team.name", read_only=True, default=None, allow_null=True)
     tags = serializers.SerializerMethodField()
     sla_breached = serializers.BooleanField(read_only=True)
 
@@ -69,7 +69,7 @@ class TagChangeSerializer(serializers.Serializer):
 
 
 class NoteSerializer(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     body_html = serializers.SerializerMethodField()
 
     class Meta:
@@ -113,7 +113,7 @@ class BulkResultSerializer(serializers.Serializer):
 
 
 class CaseEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = CaseEvent
@@ -135,7 +135,7 @@ class ObservableSerializer(serializers.Serializer):
 
 
 class AuditLogSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = AuditLog

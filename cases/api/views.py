@@ -18,6 +18,7 @@ from cases.api.permissions import CanReadAuditLog, CaseErrorsMixin, ReadOnlyForA
 from cases.filters import CaseFilter
 from cases.models import AuditLog, Case, CaseEvent, Note, Tag
 from cases.services_bulk import bulk_update_cases, merge_cases
+from soar.filters import FilterBackend
 
 CASE_FILTER_BACKENDS = [DjangoFilterBackend, OrderingFilter, SearchFilter]
 
@@ -263,7 +264,7 @@ class AuditLogViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.AuditLogSerializer
     permission_classes = [IsAuthenticated, CanReadAuditLog]
     pagination_class = NewestFirstCursorPagination
-    filter_backends = [DjangoFilterBackend, SearchFilter]
+    filter_backends = [FilterBackend, SearchFilter]  # date-times in UTC: PostgreSQL refuses some offsets
     filterset_fields = {"action": ["exact"], "object_type": ["exact"], "object_id": ["exact"],
                         "actor": ["exact"], "created_at": ["gte", "lte"]}
     search_fields = ["object_repr", "request_id"]

@@ -8,10 +8,11 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -52,6 +53,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=42)
 
     def handle(self, *args, seed=42, **options):
+        if settings.PRODUCTION:
+            raise CommandError("Refusing to create demo users with a published password when SOAR_ENV=production.")
         self.rng = random.Random(seed)
         call_command("setup_roles", stdout=open("/dev/null", "w"))  # noqa: SIM115
         teams = {name: Team.objects.get_or_create(name=name, defaults={"slug": name.lower().replace(" ", "-")})[0]
