@@ -282,6 +282,8 @@ SOAR_METRICS_ALLOWLIST = env_list("SOAR_METRICS_ALLOWLIST", "127.0.0.1/32,::1/12
 SOAR_METRICS_TOKEN = env("SOAR_METRICS_TOKEN", "")
 # Scheduled report e-mails attach the range's cases as CSV, at most this many rows.
 SOAR_REPORT_MAX_CSV_ROWS = env_int("SOAR_REPORT_MAX_CSV_ROWS", 10000)
+# Dashboard and summary API figures are kept this long per viewer and range (0: never cached).
+SOAR_REPORT_CACHE_SECONDS = env_int("SOAR_REPORT_CACHE_SECONDS", 60)
 # Public base URL of the web UI, for links in e-mails (empty: no link).
 SOAR_BASE_URL = env("SOAR_BASE_URL", "")
 # Prometheus scrapes plain HTTP inside the compose network: never redirect /metrics to https.

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from cases import roles
 from cases.reporting import exports, formatting, metrics
 from cases.reporting.params import PRESET_DAYS, ReportParamsSerializer
-from cases.reporting.selectors import report_summary
+from cases.reporting.selectors import cached_report_summary
 from cases.selectors import teams_for
 
 USER_AUTH = [SessionAuthentication, TokenAuthentication]
@@ -50,7 +50,7 @@ def dashboard(request):
         params = ReportParamsSerializer(data={})
         params.is_valid()
     scope = params.scope()
-    summary = report_summary(request.user, scope)
+    summary = cached_report_summary(request.user, scope)
     chosen = params.validated_data
     cases = summary["cases"]
     context = {
@@ -89,7 +89,7 @@ class ReportSummaryView(APIView):
     def get(self, request):
         params = ReportParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        return Response(report_summary(request.user, params.scope()))
+        return Response(cached_report_summary(request.user, params.scope()))
 
 
 class ExportView(APIView):
