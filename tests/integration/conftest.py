@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.integration.browser import browser  # noqa: F401 - the shared Chromium fixture
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 VENV_BIN = Path(sys.executable).parent
@@ -44,6 +46,33 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, message:
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_database_before_flush(request):
+    """Transactional tests end with a TRUNCATE of every table; a worker still busy with the
+    test's follow-up tasks (enrichment, playbook triggers) would deadlock with it. After each
+    test, wait until the broker queue is empty and no other session runs a query."""
+    yield
+    if "django_db" not in {mark.name for mark in request.node.iter_markers()}:
+        return
+    import redis
+    from django.db import connection
+
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    database = settings.DATABASES["default"]["NAME"]
+    quiet_checks = 0
+    deadline = time.monotonic() + 60
+    while quiet_checks < 3 and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+                "AND state NOT IN ('idle') AND backend_type = 'client backend'", [database])
+            busy = cursor.fetchone()[0]
+        queued = broker.llen(queue)
+        quiet_checks = quiet_checks + 1 if not busy and not queued else 0
+        time.sleep(0.2)
 
 
 @pytest.fixture(name="wait_until")

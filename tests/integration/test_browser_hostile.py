@@ -10,14 +10,12 @@ import json
 import re
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from alerts.models import Alert
 from cases.testing import PASSWORD, build_world
+from tests.integration.browser import off_loop
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,33 +24,6 @@ IMG = '<img src=x onerror="window.__pwned=1">'
 EXPR = "{{ 7*7 }}"
 TAG = '{% now "Y" %}'
 HOSTILE_TITLE = f"{SCRIPT} {EXPR} {TAG} beacon {IMG}"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def off_loop(func):
-    """Playwright's sync API runs an event loop in this thread, where Django refuses ORM calls."""
-    def run():
-        try:
-            return func()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(run).result()
 
 
 @pytest.fixture
