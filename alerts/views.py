@@ -21,9 +21,14 @@ from cases.paging import paginate
 def queue(request):
     params = request.GET
     status = params.get("status", "queued")
-    alerts = selectors.visible_alerts(request.user).select_related("source", "case")
-    if status in Alert.Status.values:
-        alerts = alerts.filter(status=status)
+    if status == Alert.Status.QUEUED:
+        alerts = selectors.visible_queued_alerts(request.user).filter(status=status)
+    else:
+        alerts = selectors.visible_alerts(request.user)
+        if status in Alert.Status.values:
+            alerts = alerts.filter(status=status)
+    # The raw payload can be large and the list never shows it.
+    alerts = alerts.select_related("source", "case").defer("raw", "description")
     if params.get("severity") in dict(SEVERITY_CHOICES):
         alerts = alerts.filter(severity=params["severity"])
     if params.get("source"):

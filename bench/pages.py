@@ -40,6 +40,7 @@ def timed(session: requests.Session, url: str, runs: int) -> tuple[list[float], 
 
 def run(quick: bool) -> dict:
     cases, alerts = (20_000, 200_000) if quick else (100_000, 1_000_000)
+    common.reset_database()  # a known data set, without the earlier sections' rows
     counts = loader.load(cases, alerts)
     web = common.gunicorn("web-pages", "soar.wsgi:application", PORT)
     base = f"http://127.0.0.1:{PORT}"

@@ -70,29 +70,33 @@ def main(argv=None) -> int:
     from bench import ingest  # noqa: PLC0415 - keep --help fast
 
     common.reset_database()
-    lines = [f"## Run of {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC{' (--quick)' if args.quick else ''}",
-             "", f"Machine: {common.machine()}.", ""]
-    if "single" in wanted:
-        lines += report_single(ingest.single_alert(args.quick))
-    if "batch" in wanted:
-        lines += report_batch(ingest.batch(args.quick))
-    if "dups" in wanted:
-        lines += report_dups(ingest.duplicates(args.quick))
-    if "pipeline" in wanted:
-        from bench import pipeline  # noqa: PLC0415
-
-        lines += pipeline.report(pipeline.run(args.quick))
-    if "pages" in wanted:
-        from bench import pages  # noqa: PLC0415
-
-        lines += pages.report(pages.run(args.quick))
-    text = "\n".join(lines) + "\n"
-    print(text)
     results = common.ROOT / "bench" / "results.md"
     if not results.exists():
         results.write_text("# Benchmark results\n\nAppended by `python -m bench.run`; newest last.\n\n")
-    with results.open("a") as handle:
-        handle.write(text)
+
+    def emit(lines: list[str]) -> None:
+        """Print and append each section as soon as it is measured (a later failure keeps it)."""
+        text = "\n".join(lines) + "\n"
+        print(text, flush=True)
+        with results.open("a") as handle:
+            handle.write(text)
+
+    emit([f"## Run of {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC{' (--quick)' if args.quick else ''}",
+          "", f"Machine: {common.machine()}.", ""])
+    if "single" in wanted:
+        emit(report_single(ingest.single_alert(args.quick)))
+    if "batch" in wanted:
+        emit(report_batch(ingest.batch(args.quick)))
+    if "dups" in wanted:
+        emit(report_dups(ingest.duplicates(args.quick)))
+    if "pipeline" in wanted:
+        from bench import pipeline  # noqa: PLC0415
+
+        emit(pipeline.report(pipeline.run(args.quick)))
+    if "pages" in wanted:
+        from bench import pages  # noqa: PLC0415
+
+        emit(pages.report(pages.run(args.quick)))
     return 0
 
 

@@ -161,3 +161,15 @@ def visible_alerts(user):
         Q(source__default_team__isnull=True) | Q(source__default_team__in=team_ids_query(user))
     )
     return Alert.objects.filter(Q(case__in=visible_cases(user).values("pk")) | in_queue)
+
+
+def visible_queued_alerts(user):
+    """The alert-queue subset of ``visible_alerts``: alerts in no case. Same rule, without the
+    visible-cases subquery that the planner would otherwise evaluate for every queued row."""
+    Alert = apps.get_model("alerts", "Alert")
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Alert.objects.none()
+    queued = Alert.objects.filter(case__isnull=True)
+    if roles.sees_all_cases(user):
+        return queued
+    return queued.filter(Q(source__default_team__isnull=True) | Q(source__default_team__in=team_ids_query(user)))

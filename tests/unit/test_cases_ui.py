@@ -229,3 +229,22 @@ def test_queue_filter_any_means_no_filter(client):
     response = client.get("/?status=&severity=&q=")
     assert response.status_code == 200
     assert b"Select a valid choice" not in response.content
+
+
+@pytest.mark.django_db
+def test_alert_queue_shows_only_queued_alerts_of_the_users_teams(client):
+    from cases.testing import build_world
+
+    w = build_world()
+    blue_source = AlertSource.objects.create(name="blue-src", kind="generic", token_hash="b" * 64, default_team=w.blue)
+    red_source = AlertSource.objects.create(name="red-src", kind="generic", token_hash="r" * 64, default_team=w.red)
+    Alert.objects.create(source=blue_source, title="Blue queued probe", severity="low", fingerprint="b1")
+    Alert.objects.create(source=red_source, title="Red queued probe", severity="low", fingerprint="r1")
+    Alert.objects.create(source=red_source, title="Red alert in blue case", severity="low", fingerprint="r2",
+                         case=w.blue_case, status=Alert.Status.IN_CASE)
+    client.force_login(w.analyst)
+    queue = client.get("/alerts/").content.decode()
+    assert "Blue queued probe" in queue and "Red queued probe" not in queue
+    assert "Red alert in blue case" not in queue  # not queued
+    in_case = client.get("/alerts/?status=in_case").content.decode()
+    assert "Red alert in blue case" in in_case and "Red queued probe" not in in_case
