@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from cases import roles
 from cases.selectors import visible_cases
 from playbooks.models import ApprovalRequest, Playbook, PlaybookRun, StepRun
 
@@ -15,11 +16,14 @@ def _active_user(user) -> bool:
 
 
 def may_answer_as_approver(user, approval: ApprovalRequest) -> bool:
-    """Named as the approver (user, or member of the group); superusers always."""
+    """Named as the approver (user, or member of the group); superusers always; auditors never
+    (they read everything and change nothing, even when also in an approver group)."""
     if not _active_user(user):
         return False
     if user.is_superuser:
         return True
+    if roles.is_auditor(user):
+        return False
     if approval.approver_user_id and approval.approver_user_id == user.pk:
         return True
     return bool(approval.approver_group_id) and user.groups.filter(pk=approval.approver_group_id).exists()

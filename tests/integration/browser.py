@@ -27,6 +27,17 @@ def browser():
         browser.close()
 
 
+def log_in(page, base, username, password=None):
+    """Log in through the real form and wait for the case queue."""
+    from cases.testing import PASSWORD
+
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password or PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
 def off_loop(func):
     """Playwright's sync API runs an event loop in this thread, where Django refuses ORM calls."""
     def run():

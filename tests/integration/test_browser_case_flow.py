@@ -14,8 +14,8 @@ import pytest
 from alerts.models import Alert, AlertSource
 from cases import services
 from cases.models import Case
-from cases.testing import PASSWORD, build_world
-from tests.integration.browser import off_loop
+from cases.testing import build_world
+from tests.integration.browser import log_in, off_loop
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,14 +48,6 @@ def world():
 def shot(page, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def log_in(page, base, username):
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def test_analyst_works_a_case_from_queue_to_closed(live_server_url, world, browser):

@@ -14,8 +14,8 @@ import urllib.request
 import pytest
 
 from alerts.models import Alert
-from cases.testing import PASSWORD, build_world
-from tests.integration.browser import off_loop
+from cases.testing import build_world
+from tests.integration.browser import log_in, off_loop
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -71,14 +71,6 @@ def watched_page(browser, events: list):
     page.on("console", lambda msg: events.append(f"console: {msg.text}")
             if "Content Security Policy" in msg.text else None)
     return page
-
-
-def log_in(page, base, username):
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def assert_inert(page, where: str):

@@ -243,3 +243,20 @@ def test_admin_validates_and_versions(world):
     playbook.refresh_from_db()
     assert playbook.version == 2 and list(playbook.versions.values_list("version", flat=True)) == [2, 1]
     assert client.get(f"/admin/playbooks/playbook/{playbook.pk}/change/").status_code == 200
+
+
+def test_an_auditor_in_the_approver_group_cannot_approve(world, isolate_playbook, django_capture_on_commit_callbacks):
+    from django.contrib.auth.models import Group
+
+    playbook, fake = isolate_playbook
+    with django_capture_on_commit_callbacks(execute=True):
+        post_json(login(world["member"]), f"/api/v1/cases/{world['case'].pk}/playbooks/run", {"playbook": playbook.pk})
+    approval = ApprovalRequest.objects.get()
+    from django.contrib.auth import get_user_model
+
+    auditor = get_user_model().objects.create_user("aud", password=None)
+    auditor.groups.add(world["lead_group"], Group.objects.get_or_create(name="auditor")[0])
+    world["team"].members.add(auditor)
+    refused = post_json(login(auditor), f"/api/v1/approvals/{approval.pk}/approve", {})
+    assert refused.status_code == 403
+    assert ApprovalRequest.objects.get().status == "pending" and fake.count("/api/v1/hosts/isolate") == 0

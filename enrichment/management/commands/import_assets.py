@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from enrichment.importers import ImportProblem, parse_assets_csv, save_assets
+from enrichment.management.commands._files import read_text_file
 
 
 class Command(BaseCommand):
@@ -14,12 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path = Path(options["file"])
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise CommandError(f"{path}: no such file.")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"{path}: cannot read ({exc}).")
+        text = read_text_file(path)
         try:
             rows = parse_assets_csv(text)
         except ImportProblem as exc:

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from enrichment.importers import ImportProblem, parse_intel_csv, parse_stix_bundle, save_indicators
+from enrichment.management.commands._files import read_text_file
 
 
 class Command(BaseCommand):
@@ -17,12 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         path = Path(options["file"])
         fmt = options["format"] or ("stix" if path.suffix.lower() == ".json" else "csv")
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise CommandError(f"{path}: no such file.")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"{path}: cannot read ({exc}).")
+        text = read_text_file(path)
         try:
             items = parse_stix_bundle(text) if fmt == "stix" else parse_intel_csv(text)
         except ImportProblem as exc:
