@@ -2,9 +2,14 @@
 
 import logging
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from soar.json_limits import json_problem
 
 logger = logging.getLogger(__name__)
 
@@ -19,3 +24,18 @@ def exception_handler(exc, context):
         return Response({"detail": "Service temporarily unavailable; retry later."}, status=503,
                         headers={"Retry-After": "5"})
     return None
+
+
+class SafeJSONParser(JSONParser):
+    """DRF's JSON parser with the webhook's limits: deep nesting would otherwise escape as a
+    RecursionError (a 500), NUL characters as a database error."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"JSON is nested deeper than {settings.SOAR_MAX_JSON_DEPTH} levels.")
+        problem = json_problem(data, settings.SOAR_MAX_JSON_DEPTH)
+        if problem:
+            raise ParseError(problem)
+        return data

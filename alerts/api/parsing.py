@@ -4,13 +4,13 @@ numbers are refused with a clear 4xx before anything reaches an adapter."""
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 
 from alerts.services import IngestError
+from soar.json_limits import json_problem
 
 
 def _refuse_constant(name: str):
@@ -55,24 +55,6 @@ def parse_json(request, body: bytes) -> Any:
 
 
 def check_json(data: Any, max_depth: int) -> None:
-    """Iterative walk: depth limit, no NUL characters (PostgreSQL cannot store them), no
-    integers beyond 64 bits (they break JSON columns and every consumer downstream)."""
-    stack = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, (dict, list)):
-            if depth > max_depth:
-                raise IngestError(400, {"detail": f"JSON is nested deeper than {max_depth} levels."})
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            for key, child in items:
-                if isinstance(key, str) and "\x00" in key:
-                    raise IngestError(400, {"detail": "JSON must not contain NUL characters."})
-                stack.append((child, depth + 1))
-        elif isinstance(value, str):
-            if "\x00" in value:
-                raise IngestError(400, {"detail": "JSON must not contain NUL characters."})
-        elif isinstance(value, int) and not isinstance(value, bool):
-            if not -(2**63) <= value < 2**63:
-                raise IngestError(400, {"detail": "JSON numbers must fit in 64 bits."})
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise IngestError(400, {"detail": "JSON numbers must be finite."})
+    problem = json_problem(data, max_depth)
+    if problem:
+        raise IngestError(400, {"detail": problem})
