@@ -173,3 +173,19 @@ def visible_queued_alerts(user):
     if roles.sees_all_cases(user):
         return queued
     return queued.filter(Q(source__default_team__isnull=True) | Q(source__default_team__in=team_ids_query(user)))
+
+
+def visible_audit_log(user):
+    """Audit entries ``user`` may read: all for admins and auditors; for SOC leads, the entries
+    about cases they can see and their own actions; nothing for anyone else."""
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    from cases.models import AuditLog
+
+    if not roles.can_read_audit_log(user):
+        return AuditLog.objects.none()
+    if roles.sees_all_cases(user):
+        return AuditLog.objects.all()
+    case_ids = visible_cases(user).annotate(pk_text=Cast("pk", CharField())).values("pk_text")
+    return AuditLog.objects.filter(Q(object_type="cases.case", object_id__in=case_ids) | Q(actor=user))

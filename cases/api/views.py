@@ -1,8 +1,6 @@
 """Cases REST API. Every queryset starts from cases.selectors (visibility); every write goes
 through cases.services (lifecycle, timeline, audit)."""
 
-from django.db.models import CharField, Q
-from django.db.models.functions import Cast
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
@@ -271,9 +269,4 @@ class AuditLogViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = AuditLog.objects.none()
 
     def get_queryset(self):
-        user = self.request.user
-        logs = AuditLog.objects.select_related("actor")
-        if roles.sees_all_cases(user):
-            return logs
-        case_ids = selectors.visible_cases(user).annotate(pk_text=Cast("pk", CharField())).values("pk_text")
-        return logs.filter(Q(object_type="cases.case", object_id__in=case_ids) | Q(actor=user))
+        return selectors.visible_audit_log(self.request.user).select_related("actor")

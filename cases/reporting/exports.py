@@ -153,7 +153,7 @@ def alert_export_for(user, params, request=None) -> Export:
 
 def audit_export_for(user, params, request=None) -> Export:
     """Callers check ``roles.can_read_audit_log`` first (403); this is the row-level rule."""
-    from cases.reporting.selectors import visible_audit_log
+    from cases.selectors import visible_audit_log
 
     rows = _filtered(AuditExportFilter, params, visible_audit_log(user), request).order_by("-created_at", "-id")
     return Export("audit-log", AUDIT_COLUMNS, rows)

@@ -26,3 +26,17 @@ def breakdown_rows(rows: list[dict]) -> list[dict]:
     return [{**row, "name": row.get("team", row.get("analyst")), "mtta": duration(row["mtta_seconds"]),
              "mttr": duration(row["mttr_seconds"]), "automation": percent(row["automation_rate"])}
             for row in rows]
+
+
+def figures_context(summary: dict) -> dict:
+    """The template context both the dashboard and the report e-mail build from a summary."""
+    cases = summary["cases"]
+    return {
+        "summary": summary,
+        "cases": cases,
+        "mtta": duration(cases["mtta_seconds"]),
+        "mttr": duration(cases["mttr_seconds"]),
+        "automation": percent(cases["automation_rate"]),
+        "per_team": breakdown_rows(summary["per_team"]),
+        "per_analyst": breakdown_rows(summary["per_analyst"]),
+    }

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from alerts.models import Alert, AlertSource
 from cases import roles
-from cases.models import SEVERITY_CHOICES, AuditLog, Case, CaseEvent, Team
+from cases.models import SEVERITY_CHOICES, Case, CaseEvent, Team
 from cases.reporting.expressions import BucketKey, parse_bucket_key, seconds_between
 from cases.selectors import sla_breached_q, visible_alerts, visible_cases
 
@@ -63,20 +63,6 @@ def scoped_alerts(user, scope: ReportScope) -> QuerySet[Alert]:
     if scope.team is not None:
         alerts = alerts.filter(Q(case__team=scope.team) | Q(case__isnull=True, source__default_team=scope.team))
     return alerts
-
-
-def visible_audit_log(user) -> QuerySet[AuditLog]:
-    """Audit entries ``user`` may read: all for admins/auditors; for SOC leads, the entries about
-    cases they can see and their own actions (the rule of the audit-log API); nothing otherwise."""
-    if not roles.can_read_audit_log(user):
-        return AuditLog.objects.none()
-    if roles.sees_all_cases(user):
-        return AuditLog.objects.all()
-    from django.db.models import CharField
-    from django.db.models.functions import Cast
-
-    case_ids = visible_cases(user).annotate(pk_text=Cast("pk", CharField())).values("pk_text")
-    return AuditLog.objects.filter(Q(object_type="cases.case", object_id__in=case_ids) | Q(actor=user))
 
 
 # --- figures -------------------------------------------------------------------------------

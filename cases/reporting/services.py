@@ -101,18 +101,11 @@ def build_report_email(report: ReportRequest, now: dt.datetime | None = None) ->
     team_label = report.team.name if report.team else "all teams"
     subject = (f"[Mini-SOAR] {report.frequency.capitalize()} report, {team_label}: "
                f"{scope.start:%Y-%m-%d %H:%M} to {scope.end:%Y-%m-%d %H:%M} UTC")
-    cases = summary["cases"]
     context = {
-        "summary": summary,
-        "cases": cases,
+        **formatting.figures_context(summary),
         "team_label": team_label,
         "report": report,
         "scope": scope,
-        "mtta": formatting.duration(cases["mtta_seconds"]),
-        "mttr": formatting.duration(cases["mttr_seconds"]),
-        "automation": formatting.percent(cases["automation_rate"]),
-        "per_team": formatting.breakdown_rows(summary["per_team"]),
-        "per_analyst": formatting.breakdown_rows(summary["per_analyst"]),
         "csv_rows": csv_rows,
         "csv_truncated": truncated,
         "csv_limit": limit,

@@ -52,15 +52,8 @@ def dashboard(request):
     scope = params.scope()
     summary = cached_report_summary(request.user, scope)
     chosen = params.validated_data
-    cases = summary["cases"]
     context = {
-        "summary": summary,
-        "cases": cases,
-        "mtta": formatting.duration(cases["mtta_seconds"]),
-        "mttr": formatting.duration(cases["mttr_seconds"]),
-        "automation": formatting.percent(cases["automation_rate"]),
-        "per_team": formatting.breakdown_rows(summary["per_team"]),
-        "per_analyst": formatting.breakdown_rows(summary["per_analyst"]),
+        **formatting.figures_context(summary),
         "scope": scope,
         "errors": errors,
         "presets": PRESET_DAYS,
