@@ -4,10 +4,11 @@ from django.contrib import admin, messages
 from alerts.adapters import adapter_choices
 from alerts.models import Alert, AlertGroup, AlertSource, CorrelationRule, Observable
 from cases.services import record_audit, snapshot
-from soar.admin_utils import HideSecretsMixin
+from soar.admin_utils import HideSecretsMixin, WriteOnlySecretFormMixin
 
 
-class AlertSourceForm(forms.ModelForm):
+class AlertSourceForm(WriteOnlySecretFormMixin, forms.ModelForm):
+    secret_field = "hmac_secret"
     kind = forms.ChoiceField(choices=adapter_choices)
 
     class Meta:
@@ -17,12 +18,6 @@ class AlertSourceForm(forms.ModelForm):
         help_texts = {"hmac_secret": "Leave blank to keep the stored secret; tick 'Clear' to remove it."}
 
     clear_hmac_secret = forms.BooleanField(required=False, label="Clear HMAC secret")
-
-    def clean_hmac_secret(self):
-        secret = self.cleaned_data.get("hmac_secret")
-        if not secret and self.instance.pk and not self.data.get("clear_hmac_secret"):
-            return AlertSource.objects.filter(pk=self.instance.pk).values_list("hmac_secret", flat=True).get()
-        return secret
 
 
 @admin.register(AlertSource)

@@ -3,10 +3,11 @@ from django.contrib import admin
 
 from enrichment.models import Asset, BlocklistEntry, EnrichmentResult, EnrichmentRule, Indicator, ProviderConfig
 from enrichment.providers.registry import provider_choices
-from soar.admin_utils import HideSecretsMixin
+from soar.admin_utils import HideSecretsMixin, WriteOnlySecretFormMixin
 
 
-class ProviderConfigForm(forms.ModelForm):
+class ProviderConfigForm(WriteOnlySecretFormMixin, forms.ModelForm):
+    secret_field = "api_key"
     # The key is write-only: never rendered back into the page; blank keeps the stored one.
     api_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
                               help_text="Leave blank to keep the current key. Tick 'clear API key' to remove it.")
@@ -32,18 +33,6 @@ class ProviderConfigForm(forms.ModelForm):
         if not isinstance(value, dict):
             raise forms.ValidationError("Options must be a JSON object.")
         return value
-
-    def save(self, commit=True):
-        instance = super().save(commit=False)
-        new_key = self.cleaned_data.get("api_key")
-        if self.cleaned_data.get("clear_api_key"):
-            instance.api_key = ""
-        elif not new_key and self.instance.pk:
-            stored = ProviderConfig.objects.filter(pk=self.instance.pk).values_list("api_key", flat=True)
-            instance.api_key = stored.get()
-        if commit:
-            instance.save()
-        return instance
 
 
 @admin.register(ProviderConfig)

@@ -9,7 +9,7 @@ from django.contrib import admin
 from playbooks.models import ApprovalRequest, Connector, Playbook, PlaybookRun, PlaybookVersion, StepRun
 from playbooks.schema import DefinitionError, parse_and_validate
 from playbooks.services.definitions import detect_format, save_playbook
-from soar.admin_utils import HideSecretsMixin
+from soar.admin_utils import HideSecretsMixin, WriteOnlySecretFormMixin
 
 
 class PlaybookForm(forms.ModelForm):
@@ -63,7 +63,8 @@ class PlaybookAdmin(admin.ModelAdmin):
                       enabled=form.cleaned_data["enabled"], actor=request.user)
 
 
-class ConnectorForm(forms.ModelForm):
+class ConnectorForm(WriteOnlySecretFormMixin, forms.ModelForm):
+    secret_field = "secret"
     secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
                              help_text="API token or password. Leave empty to keep the current one.")
     clear_secret = forms.BooleanField(required=False, help_text="Remove the stored secret.")
@@ -71,12 +72,6 @@ class ConnectorForm(forms.ModelForm):
     class Meta:
         model = Connector
         fields = ["name", "kind", "enabled", "base_url", "username", "secret", "timeout_seconds", "options"]
-
-    def clean_secret(self):
-        secret = self.cleaned_data.get("secret")
-        if not secret and self.instance.pk and not self.data.get("clear_secret"):
-            return self.instance.secret
-        return secret or ""
 
 
 @admin.register(Connector)

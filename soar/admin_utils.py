@@ -19,3 +19,20 @@ class HideSecretsMixin:
             return fieldsets
         return [(title, {**options, "fields": [f for f in options["fields"] if f not in self.secret_fields]})
                 for title, options in fieldsets]
+
+
+class WriteOnlySecretFormMixin:
+    """A secret the admin never renders back: its form field (a PasswordInput without the value)
+    left blank keeps the stored secret, and the ``clear_<field>`` checkbox removes it."""
+
+    secret_field = ""
+
+    def clean(self):
+        cleaned = super().clean()
+        name = self.secret_field
+        if cleaned.get(f"clear_{name}"):
+            cleaned[name] = ""
+        elif not cleaned.get(name) and self.instance.pk:
+            # clean() runs before the form's values are copied onto the instance.
+            cleaned[name] = getattr(self.instance, name)
+        return cleaned

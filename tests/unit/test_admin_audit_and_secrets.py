@@ -42,3 +42,29 @@ def test_editing_a_source_keeps_the_secret_unless_cleared(admin_client, make_sou
     assert AlertSource.objects.get(pk=source.pk).hmac_secret == "keep-me"
     admin_client.post(f"/admin/alerts/alertsource/{source.pk}/change/", {**form, "clear_hmac_secret": "on"})
     assert AlertSource.objects.get(pk=source.pk).hmac_secret == ""
+
+
+@pytest.mark.parametrize("form_path, secret_field, base", [
+    ("enrichment.admin.ProviderConfigForm", "api_key",
+     {"provider": "abuseipdb", "enabled": "on", "timeout_seconds": 10, "rate_limit_per_minute": 60,
+      "cache_ttl_seconds": 3600, "max_retries": 2, "options": "{}", "base_url": "https://api.example.test"}),
+    ("playbooks.admin.ConnectorForm", "secret",
+     {"name": "edr", "kind": "edr", "enabled": "on", "base_url": "https://edr.example.test", "username": "",
+      "timeout_seconds": 10, "options": "{}"}),
+])
+def test_write_only_secrets_keep_or_clear(form_path, secret_field, base):
+    import importlib
+
+    module, name = form_path.rsplit(".", 1)
+    form_class = getattr(importlib.import_module(module), name)
+    created = form_class(data={**base, secret_field: "s3cret-value"})
+    assert created.is_valid(), created.errors
+    instance = created.save()
+    assert "s3cret-value" not in str(form_class(instance=instance)[secret_field])  # never rendered back
+    kept = form_class(data={**base, secret_field: ""}, instance=instance)
+    assert kept.is_valid(), kept.errors
+    assert getattr(kept.save(), secret_field) == "s3cret-value"
+    replaced = form_class(data={**base, secret_field: "new-value"}, instance=instance)
+    assert replaced.is_valid() and getattr(replaced.save(), secret_field) == "new-value"
+    cleared = form_class(data={**base, secret_field: "", f"clear_{secret_field}": "on"}, instance=instance)
+    assert cleared.is_valid() and getattr(cleared.save(), secret_field) == ""
