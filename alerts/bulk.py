@@ -11,26 +11,43 @@ import json
 from django.db import connection
 
 from alerts.models import Alert
-from alerts.normalization import NormalizedAlert
 
-# Below this many rows a plain INSERT is as fast and simpler to reason about.
+# Below this many rows one upsert per alert is as fast and simpler to reason about.
 COPY_THRESHOLD = 50
-
-_ALERT_FIELDS = (
-    "id", "source", "source_ref", "dedup_key", "title", "description", "severity", "severity_raw",
-    "confidence", "category", "entity_type", "entity_value", "fingerprint", "occurred_at", "received_at",
-    "last_seen_at", "occurrence_count", "raw", "status", "processing", "processing_attempts", "processing_error",
+# Columns written for a new alert, in the order of the values tuples (the id comes first in COPY).
+ALERT_INSERT_FIELDS = (
+    "source", "source_ref", "dedup_key", "title", "description", "severity", "severity_raw", "confidence",
+    "category", "entity_type", "entity_value", "fingerprint", "occurred_at", "received_at", "last_seen_at",
+    "occurrence_count", "raw", "status", "processing", "processing_attempts", "processing_error",
+    "pending_observables",
 )
+_JSON_COLUMNS = [i for i, name in enumerate(ALERT_INSERT_FIELDS) if name in ("raw", "pending_observables")]
+
+
+def execute_returning_one(sql: str, params: list) -> tuple:
+    """Run one statement and return its first row. On PostgreSQL with server-side binding, so
+    that psycopg prepares it once per connection (SOAR_DB_PREPARE_THRESHOLD): the webhook's
+    INSERT is then neither re-sent as text with its values inlined nor re-planned per request."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def can_copy(count: int) -> bool:
     return connection.vendor == "postgresql" and count >= COPY_THRESHOLD
 
 
-def copy_alerts(source_id: int, rows: list[tuple[NormalizedAlert, str]], now) -> list[int]:
-    """Insert ``rows`` (alert, dedup key) and return their new ids, in order."""
+def copy_alerts(rows: list[tuple]) -> list[int]:
+    """Insert ``rows`` (values in ``ALERT_INSERT_FIELDS`` order) and return their new ids, in order."""
     meta = Alert._meta
-    columns = ", ".join(meta.get_field(name).column for name in _ALERT_FIELDS)
+    columns = ", ".join(meta.get_field(name).column for name in ("id", *ALERT_INSERT_FIELDS))
     with connection.wrap_database_errors, connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
@@ -38,20 +55,9 @@ def copy_alerts(source_id: int, rows: list[tuple[NormalizedAlert, str]], now) ->
         )
         ids = [row[0] for row in cursor.fetchall()]
         with cursor.cursor.copy(f'COPY "{meta.db_table}" ({columns}) FROM STDIN') as copy:
-            for alert_id, (alert, key) in zip(ids, rows, strict=True):
-                copy.write_row((
-                    alert_id, source_id, alert.source_ref, key, alert.title, alert.description, alert.severity,
-                    alert.severity_raw, alert.confidence, alert.category, alert.entity_type, alert.entity_value,
-                    alert.fingerprint, alert.occurred_at, now, now, 1,
-                    json.dumps(alert.raw if alert.raw is not None else {}),
-                    Alert.Status.QUEUED, Alert.Processing.PENDING, 0, "",
-                ))
+            for alert_id, values in zip(ids, rows, strict=True):
+                values = list(values)
+                for i in _JSON_COLUMNS:
+                    values[i] = None if values[i] is None else json.dumps(values[i])
+                copy.write_row((alert_id, *values))
     return ids
-
-
-def copy_links(table: str, pairs: set[tuple[int, int]]) -> None:
-    """COPY (alert_id, observable_id) rows into the alert/observable link table."""
-    with connection.wrap_database_errors, connection.cursor() as cursor:
-        with cursor.cursor.copy(f'COPY "{table}" (alert_id, observable_id) FROM STDIN') as copy:
-            for pair in pairs:
-                copy.write_row(pair)

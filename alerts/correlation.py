@@ -15,6 +15,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from alerts import services as alert_services
 from alerts.models import Alert, AlertGroup, CorrelationRule, Observable
 from alerts.normalization import SEVERITY_RANK
 from alerts.signals import alerts_processed, case_opened
@@ -27,6 +28,8 @@ MAX_ATTEMPTS = 5
 
 def process_alerts(alert_ids: list[int]) -> None:
     done = []
+    # One round of observable upserts for the whole message instead of one per alert.
+    alert_services.link_pending_observables(alert_ids)
     rules = load_rules()
     for alert_id in alert_ids:
         if process_alert(alert_id, rules):
@@ -59,13 +62,19 @@ def _process_once(alert_id: int, rules: list[CorrelationRule]) -> bool:
                  .filter(pk=alert_id, processing=Alert.Processing.PENDING).first())
         if alert is None:
             return False
+        if alert.pending_observables is not None:
+            # Not linked by process_alerts (called for this alert alone, or another worker
+            # held the row): link under this row lock, before the rule reads them.
+            alert_services.link_observables([(alert.pk, alert.pending_observables)])
+            alert.pending_observables = None
         rule = select_rule(alert, rules)
         if rule is not None:
             opened_case = _correlate(alert, rule)
         alert.processing = Alert.Processing.DONE
         alert.processed_at = timezone.now()
         alert.processing_attempts += 1
-        alert.save(update_fields=["processing", "processed_at", "processing_attempts", "group", "case", "status"])
+        alert.save(update_fields=["processing", "processed_at", "processing_attempts", "group", "case", "status",
+                                  "pending_observables"])
         if opened_case is not None:
             case_id, alert_ids = opened_case
             transaction.on_commit(lambda: case_opened.send(sender=Alert, case_id=case_id, alert_ids=alert_ids))

@@ -156,6 +156,9 @@ class Alert(models.Model):
     processing_attempts = models.PositiveSmallIntegerField(default=0)
     processing_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # [[type, value], ...] extracted at ingestion and linked by the worker (then NULL): the
+    # webhook's transaction writes one row per alert, never the shared observable rows.
+    pending_observables = models.JSONField(null=True, blank=True, editable=False)
     group = models.ForeignKey(AlertGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
     case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
 

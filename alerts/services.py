@@ -1,17 +1,22 @@
 """Ingestion: parse payloads with the source's adapter, store alerts (idempotently) and
-hand them to processing through the transactional outbox."""
+hand them to processing through the transactional outbox (``alerts.outbox``).
+
+The webhook's transaction writes the alert rows and nothing else: observables are kept on
+the row (``pending_observables``) and linked by the worker, so concurrent senders never
+contend on shared observable rows and a single alert is one INSERT statement."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -19,9 +24,9 @@ from alerts import bulk
 from alerts.adapters import parse_payload
 from alerts.models import Alert, AlertSource, Observable, hash_token
 from alerts.normalization import NormalizationError, NormalizedAlert
+from alerts.outbox import dispatch_processing
 
 logger = logging.getLogger(__name__)
-DISPATCH_CHUNK = 100
 
 
 class IngestError(Exception):
@@ -41,11 +46,38 @@ class StoredAlert:
 
 # --- authentication -------------------------------------------------------------------
 
+# token hash -> (monotonic expiry, source). Every webhook request authenticates; a source
+# changes rarely, so each process keeps what it read for SOAR_SOURCE_CACHE_SECONDS. Saving or
+# deleting a source clears this process's copy at once (other processes: within the TTL).
+_source_cache: dict[str, tuple[float, AlertSource]] = {}
+_source_cache_lock = threading.Lock()
+SOURCE_CACHE_MAX_ENTRIES = 1024
+
+
 def authenticate_source(token: str) -> AlertSource | None:
     if not token:
         return None
-    source = AlertSource.objects.filter(token_hash=hash_token(token)).first()
-    return source if source and source.enabled else None
+    token_hash = hash_token(token)
+    now = time.monotonic()
+    cached = _source_cache.get(token_hash)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    source = AlertSource.objects.filter(token_hash=token_hash).first()
+    if source is None or not source.enabled:
+        _source_cache.pop(token_hash, None)
+        return None
+    ttl = settings.SOAR_SOURCE_CACHE_SECONDS
+    if ttl > 0:
+        with _source_cache_lock:
+            if len(_source_cache) >= SOURCE_CACHE_MAX_ENTRIES:
+                _source_cache.clear()
+            _source_cache[token_hash] = (now + ttl, source)
+    return source
+
+
+def forget_cached_sources() -> None:
+    with _source_cache_lock:
+        _source_cache.clear()
 
 
 def verify_signature(source: AlertSource, body: bytes, timestamp: str, signature: str, *, now: float | None = None):
@@ -103,7 +135,8 @@ def ingest(
         for alert_index, alert in enumerate(alerts):
             key = dedup_key_for(alert, idempotency_key, item_index if batch else None, alert_index)
             rows.append((alert, key[:300]))
-    with transaction.atomic():
+    # One row is one statement: autocommit makes it its own transaction (no BEGIN/COMMIT trips).
+    with transaction.atomic() if len(rows) > 1 else _autocommit():
         stored = store_alerts(source, rows)
         new_ids = [s.id for s in stored if s.created]
         if new_ids:
@@ -111,9 +144,72 @@ def ingest(
     return stored
 
 
+class _autocommit:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 def store_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]]) -> list[StoredAlert]:
-    """Insert new alerts in bulk; re-sent ones (same dedup key) bump their occurrence count."""
+    """Insert new alerts; re-sent ones (same dedup key) bump their occurrence count instead."""
     now = timezone.now()
+    if bulk.can_copy(len(rows)):
+        return _copy_alerts(source, rows, now)
+    return [_upsert_alert(source, alert, key, now) for alert, key in rows]
+
+
+# --- one alert: INSERT ... ON CONFLICT DO UPDATE ... RETURNING (PostgreSQL and SQLite) ----
+
+_upsert_sql: str | None = None
+
+
+def _upsert_statement() -> str:
+    """The conflict target and its WHERE match the partial unique index on (source, dedup_key)
+    exactly; rows without a key never conflict. A new row comes back with occurrence_count 1."""
+    global _upsert_sql
+    if _upsert_sql is None:
+        meta = Alert._meta
+        q = connection.ops.quote_name
+        table = q(meta.db_table)
+        columns = ", ".join(q(meta.get_field(name).column) for name in bulk.ALERT_INSERT_FIELDS)
+        count, seen = q("occurrence_count"), q("last_seen_at")
+        _upsert_sql = (
+            f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(bulk.ALERT_INSERT_FIELDS))}) "
+            f"ON CONFLICT ({q('source_id')}, {q('dedup_key')}) WHERE NOT ({q('dedup_key')} = '') "
+            f"DO UPDATE SET {count} = {table}.{count} + 1, {seen} = EXCLUDED.{seen} "
+            f"RETURNING {q('id')}, {count}"
+        )
+    return _upsert_sql
+
+
+def _upsert_alert(source: AlertSource, alert: NormalizedAlert, key: str, now) -> StoredAlert:
+    values = _row_values(source.pk, alert, key, now)
+    meta = Alert._meta
+    params = [meta.get_field(name).get_db_prep_save(value, connection)
+              for name, value in zip(bulk.ALERT_INSERT_FIELDS, values, strict=True)]
+    alert_id, occurrences = bulk.execute_returning_one(_upsert_statement(), params)
+    return StoredAlert(alert_id, occurrences == 1)
+
+
+def _row_values(source_id: int, alert: NormalizedAlert, key: str, now) -> tuple:
+    """Values in ``bulk.ALERT_INSERT_FIELDS`` order."""
+    return (
+        source_id, alert.source_ref, key, alert.title, alert.description, alert.severity, alert.severity_raw,
+        alert.confidence, alert.category, alert.entity_type, alert.entity_value, alert.fingerprint,
+        alert.occurred_at, now, now, 1, alert.raw if alert.raw is not None else {}, Alert.Status.QUEUED,
+        Alert.Processing.PENDING, 0, "", pending_observables(alert),
+    )
+
+
+def pending_observables(alert: NormalizedAlert) -> list[list[str]] | None:
+    return [[o.type, o.value] for o in alert.observables] or None
+
+
+# --- many alerts: COPY on PostgreSQL --------------------------------------------------------
+
+def _copy_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]], now) -> list[StoredAlert]:
     keys = [key for _, key in rows if key]
     existing = dict(
         Alert.objects.filter(source=source, dedup_key__in=keys).values_list("dedup_key", "id")
@@ -129,46 +225,17 @@ def store_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]]) -
         to_create.append((index, alert, key))
     try:
         with transaction.atomic():
-            created_ids = _insert_alerts(source, [(alert, key) for _, alert, key in to_create], now)
+            created_ids = bulk.copy_alerts([_row_values(source.pk, alert, key, now) for _, alert, key in to_create])
+        created = [StoredAlert(alert_id, True) for alert_id in created_ids]
     except IntegrityError:
-        # A concurrent request inserted one of our keys first: go row by row.
-        created_ids = [_create_or_none(_alert_row(source, alert, key, now)) for _, alert, key in to_create]
-    for (index, _alert, _key), alert_id in zip(to_create, created_ids, strict=True):
-        if alert_id is not None:
-            results[index] = StoredAlert(alert_id, True)
-    _link_observables([
-        (alert_id, alert) for (_, alert, _), alert_id in zip(to_create, created_ids, strict=True) if alert_id
-    ])
+        # A concurrent request inserted one of our keys first: row by row, each an upsert.
+        created = [_upsert_alert(source, alert, key, now) for _, alert, key in to_create]
+    for (index, _alert, _key), stored in zip(to_create, created, strict=True):
+        results[index] = stored
     for index, (_alert, key) in enumerate(rows):
         if results[index] is None:
             results[index] = StoredAlert(_bump_duplicate(source, key, now), False)
     return results  # type: ignore[return-value]
-
-
-def _insert_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]], now) -> list[int]:
-    if bulk.can_copy(len(rows)):
-        return bulk.copy_alerts(source.pk, rows, now)
-    created = Alert.objects.bulk_create([_alert_row(source, alert, key, now) for alert, key in rows])
-    return [row.pk for row in created]
-
-
-def _alert_row(source: AlertSource, alert: NormalizedAlert, key: str, now) -> Alert:
-    return Alert(
-        source=source, source_ref=alert.source_ref, dedup_key=key, title=alert.title,
-        description=alert.description, severity=alert.severity, severity_raw=alert.severity_raw,
-        confidence=alert.confidence, category=alert.category, entity_type=alert.entity_type,
-        entity_value=alert.entity_value, fingerprint=alert.fingerprint, occurred_at=alert.occurred_at,
-        received_at=now, last_seen_at=now, raw=alert.raw if alert.raw is not None else {},
-    )
-
-
-def _create_or_none(row: Alert) -> int | None:
-    try:
-        with transaction.atomic():
-            row.save(force_insert=True)
-        return row.pk
-    except IntegrityError:
-        return None
 
 
 def _bump_duplicate(source: AlertSource, key: str, now) -> int:
@@ -177,64 +244,38 @@ def _bump_duplicate(source: AlertSource, key: str, now) -> int:
     return alert_id
 
 
-def _link_observables(pairs: list[tuple[int, NormalizedAlert]]) -> None:
-    wanted = {(o.type, Observable.digest(o.value)): o.value for _, alert in pairs for o in alert.observables}
+# --- worker side: observables ---------------------------------------------------------------
+
+def link_pending_observables(alert_ids: list[int]) -> int:
+    """Link the observables kept on these alerts (upserting the shared observable rows) and clear
+    them. Rows another worker holds are skipped: that worker links them. Returns alerts linked."""
+    with transaction.atomic():
+        rows = list(
+            Alert.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=alert_ids, pending_observables__isnull=False)
+            .values_list("id", "pending_observables")
+        )
+        if rows:
+            link_observables(rows)
+            Alert.objects.filter(pk__in=[alert_id for alert_id, _ in rows]).update(pending_observables=None)
+    return len(rows)
+
+
+def link_observables(pairs: list[tuple[int, list[list[str]]]]) -> None:
+    """``pairs``: (alert id, [[type, value], ...]). Idempotent."""
+    digests = {value: Observable.digest(value) for _, observed in pairs for _, value in observed}
+    wanted = {(obs_type, digests[value]): value for _, observed in pairs for obs_type, value in observed}
     if not wanted:
         return
     Observable.objects.bulk_create(
         [Observable(type=t, value=v, value_hash=h) for (t, h), v in wanted.items()], ignore_conflicts=True
     )
     ids = {}
-    hashes = {h for _, h in wanted}
-    rows = Observable.objects.filter(value_hash__in=hashes).values_list("id", "type", "value_hash")
+    rows = Observable.objects.filter(value_hash__in={h for _, h in wanted}).values_list("id", "type", "value_hash")
     for obs_id, obs_type, value_hash in rows:
         ids[(obs_type, value_hash)] = obs_id
     through = Alert.observables.through
-    links = {
-        (alert_id, ids[(o.type, Observable.digest(o.value))]) for alert_id, alert in pairs for o in alert.observables
-    }
-    if bulk.can_copy(len(links)):
-        bulk.copy_links(through._meta.db_table, links)
-    else:
-        through.objects.bulk_create([through(alert_id=a, observable_id=o) for a, o in links], ignore_conflicts=True)
+    links = {(alert_id, ids[(obs_type, digests[value])])
+             for alert_id, observed in pairs for obs_type, value in observed}
+    through.objects.bulk_create([through(alert_id=a, observable_id=o) for a, o in links], ignore_conflicts=True)
 
-
-# --- outbox dispatch ------------------------------------------------------------------
-
-# After a failed publish, skip the broker for this long: during an outage each request would
-# otherwise wait for a connect timeout, and the sweep delivers the alerts anyway.
-BROKER_BACKOFF_SECONDS = 5.0
-_broker_down_until = 0.0
-
-
-def dispatch_processing(alert_ids: list[int]) -> bool:
-    """Queue processing; failure is logged, not raised: the alert rows stay PENDING and the
-    sweep re-dispatches them once the broker is back."""
-    global _broker_down_until
-    from alerts.tasks import process_alerts
-
-    if time.monotonic() < _broker_down_until:
-        logger.info("broker marked down; %d alert(s) left for the sweep", len(alert_ids))
-        return False
-    try:
-        for start in range(0, len(alert_ids), DISPATCH_CHUNK):
-            process_alerts.apply_async(args=[alert_ids[start:start + DISPATCH_CHUNK]], retry=False)
-        return True
-    except Exception as exc:  # noqa: BLE001 - any broker failure must not lose the request
-        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
-        logger.warning("could not queue %d alert(s) for processing (%s); the sweep will retry",
-                       len(alert_ids), exc.__class__.__name__)
-        return False
-
-
-def sweep_unprocessed_alerts(older_than_seconds: int | None = None, limit: int = 5000) -> int:
-    """Re-dispatch alerts still PENDING after a grace period. Returns how many were queued."""
-    age = settings.SOAR_SWEEP_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
-    cutoff = timezone.now() - timezone.timedelta(seconds=age)
-    ids = list(
-        Alert.objects.filter(processing=Alert.Processing.PENDING, received_at__lte=cutoff)
-        .order_by("received_at").values_list("id", flat=True)[:limit]
-    )
-    if ids and dispatch_processing(ids):
-        return len(ids)
-    return 0

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from alerts import correlation, services
+from alerts import correlation, outbox
 
 
 @shared_task(acks_late=True)
@@ -10,4 +10,4 @@ def process_alerts(alert_ids: list[int]) -> None:
 
 @shared_task
 def sweep_unprocessed_alerts() -> int:
-    return services.sweep_unprocessed_alerts()
+    return outbox.sweep_unprocessed_alerts()

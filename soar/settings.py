@@ -98,6 +98,13 @@ DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("SOAR_DB_CONN_MAX_AGE", 60))}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Django's queries bind on the client and are never prepared; the webhook's INSERT runs on
+    # a server-side-binding cursor and is prepared after this many runs on a connection.
+    # "off" for a pooler that cannot keep prepared statements (PgBouncer < 1.21, transaction mode).
+    _prepare = env("SOAR_DB_PREPARE_THRESHOLD", "5")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        None if _prepare.lower() in ("off", "none", "") else int(_prepare)
+    )
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -195,6 +202,12 @@ SOAR_MAX_JSON_DEPTH = env_int("SOAR_MAX_JSON_DEPTH", 32)
 SOAR_HMAC_WINDOW_SECONDS = env_int("SOAR_HMAC_WINDOW_SECONDS", 300)
 # Alerts still unprocessed this long after arrival are re-dispatched by the sweep.
 SOAR_SWEEP_AFTER_SECONDS = env_int("SOAR_SWEEP_AFTER_SECONDS", 30)
+# Each web process keeps an authenticated source this long (0: read it on every request);
+# disabling or rotating a source takes effect in the other processes within this delay.
+SOAR_SOURCE_CACHE_SECONDS = env_int("SOAR_SOURCE_CACHE_SECONDS", 5)
+# The web process's outbox relay waits this long after an alert is committed so that alerts
+# arriving meanwhile go to the broker in one message (0: publish each at once).
+SOAR_OUTBOX_LINGER_MS = env_int("SOAR_OUTBOX_LINGER_MS", 10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SOAR_MAX_BODY_BYTES
 
 # --- Celery ---------------------------------------------------------------------------

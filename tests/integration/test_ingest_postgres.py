@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from alerts import bulk
+from alerts import bulk, services
 from alerts.models import Alert, Observable
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,8 +32,15 @@ def test_large_batch_uses_copy_and_keeps_every_field(client, make_source):
     alert = Alert.objects.get(pk=results[7]["id"])
     assert (alert.title, alert.source_ref, alert.entity_value) == ("Copy path 7", "ref-7", "203.0.113.7")
     assert alert.raw == items[7] and alert.processing == "pending" and alert.occurrence_count == 1
+    # The request wrote alert rows only; the worker links the observables kept on them.
+    assert alert.pending_observables == [["ip", "203.0.113.7"], ["user", "user0"]]
+    assert not alert.observables.exists() and Observable.objects.count() == 0
+    assert services.link_pending_observables([r["id"] for r in results]) == 120
     assert sorted(alert.observables.values_list("type", "value")) == [("ip", "203.0.113.7"), ("user", "user0")]
     assert Observable.objects.count() == 20 + 7
+    alert.refresh_from_db()
+    assert alert.pending_observables is None
+    assert services.link_pending_observables([alert.pk]) == 0, "linking twice is a no-op"
     # the sequence stays consistent with ORM inserts after COPY
     assert batch(client, token, [item(999)]).status_code == 202
 
@@ -49,3 +56,58 @@ def test_resent_and_repeated_keys_in_a_copy_batch_are_upserts(client, make_sourc
     assert Alert.objects.count() == 110
     assert Alert.objects.get(source_ref="ref-55").occurrence_count == 2
     assert Alert.objects.get(source_ref="ref-100").occurrence_count == 2
+
+
+def test_single_alert_upsert_is_one_prepared_statement_and_counts_resends(client, make_source):
+    """PostgreSQL path of the webhook: INSERT ... ON CONFLICT, server-side bound and prepared."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    source, token = make_source()
+    services.forget_cached_sources()
+    post = lambda body: client.post("/api/v1/alerts", data=json.dumps(body), content_type="application/json",  # noqa: E731
+                                    HTTP_AUTHORIZATION=f"Bearer {token}")
+    first = post(item(1, ref="once"))
+    assert first.status_code == 202 and first.json()["alerts"][0]["duplicate"] is False
+    for _ in range(2, 8):  # past psycopg's prepare threshold
+        again = post(item(1, ref="once"))
+        assert again.json()["alerts"] == [{"id": first.json()["alerts"][0]["id"], "duplicate": True}]
+    alert = Alert.objects.get(source=source, source_ref="once")
+    assert alert.occurrence_count == 7 and alert.last_seen_at > alert.received_at
+    with CaptureQueriesContext(connection) as queries:
+        assert post(item(2, ref="other")).status_code == 202
+    assert not [q for q in queries.captured_queries if "alerts_alertsource" in q["sql"]], "source not cached"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any(sql.startswith('INSERT INTO "alerts_alert"') and "ON CONFLICT" in sql for sql in prepared), prepared
+    assert Alert.objects.filter(source=source).count() == 2
+
+
+def test_concurrent_resends_of_one_alert_give_one_row(make_source):
+    """16 threads send the same source_ref at once: one row, one 'created', the rest counted."""
+    import threading
+
+    from django.db import connections
+
+    source, _ = make_source()
+    outcomes, errors = [], []
+    barrier = threading.Barrier(16)
+
+    def send():
+        try:
+            barrier.wait()
+            outcomes.extend(s.created for s in services.ingest(source, [item(5, ref="same")]))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(outcomes) == [False] * 15 + [True]
+    assert Alert.objects.get(source=source, source_ref="same").occurrence_count == 16

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from alerts.services import sweep_unprocessed_alerts
+from alerts.outbox import sweep_unprocessed_alerts
 
 
 class Command(BaseCommand):

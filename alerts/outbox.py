@@ -1,0 +1,131 @@
+"""The transactional outbox's relay: committed PENDING alerts are handed to the broker.
+
+A webhook request commits its alert rows and returns; publishing to the broker is not part of
+its latency. Each web process runs one relay thread that publishes the ids handed to it by
+the requests, many ids to a message when requests arrive faster than one publish takes.
+Nothing is lost when a process dies or the broker is down: the rows stay PENDING and the beat
+sweep re-dispatches them after ``SOAR_SWEEP_AFTER_SECONDS``."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+
+from django.conf import settings
+from django.utils import timezone
+
+from alerts.models import Alert
+
+logger = logging.getLogger(__name__)
+DISPATCH_CHUNK = 100
+# After a failed publish, skip the broker for this long: during an outage each publish would
+# otherwise wait for a connect timeout, and the sweep delivers the alerts anyway.
+BROKER_BACKOFF_SECONDS = 5.0
+_broker_down_until = 0.0
+
+
+def publish_processing(alert_ids: list[int]) -> bool:
+    """Queue processing now; failure is logged, not raised: the alert rows stay PENDING and the
+    sweep re-dispatches them once the broker is back."""
+    global _broker_down_until
+    from alerts.tasks import process_alerts
+
+    if time.monotonic() < _broker_down_until:
+        logger.info("broker marked down; %d alert(s) left for the sweep", len(alert_ids))
+        return False
+    try:
+        for start in range(0, len(alert_ids), DISPATCH_CHUNK):
+            process_alerts.apply_async(args=[alert_ids[start:start + DISPATCH_CHUNK]], retry=False)
+        return True
+    except Exception as exc:  # noqa: BLE001 - any broker failure must not lose the request
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        logger.warning("could not queue %d alert(s) for processing (%s); the sweep will retry",
+                       len(alert_ids), exc.__class__.__name__)
+        return False
+
+
+class Relay:
+    """One background publisher per process (re-created after a fork)."""
+
+    def __init__(self, publish=publish_processing, linger_seconds: float | None = None):
+        self._publish = publish
+        self._linger = linger_seconds
+        self._lock = threading.Lock()
+        self._pending: list[int] = []
+        self._wakeup = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def submit(self, alert_ids: list[int]) -> None:
+        with self._lock:
+            self._pending.extend(alert_ids)
+            self._idle.clear()
+            if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+                self._start()
+        self._wakeup.set()
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
+        self._wakeup = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="soar-outbox-relay", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        linger = settings.SOAR_OUTBOX_LINGER_MS / 1000 if self._linger is None else self._linger
+        while True:
+            self._wakeup.wait()
+            if linger:
+                # A publish costs about a millisecond of CPU whatever it carries: wait a moment
+                # so that the requests arriving meanwhile share it.
+                time.sleep(linger)
+            self._wakeup.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        """Publish everything handed over so far (also called at exit)."""
+        with self._lock:
+            ids, self._pending = self._pending, []
+        try:
+            if ids:
+                self._publish(ids)
+        except Exception:  # noqa: BLE001 - the relay thread must survive; the sweep has the rows
+            logger.exception("outbox relay failed to publish %d alert(s); the sweep will retry", len(ids))
+        finally:
+            with self._lock:
+                if not self._pending:
+                    self._idle.set()
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """For tests and shutdown: True once every submitted id has been published."""
+        return self._idle.wait(timeout)
+
+
+relay = Relay()
+atexit.register(relay.flush)
+
+
+def dispatch_processing(alert_ids: list[int]) -> None:
+    """Hand committed alerts to processing. In the embedded mode (tasks run in-process) this
+    processes them now; with a broker the relay thread publishes them."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        publish_processing(alert_ids)
+    else:
+        relay.submit(alert_ids)
+
+
+def sweep_unprocessed_alerts(older_than_seconds: int | None = None, limit: int = 5000) -> int:
+    """Re-dispatch alerts still PENDING after a grace period. Returns how many were queued."""
+    age = settings.SOAR_SWEEP_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
+    cutoff = timezone.now() - timezone.timedelta(seconds=age)
+    ids = list(
+        Alert.objects.filter(processing=Alert.Processing.PENDING, received_at__lte=cutoff)
+        .order_by("received_at").values_list("id", flat=True)[:limit]
+    )
+    if ids and publish_processing(ids):
+        return len(ids)
+    return 0
