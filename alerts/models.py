@@ -137,21 +137,23 @@ class Alert(models.Model):
     dedup_key = models.CharField(max_length=300, blank=True, help_text="Idempotency key or source ref.")
     title = models.CharField(max_length=500)
     description = models.TextField(blank=True)
-    severity = models.CharField(max_length=16, choices=SEVERITY_CHOICES, db_index=True)
+    # Every index is maintained on each ingested alert: only the ones a query uses exist (no
+    # single-column status/severity/fingerprint indexes; (case, received_at) serves case_id).
+    severity = models.CharField(max_length=16, choices=SEVERITY_CHOICES)
     severity_raw = models.CharField(max_length=64, blank=True)
     confidence = models.PositiveSmallIntegerField(default=50)
     category = models.CharField(max_length=100, blank=True)
     entity_type = models.CharField(max_length=16, blank=True)
     entity_value = models.CharField(max_length=2048, blank=True)
     observables = models.ManyToManyField(Observable, blank=True, related_name="alerts")
-    fingerprint = models.CharField(max_length=128, db_index=True)
+    fingerprint = models.CharField(max_length=128)
     occurred_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     last_seen_at = models.DateTimeField(auto_now_add=True)
     occurrence_count = models.PositiveIntegerField(default=1)
     raw = models.JSONField(default=dict, blank=True)
 
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     processing = models.CharField(max_length=16, choices=Processing.choices, default=Processing.PENDING)
     processing_attempts = models.PositiveSmallIntegerField(default=0)
     processing_error = models.TextField(blank=True)
@@ -160,7 +162,8 @@ class Alert(models.Model):
     # webhook's transaction writes one row per alert, never the shared observable rows.
     pending_observables = models.JSONField(null=True, blank=True, editable=False)
     group = models.ForeignKey(AlertGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
-    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts",
+                             db_index=False)
 
     class Meta:
         ordering = ["-received_at", "-id"]
