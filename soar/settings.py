@@ -302,6 +302,14 @@ SOAR_METRICS_TOKEN = env("SOAR_METRICS_TOKEN", "")
 SOAR_REPORT_MAX_CSV_ROWS = env_int("SOAR_REPORT_MAX_CSV_ROWS", 10000)
 # Dashboard and summary API figures are kept this long per viewer and range (0: never cached).
 SOAR_REPORT_CACHE_SECONDS = env_int("SOAR_REPORT_CACHE_SECONDS", 60)
+# PostgreSQL: read the dashboard's alert figures from the trigger-maintained sums (0: count the
+# alerts on every view, as on SQLite); pending deltas are folded into the sums this often.
+SOAR_REPORT_ROLLUPS = env_bool("SOAR_REPORT_ROLLUPS", True)
+SOAR_REPORT_ROLLUP_FOLD_SECONDS = float(env("SOAR_REPORT_ROLLUP_FOLD_SECONDS", 60))
+CELERY_BEAT_SCHEDULE["fold-report-rollups"] = {
+    "task": "cases.reporting.tasks.fold_report_rollups",
+    "schedule": SOAR_REPORT_ROLLUP_FOLD_SECONDS,
+}
 # Public base URL of the web UI, for links in e-mails (empty: no link).
 SOAR_BASE_URL = env("SOAR_BASE_URL", "")
 # Prometheus scrapes plain HTTP inside the compose network: never redirect /metrics to https.

