@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from alerts.models import Alert
 
@@ -22,6 +22,22 @@ ALERT_INSERT_FIELDS = (
     "pending_observables",
 )
 _JSON_COLUMNS = [i for i, name in enumerate(ALERT_INSERT_FIELDS) if name in ("raw", "pending_observables")]
+
+
+def insert_params(values: tuple) -> list:
+    """Database parameters for ``values`` (``ALERT_INSERT_FIELDS`` order). psycopg adapts the
+    plain values itself; only the JSON columns need wrapping. Elsewhere the fields convert."""
+    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
+    if db.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        params = list(values)
+        for i in _JSON_COLUMNS:
+            if params[i] is not None:
+                params[i] = Jsonb(params[i])
+        return params
+    fields = [Alert._meta.get_field(name) for name in ALERT_INSERT_FIELDS]
+    return [field.get_db_prep_save(value, db) for field, value in zip(fields, values, strict=True)]
 
 
 def execute_returning_one(sql: str, params: list) -> tuple:

@@ -185,10 +185,7 @@ def _upsert_statement() -> str:
 
 
 def _upsert_alert(source: AlertSource, alert: NormalizedAlert, key: str, now) -> StoredAlert:
-    values = _row_values(source.pk, alert, key, now)
-    meta = Alert._meta
-    params = [meta.get_field(name).get_db_prep_save(value, connection)
-              for name, value in zip(bulk.ALERT_INSERT_FIELDS, values, strict=True)]
+    params = bulk.insert_params(_row_values(source.pk, alert, key, now))
     alert_id, occurrences = bulk.execute_returning_one(_upsert_statement(), params)
     return StoredAlert(alert_id, occurrences == 1)
 
@@ -198,8 +195,8 @@ def _row_values(source_id: int, alert: NormalizedAlert, key: str, now) -> tuple:
     return (
         source_id, alert.source_ref, key, alert.title, alert.description, alert.severity, alert.severity_raw,
         alert.confidence, alert.category, alert.entity_type, alert.entity_value, alert.fingerprint,
-        alert.occurred_at, now, now, 1, alert.raw if alert.raw is not None else {}, Alert.Status.QUEUED,
-        Alert.Processing.PENDING, 0, "", pending_observables(alert),
+        alert.occurred_at, now, now, 1, alert.raw if alert.raw is not None else {}, Alert.Status.QUEUED.value,
+        Alert.Processing.PENDING.value, 0, "", pending_observables(alert),
     )
 
 

@@ -21,7 +21,9 @@ $$;
 CREATE OR REPLACE FUNCTION soar_rollup_alert_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO cases_alertrollupdelta ({DELTA_COLUMNS})
-  SELECT n.received_at, soar_rollup_team(n.case_id), n.case_id IS NULL, n.source_id, n.severity,
+  -- New alerts from the webhook have no case: skip the team look-up for them.
+  SELECT n.received_at, CASE WHEN n.case_id IS NULL THEN 0 ELSE soar_rollup_team(n.case_id) END,
+         n.case_id IS NULL, n.source_id, n.severity,
          n.entity_type, n.entity_value, 1
   FROM soar_new_alerts n;
   RETURN NULL;
