@@ -50,11 +50,11 @@ def parse_json(request, body: bytes) -> Any:
         raise IngestError(400, {"detail": f"JSON is nested deeper than {settings.SOAR_MAX_JSON_DEPTH} levels."})
     except ValueError as exc:
         raise IngestError(400, {"detail": f"Invalid JSON: {str(exc)[:200]}"})
-    check_json(data, settings.SOAR_MAX_JSON_DEPTH)
+    check_json(data, settings.SOAR_MAX_JSON_DEPTH, body)
     return data
 
 
-def check_json(data: Any, max_depth: int) -> None:
-    problem = json_problem(data, max_depth)
+def check_json(data: Any, max_depth: int, body: bytes | None = None) -> None:
+    problem = json_problem(data, max_depth, body)
     if problem:
         raise IngestError(400, {"detail": problem})
