@@ -1,6 +1,15 @@
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "soar.settings")
 application = get_wsgi_application()
+
+# Load every view now, then move the loaded code and settings out of the garbage collector's
+# reach: otherwise each full collection re-scans ~100k long-lived objects, which costs a
+# 1,000-alert batch request about 10% of its time.
+from django.urls import get_resolver  # noqa: E402
+
+get_resolver().url_patterns  # noqa: B018
+gc.freeze()
