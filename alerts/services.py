@@ -12,6 +12,7 @@ import hmac
 import logging
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,20 +137,12 @@ def ingest(
             key = dedup_key_for(alert, idempotency_key, item_index if batch else None, alert_index)
             rows.append((alert, key[:300]))
     # One row is one statement: autocommit makes it its own transaction (no BEGIN/COMMIT trips).
-    with transaction.atomic() if len(rows) > 1 else _autocommit():
+    with transaction.atomic() if len(rows) > 1 else nullcontext():
         stored = store_alerts(source, rows)
         new_ids = [s.id for s in stored if s.created]
         if new_ids:
             transaction.on_commit(lambda: dispatch_processing(new_ids))
     return stored
-
-
-class _autocommit:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def store_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]]) -> list[StoredAlert]:
