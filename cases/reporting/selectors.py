@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from alerts.models import Alert, AlertSource
 from cases import roles
 from cases.models import SEVERITY_CHOICES, Case, CaseEvent, Team
-from cases.reporting.expressions import BucketKey, parse_bucket_key, seconds_between
+from cases.reporting.expressions import BucketKey, parse_bucket_key, sum_of_seconds
 from cases.reporting.rollup_selectors import alert_counts, alert_visibility, rollups_enabled
 from cases.reporting.rollup_selectors import top_entities as rollup_top_entities
 from cases.selectors import sla_breached_q, visible_alerts, visible_cases
@@ -70,10 +70,6 @@ def scoped_alerts(user, scope: ReportScope) -> QuerySet[Alert]:
 
 # --- figures -------------------------------------------------------------------------------
 
-ACK_SECONDS = seconds_between("created_at", "triaged_at")
-RESOLVE_SECONDS = seconds_between("created_at", "resolved_at")
-
-
 def _ack_breached_q(now) -> Q:
     return Q(triaged_at__isnull=True, sla_ack_due__lt=now) | Q(triaged_at__gt=F("sla_ack_due"))
 
@@ -92,8 +88,8 @@ def case_aggregates(now) -> dict:
         "open": Count("pk", filter=Q(status__in=list(Case.OPEN_STATUSES))),
         "acknowledged": Count("pk", filter=Q(triaged_at__isnull=False)),
         "resolved": Count("pk", filter=Q(resolved_at__isnull=False)),
-        "ack_sum": Sum(ACK_SECONDS, filter=Q(triaged_at__isnull=False)),
-        "resolve_sum": Sum(RESOLVE_SECONDS, filter=Q(resolved_at__isnull=False)),
+        "ack_sum": sum_of_seconds("created_at", "triaged_at", filter=Q(triaged_at__isnull=False)),
+        "resolve_sum": sum_of_seconds("created_at", "resolved_at", filter=Q(resolved_at__isnull=False)),
         "sla_breached": Count("pk", filter=sla_breached_q(now)),
         "sla_ack_breached": Count("pk", filter=_ack_breached_q(now)),
         "sla_resolve_breached": Count("pk", filter=_resolve_breached_q(now)),
@@ -251,8 +247,8 @@ def report_summary(user, scope: ReportScope, now: dt.datetime | None = None) -> 
 
 def cached_report_summary(user, scope: ReportScope) -> dict:
     """``report_summary`` for the dashboard and the API, kept SOAR_REPORT_CACHE_SECONDS (60) per
-    viewer and range: at a million alerts a cold summary costs about a second of database time,
-    and a dashboard is reloaded far more often than its minute-level figures change."""
+    viewer and range: a cold summary still costs ~0.1 s of database time at 100,000 cases and a
+    million alerts, and a dashboard is reloaded far more often than its minute-level figures change."""
     ttl = settings.SOAR_REPORT_CACHE_SECONDS
     if ttl <= 0:
         return report_summary(user, scope)
