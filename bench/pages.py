@@ -38,6 +38,16 @@ def timed(session: requests.Session, url: str, runs: int) -> tuple[list[float], 
     return samples, size
 
 
+def cold_dashboard(session: requests.Session, base: str, runs: int, label: str) -> dict:
+    """The dashboard for ``runs`` different ranges, so that each request computes its figures."""
+    samples = []
+    for days in range(90 - runs, 90):
+        started = time.perf_counter()
+        session.get(f"{base}/reports/?days={days}").raise_for_status()
+        samples.append((time.perf_counter() - started) * 1000)
+    return {"label": label, "p50": common.median(samples), "p95": common.percentile(samples, 95), "bytes": 0}
+
+
 def run(quick: bool) -> dict:
     cases, alerts = (20_000, 200_000) if quick else (100_000, 1_000_000)
     common.reset_database()  # a known data set, without the earlier sections' rows
@@ -67,22 +77,10 @@ def run(quick: bool) -> dict:
             results["pages"].append({"label": label, "p50": common.median(samples),
                                      "p95": common.percentile(samples, 95), "bytes": size})
         # Every request a different range: each one computes the figures (cache miss).
-        cold = []
-        for days in range(90 - runs, 90):
-            started = time.perf_counter()
-            session.get(f"{base}/reports/?days={days}").raise_for_status()
-            cold.append((time.perf_counter() - started) * 1000)
-        results["pages"].append({"label": "dashboard, cold (figures computed)", "p50": common.median(cold),
-                                 "p95": common.percentile(cold, 95), "bytes": 0})
+        results["pages"].append(cold_dashboard(session, base, runs, "dashboard, cold (figures computed)"))
         # The same as an admin (every team's figures).
         admin = login(base, "admin", password="admin")
-        cold = []
-        for days in range(90 - runs, 90):
-            started = time.perf_counter()
-            admin.get(f"{base}/reports/?days={days}").raise_for_status()
-            cold.append((time.perf_counter() - started) * 1000)
-        results["pages"].append({"label": "dashboard, cold, as an admin", "p50": common.median(cold),
-                                 "p95": common.percentile(cold, 95), "bytes": 0})
+        results["pages"].append(cold_dashboard(admin, base, runs, "dashboard, cold, as an admin"))
     finally:
         results["web_peak_mb"] = web.peak_rss_kb / 1024
         web.stop()
