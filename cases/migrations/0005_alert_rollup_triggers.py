@@ -2,7 +2,7 @@
 in step with every write to alerts and to a case's team, whatever code path makes it (the ORM,
 a queryset update, raw SQL, the bench loader). PostgreSQL only: on SQLite (embedded mode) the
 dashboard counts alerts directly. Existing alerts are summed by
-``manage.py rebuild_report_rollups`` (run it once after this migration on a populated database)."""
+migration 0007 (or ``manage.py rebuild_report_rollups`` at any time)."""
 
 from django.db import migrations
 

@@ -90,3 +90,20 @@ def test_a_shared_case_adds_its_alerts_and_nothing_else(world):
     assert summary["alerts"]["total"] == 5  # + a4, not the queued a5 of blue's source
     assert {row["value"]: row["alerts"] for row in summary["top_entities"]}["10.0.0.1"] == 3
     assert_same_figures(world)
+
+
+def test_the_upgrade_migration_sums_alerts_written_before_the_triggers(world):
+    """An upgraded database holds alerts the triggers never saw: migration 0007 sums them."""
+    import importlib
+
+    from django.db import connection
+
+    backfill = importlib.import_module("cases.migrations.0007_backfill_alert_rollups").backfill
+    with connection.cursor() as cursor:  # as before migration 0005: no sums, no deltas
+        cursor.execute("TRUNCATE cases_alertrollupdelta, cases_alerthourrollup, cases_alertentityrollup")
+    with override_settings(SOAR_REPORT_ROLLUPS=False):
+        expected = report_summary(world.admin, SCOPES[0], now=NOW)
+    assert report_summary(world.admin, SCOPES[0], now=NOW) != expected, "the sums are empty before"
+    with connection.schema_editor() as editor:
+        backfill(None, editor)
+    assert_same_figures(world)
