@@ -12,7 +12,6 @@ import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from alerts import services as alert_services
@@ -185,7 +184,7 @@ def _join_or_open_group(rule: CorrelationRule, key: str, at) -> AlertGroup:
     for _ in range(MAX_ATTEMPTS):
         group = (AlertGroup.objects.select_for_update(of=("self",))
                  .filter(rule=rule, key_hash=key_hash, is_open=True)
-                 .annotate(case_status=F("case__status")).first())
+                 .annotate(case_status=case_selectors.case_status_of("case_id")).first())
         if group is not None:
             expired = group.last_seen + window < at
             case_done = group.case_id is not None and group.case_status not in case_selectors.OPEN_CASE_STATUSES

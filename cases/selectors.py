@@ -16,7 +16,7 @@ from __future__ import annotations
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db.models import Case as CaseExpr
-from django.db.models import F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -63,6 +63,13 @@ def visible_cases(user) -> QuerySet[Case]:
         return Case.objects.all()
     direct, via_groups = _shared_case_ids(user, "view_case")
     return Case.objects.filter(Q(team_id__in=team_ids_query(user)) | Q(pk__in=direct) | Q(pk__in=via_groups))
+
+
+def case_status_of(case_id_field: str = "case_id") -> Subquery:
+    """The status of the case whose id is the outer row's ``case_id_field``, as a correlated
+    subquery: one primary-key look-up per outer row. A join let the planner pick a merge join
+    that walks the whole case index when its statistics on the outer table are stale."""
+    return Subquery(Case.objects.filter(pk=OuterRef(case_id_field)).order_by().values("status")[:1])
 
 
 def get_visible_case(user, case_id) -> Case:
