@@ -6,6 +6,8 @@ migration 0007 (or ``manage.py rebuild_report_rollups`` at any time)."""
 
 from django.db import migrations
 
+from soar.migration_ops import postgresql_only
+
 DELTA_COLUMNS = "received_at, team_id, queued, source_id, severity, entity_type, entity_value, change"
 
 FORWARD = f"""
@@ -83,13 +85,6 @@ DROP FUNCTION IF EXISTS soar_rollup_team(bigint);
 """
 
 
-def _run(sql):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
-    return apply
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -97,4 +92,4 @@ class Migration(migrations.Migration):
         ("alerts", "0003_default_rule"),
     ]
 
-    operations = [migrations.RunPython(_run(FORWARD), _run(BACKWARD))]
+    operations = [postgresql_only(FORWARD, BACKWARD)]

@@ -7,6 +7,8 @@ of distinct groups; ANALYZE (autovacuum, or the one below) keeps them current.""
 
 from django.db import migrations
 
+from soar.migration_ops import postgresql_only
+
 BUCKET = "date_trunc('{unit}', created_at AT TIME ZONE 'UTC')"  # as cases.reporting.expressions.BucketKey
 FORWARD = "\n".join(
     f"CREATE STATISTICS IF NOT EXISTS case_report_{unit}_groups (ndistinct) "
@@ -16,17 +18,10 @@ FORWARD = "\n".join(
 BACKWARD = "DROP STATISTICS IF EXISTS case_report_day_groups; DROP STATISTICS IF EXISTS case_report_hour_groups;"
 
 
-def _run(sql):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
-    return apply
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
         ("cases", "0005_alert_rollup_triggers"),
     ]
 
-    operations = [migrations.RunPython(_run(FORWARD), _run(BACKWARD))]
+    operations = [postgresql_only(FORWARD, BACKWARD)]

@@ -7,6 +7,8 @@ copy used by the fold task and the rebuild command."""
 
 from django.db import migrations
 
+from soar.migration_ops import postgresql_only
+
 ALL_TIME = "0001-01-01"  # cases.models.AlertEntityRollup.ALL_TIME when this was written
 
 BACKFILL = f"""
@@ -33,15 +35,10 @@ ANALYZE cases_alerthourrollup, cases_alertentityrollup;
 """
 
 
-def backfill(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKFILL)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
         ("cases", "0006_case_report_statistics"),
     ]
 
-    operations = [migrations.RunPython(backfill, migrations.RunPython.noop)]
+    operations = [postgresql_only(BACKFILL)]

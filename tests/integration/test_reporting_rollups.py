@@ -98,12 +98,12 @@ def test_the_upgrade_migration_sums_alerts_written_before_the_triggers(world):
 
     from django.db import connection
 
-    backfill = importlib.import_module("cases.migrations.0007_backfill_alert_rollups").backfill
+    backfill = importlib.import_module("cases.migrations.0007_backfill_alert_rollups").Migration.operations[0]
     with connection.cursor() as cursor:  # as before migration 0005: no sums, no deltas
         cursor.execute("TRUNCATE cases_alertrollupdelta, cases_alerthourrollup, cases_alertentityrollup")
     with override_settings(SOAR_REPORT_ROLLUPS=False):
         expected = report_summary(world.admin, SCOPES[0], now=NOW)
     assert report_summary(world.admin, SCOPES[0], now=NOW) != expected, "the sums are empty before"
     with connection.schema_editor() as editor:
-        backfill(None, editor)
+        backfill.code(None, editor)
     assert_same_figures(world)
