@@ -12,6 +12,7 @@ import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from alerts import services as alert_services
@@ -38,7 +39,9 @@ def process_alerts(alert_ids: list[int]) -> None:
 
 
 def process_alert(alert_id: int, rules: list[CorrelationRule] | None = None) -> bool:
-    """Process one PENDING alert; safe to call twice (the second call does nothing)."""
+    """Process one PENDING alert; safe to call twice (the second call does nothing). An alert
+    that cannot be processed is marked FAILED with the error; the sweep retries it later
+    (SOAR_FAILED_ALERT_RETRIES), and it never takes the rest of its message down with it."""
     rules = load_rules() if rules is None else rules
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
@@ -47,9 +50,13 @@ def process_alert(alert_id: int, rules: list[CorrelationRule] | None = None) -> 
             # Deadlock victim / serialization failure / SQLite busy: retry the whole unit.
             logger.info("retrying alert %s after %s (attempt %d)", alert_id, exc.__class__.__name__, attempt)
             last = exc
-    Alert.objects.filter(pk=alert_id).update(
-        processing=Alert.Processing.FAILED, processing_error=str(last)[:2000],
-        processing_attempts=MAX_ATTEMPTS,
+        except Exception as exc:  # noqa: BLE001 - a bug or bad data must not loop through the sweep forever
+            logger.exception("alert %s could not be processed", alert_id)
+            last = exc
+            break
+    Alert.objects.filter(pk=alert_id, processing=Alert.Processing.PENDING).update(
+        processing=Alert.Processing.FAILED, processing_error=f"{last.__class__.__name__}: {last}"[:2000],
+        processing_attempts=F("processing_attempts") + 1, processed_at=timezone.now(),
     )
     return False
 

@@ -175,6 +175,8 @@ class Alert(models.Model):
         indexes = [
             models.Index(fields=["processing", "received_at"], name="alert_outbox_idx",
                          condition=Q(processing="pending")),
+            # Failed alerts are few; the sweep finds them without scanning the table.
+            models.Index(fields=["processed_at"], name="alert_failed_idx", condition=Q(processing="failed")),
             models.Index(fields=["case", "received_at"]),
             models.Index(fields=["status", "-received_at"]),
         ]

@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -119,13 +120,29 @@ def dispatch_processing(alert_ids: list[int]) -> None:
 
 
 def sweep_unprocessed_alerts(older_than_seconds: int | None = None, limit: int = 5000) -> int:
-    """Re-dispatch alerts still PENDING after a grace period. Returns how many were queued."""
+    """Re-dispatch alerts still PENDING after a grace period, after putting back in line the
+    FAILED ones whose last attempt is old enough and that have retries left. Returns how many
+    were queued."""
     age = settings.SOAR_SWEEP_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
-    cutoff = timezone.now() - timezone.timedelta(seconds=age)
+    now = timezone.now()
+    revived = retry_failed_alerts(now)
+    if revived:
+        logger.warning("%d failed alert(s) put back in line for processing", revived)
     ids = list(
-        Alert.objects.filter(processing=Alert.Processing.PENDING, received_at__lte=cutoff)
+        Alert.objects.filter(processing=Alert.Processing.PENDING, received_at__lte=now - timedelta(seconds=age))
         .order_by("received_at").values_list("id", flat=True)[:limit]
     )
     if ids and publish_processing(ids):
         return len(ids)
     return 0
+
+
+def retry_failed_alerts(now) -> int:
+    """FAILED -> PENDING for alerts last tried SOAR_FAILED_ALERT_RETRY_AFTER_SECONDS ago that
+    have failed at most SOAR_FAILED_ALERT_RETRIES times (a database outage outlasting the
+    worker's own retries, a bug fixed by a deploy); the others stay FAILED, in the alert queue."""
+    cutoff = now - timedelta(seconds=settings.SOAR_FAILED_ALERT_RETRY_AFTER_SECONDS)
+    return Alert.objects.filter(
+        processing=Alert.Processing.FAILED, processed_at__lte=cutoff,
+        processing_attempts__lte=settings.SOAR_FAILED_ALERT_RETRIES,
+    ).update(processing=Alert.Processing.PENDING)

@@ -202,6 +202,10 @@ SOAR_MAX_JSON_DEPTH = env_int("SOAR_MAX_JSON_DEPTH", 32)
 SOAR_HMAC_WINDOW_SECONDS = env_int("SOAR_HMAC_WINDOW_SECONDS", 300)
 # Alerts still unprocessed this long after arrival are re-dispatched by the sweep.
 SOAR_SWEEP_AFTER_SECONDS = env_int("SOAR_SWEEP_AFTER_SECONDS", 30)
+# An alert whose processing failed is retried by the sweep this long after its last attempt,
+# at most this many times; then it stays FAILED (and waits in the alert queue).
+SOAR_FAILED_ALERT_RETRY_AFTER_SECONDS = env_int("SOAR_FAILED_ALERT_RETRY_AFTER_SECONDS", 300)
+SOAR_FAILED_ALERT_RETRIES = env_int("SOAR_FAILED_ALERT_RETRIES", 3)
 # Each web process keeps an authenticated source this long (0: read it on every request);
 # disabling or rotating a source takes effect in the other processes within this delay.
 SOAR_SOURCE_CACHE_SECONDS = env_int("SOAR_SOURCE_CACHE_SECONDS", 5)
