@@ -64,7 +64,9 @@ def process_alert(alert_id: int, rules: list[CorrelationRule] | None = None) -> 
 def _process_once(alert_id: int, rules: list[CorrelationRule]) -> bool:
     opened_case = None
     with transaction.atomic():
-        alert = (Alert.objects.select_for_update().select_related("source")
+        # OF self: without it PostgreSQL also locks the joined source row, and every worker
+        # processing that source's alerts would queue behind the others.
+        alert = (Alert.objects.select_for_update(of=("self",)).select_related("source")
                  .filter(pk=alert_id, processing=Alert.Processing.PENDING).first())
         if alert is None:
             return False

@@ -111,3 +111,30 @@ def test_concurrent_resends_of_one_alert_give_one_row(make_source):
     assert errors == []
     assert sorted(outcomes) == [False] * 15 + [True]
     assert Alert.objects.get(source=source, source_ref="same").occurrence_count == 16
+
+
+def test_processing_does_not_lock_the_alerts_source(make_source):
+    """Workers processing one source's alerts lock each alert row, never the shared source row:
+    with the source held by another transaction, processing still goes through at once."""
+    import psycopg
+    from django.db import connection
+
+    from alerts import correlation
+
+    source, _ = make_source()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(services, "dispatch_processing", lambda ids: None)
+        alert_id = services.ingest(source, [item(1)])[0].id
+    dsn = connection.get_connection_params()
+    with psycopg.connect(host=dsn.get("host"), port=dsn.get("port"), user=dsn.get("user"),
+                         dbname=connection.settings_dict["NAME"]) as other:
+        other.execute("SELECT id FROM alerts_alertsource WHERE id = %s FOR UPDATE", [source.pk])
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        try:
+            assert correlation.process_alert(alert_id) is True
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+        other.rollback()
+    assert Alert.objects.get(pk=alert_id).processing == "done"
