@@ -18,7 +18,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from alerts import bulk
@@ -222,16 +221,11 @@ def _copy_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]], n
         created = [_upsert_alert(source, alert, key, now) for _, alert, key in to_create]
     for (index, _alert, _key), stored in zip(to_create, created, strict=True):
         results[index] = stored
-    for index, (_alert, key) in enumerate(rows):
+    for index, (alert, key) in enumerate(rows):
         if results[index] is None:
-            results[index] = StoredAlert(_bump_duplicate(source, key, now), False)
+            # Re-sent (stored earlier, or earlier in this batch): the upsert counts the occurrence.
+            results[index] = _upsert_alert(source, alert, key, now)
     return results  # type: ignore[return-value]
-
-
-def _bump_duplicate(source: AlertSource, key: str, now) -> int:
-    alert_id = Alert.objects.filter(source=source, dedup_key=key).values_list("id", flat=True).get()
-    Alert.objects.filter(pk=alert_id).update(occurrence_count=F("occurrence_count") + 1, last_seen_at=now)
-    return alert_id
 
 
 # --- worker side: observables ---------------------------------------------------------------
