@@ -18,6 +18,7 @@ from django.utils import timezone
 from alerts import services as alert_services
 from alerts.models import Alert, AlertGroup, CorrelationRule, Observable
 from alerts.normalization import SEVERITY_RANK
+from alerts.outbox import dispatch_resolution
 from alerts.signals import alerts_processed, case_opened
 from cases import selectors as case_selectors
 from cases import services as case_services
@@ -83,6 +84,9 @@ def _process_once(alert_id: int, rules: list[CorrelationRule]) -> bool:
         alert.processing_attempts += 1
         alert.save(update_fields=["processing", "processed_at", "processing_attempts", "group", "case", "status",
                                   "pending_observables"])
+        if alert.resolved_at is not None:
+            # Resolved before it was processed (or stored already resolved): settle its group.
+            transaction.on_commit(lambda: dispatch_resolution([alert_id]))
         if opened_case is not None:
             case_id, alert_ids = opened_case
             transaction.on_commit(lambda: case_opened.send(sender=Alert, case_id=case_id, alert_ids=alert_ids))
@@ -130,7 +134,8 @@ def _correlate(alert: Alert, rule: CorrelationRule):
     group.last_seen = max(group.last_seen, at)
     alert.group = group
     opened = None
-    if group.case_id is None and meets_threshold(rule, alert):
+    # An alert whose condition was already over when it arrived stays in the queue for review.
+    if group.case_id is None and alert.resolved_at is None and meets_threshold(rule, alert):
         case = case_services.open_case(
             title=alert.title, severity=alert.severity, confidence=alert.confidence,
             description=f"Opened automatically by rule '{rule.name}' for {group.key[:300]}.",

@@ -83,8 +83,13 @@ class CorrelationRule(models.Model):
     key = models.CharField(max_length=16, choices=Key.choices, default=Key.ENTITY)
     window_minutes = models.PositiveIntegerField(default=15)
     min_severity = models.CharField(max_length=16, choices=SEVERITY_CHOICES, default="high")
-    min_confidence = models.PositiveSmallIntegerField(default=70)
+    min_confidence = models.PositiveSmallIntegerField(default=45)
     threshold_mode = models.CharField(max_length=8, choices=ThresholdMode.choices, default=ThresholdMode.ALL)
+    resolve_cases = models.BooleanField(
+        default=False,
+        help_text="Move a case to RESOLVED when every alert in it has been resolved by its sender "
+                  "(Alertmanager/Grafana). Otherwise the case only gets a timeline entry.",
+    )
 
     class Meta:
         ordering = ["priority", "id"]
@@ -152,6 +157,10 @@ class Alert(models.Model):
     last_seen_at = models.DateTimeField(auto_now_add=True)
     occurrence_count = models.PositiveIntegerField(default=1)
     raw = models.JSONField(default=dict, blank=True)
+    # Optional fields the sender got wrong and the fallback taken for each (never a refusal).
+    parse_warnings = models.JSONField(default=list, blank=True)
+    # Set when the sender reports the condition over (Alertmanager/Grafana "resolved").
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     processing = models.CharField(max_length=16, choices=Processing.choices, default=Processing.PENDING)

@@ -8,7 +8,9 @@ field errors; the API turns that into HTTP 400.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import hashlib
+import html
 import ipaddress
 import json
 import math
@@ -26,6 +28,8 @@ MAX_TITLE = 500
 MAX_DESCRIPTION = 20_000
 MAX_ENTITY_VALUE = 2048
 MAX_OBSERVABLES = 200
+MAX_WARNINGS = 20
+MAX_WARNING = 300
 # Timestamps outside this range are typos or attacks, not real events.
 EARLIEST_OCCURRED = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 MAX_CLOCK_SKEW = dt.timedelta(days=1)
@@ -65,6 +69,12 @@ class NormalizedAlert:
     occurred_at: dt.datetime | None = None
     raw: Any = None
     fingerprint: str = ""
+    # Optional fields the sender got wrong: the alert is kept with a fallback, and each
+    # fallback is recorded here (shown on the alert in the UI and API).
+    warnings: list[str] = field(default_factory=list)
+    # The sender says the condition is over (Alertmanager/Grafana "resolved"): the alert
+    # with the same source_ref is marked resolved instead of a new alert being stored.
+    resolved: bool = False
 
     def finalize(self) -> NormalizedAlert:
         """Validate, clean and complete the alert; returns self. Raises NormalizationError."""
@@ -109,6 +119,7 @@ class NormalizedAlert:
         if not self.entity_value and self.observables:
             first = self.observables[0]
             self.entity_type, self.entity_value = first.type, first.value
+        self.warnings = [clean_text(w, MAX_WARNING) for w in self.warnings[:MAX_WARNINGS] if w]
         self.fingerprint = clean_text(self.fingerprint, 128)
         if not self.fingerprint:
             self.fingerprint = compute_fingerprint(self.title, self.entity_type, self.entity_value)
@@ -196,11 +207,7 @@ def parse_timestamp(value: Any, field_name: str = "occurred_at") -> dt.datetime 
             text = value.strip()
             if re.fullmatch(r"\d{9,13}(\.\d+)?", text):
                 return parse_timestamp(float(text), field_name)
-            if text.endswith("Z") or text.endswith("z"):
-                text = text[:-1] + "+00:00"
-            # Suricata/Wazuh write +0000 without a colon.
-            text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
-            when = dt.datetime.fromisoformat(text)
+            when = _parse_text_timestamp(text)
             if when.tzinfo is None:
                 when = when.replace(tzinfo=dt.UTC)
             when = when.astimezone(dt.UTC)
@@ -213,6 +220,40 @@ def parse_timestamp(value: Any, field_name: str = "occurred_at") -> dt.datetime 
     except NormalizationError as exc:
         raise NormalizationError({field_name: exc.errors["non_field_errors"]})
     return when
+
+
+# Formats real senders use besides ISO 8601, tried in order (naive ones are taken as UTC).
+_LEGACY_FORMATS = (
+    "%Y %b %d %H:%M:%S",      # OSSEC / Wazuh 3.x alerts.log: "2017 Feb 07 15:57:53"
+    "%b %d %Y %H:%M:%S",      # OSSEC variant: "Feb 07 2017 15:57:53"
+    "%m/%d/%Y-%H:%M:%S.%f",   # Suricata fast.log: "03/13/2017-10:00:00.123456"
+    "%m/%d/%Y %H:%M:%S",      # Splunk's default _time rendering without a zone
+)
+
+
+def _parse_text_timestamp(text: str) -> dt.datetime:
+    """ISO 8601 (with Z, +0000, Go's " +0000 UTC" and nanoseconds), RFC 2822 (mail Date
+    headers) and the legacy formats above. Raises ValueError."""
+    iso = text.removesuffix(" UTC").strip()
+    if iso.endswith(("Z", "z")):
+        iso = iso[:-1] + "+00:00"
+    # Suricata/Wazuh write +0000 without a colon; Go writes "2019-03-07 10:44:58.4709 +0000".
+    iso = re.sub(r"\s*([+-]\d{2}):?(\d{2})$", r"\1:\2", iso)
+    try:
+        return dt.datetime.fromisoformat(iso)
+    except ValueError:
+        pass
+    if "," in text or re.search(r"[A-Za-z]{3},? \d", text):
+        try:
+            return email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            pass
+    for fmt in _LEGACY_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise ValueError("not ISO 8601, RFC 2822 or a known log format")
 
 
 def check_timestamp(when: dt.datetime) -> None:
@@ -236,8 +277,52 @@ _EMAIL_IN_TEXT = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+\b")
 _HASH_IN_TEXT = re.compile(r"\b(?:[a-f0-9]{128}|[a-f0-9]{64}|[a-f0-9]{40}|[a-f0-9]{32})\b", re.IGNORECASE)
 
 
+# Defanged indicators as analysts and feeds write them: hxxp://evil[.]com, user[at]x(.)org.
+_DEFANG_SCHEMES = re.compile(r"^(h[xX]{2}p|hXXp|fxp)(s?)(\[?:\]?//|\[://\])", re.IGNORECASE)
+_DEFANG_MARKS = (
+    (re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)", re.IGNORECASE), "."),
+    (re.compile(r"\[:\]"), ":"),
+    (re.compile(r"\[@\]|\[at\]|\(at\)", re.IGNORECASE), "@"),
+    (re.compile(r"\[/\]"), "/"),
+)
+REFANGED_TYPES = ("ip", "domain", "url", "hostname", "email")
+
+
+def refang(text: str) -> str:
+    """The matchable form of a defanged indicator; other text is returned unchanged."""
+    if "[" not in text and "(" not in text and "{" not in text and not text[:4].lower().startswith(("hxx", "fxp")):
+        return text
+    scheme = _DEFANG_SCHEMES.match(text)
+    if scheme:
+        head = "ftp" if scheme.group(1).lower() == "fxp" else "http"
+        text = f"{head}{scheme.group(2)}://" + text[scheme.end():]
+    for pattern, replacement in _DEFANG_MARKS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def defang(obs_type: str, value: str) -> str:
+    """How an indicator is shown to people: not clickable, not auto-linked by mail clients."""
+    if obs_type not in REFANGED_TYPES or obs_type == "hostname":
+        return value
+    if obs_type == "url":
+        value = re.sub(r"^http", "hxxp", value, flags=re.IGNORECASE)
+        scheme, sep, rest = value.partition("://")
+        if sep:
+            host, slash, path = rest.partition("/")
+            return f"{scheme}://{host.replace('.', '[.]')}{slash}{path}"
+        return value
+    if obs_type == "email":
+        local, _, domain = value.rpartition("@")
+        return f"{local}[@]{domain.replace('.', '[.]')}"
+    if obs_type == "ip" and ":" in value:
+        return value.replace(":", "[:]")
+    return value.replace(".", "[.]")
+
+
 def make_observable(obs_type: Any, value: Any) -> Observable:
-    """Validate and canonicalize one observable (lower-cased where case is meaningless)."""
+    """Validate and canonicalize one observable (lower-cased where case is meaningless,
+    defanged forms refanged, HTML entities from mail bodies decoded)."""
     if obs_type not in ENTITY_TYPES:
         raise NormalizationError({"type": [f"Must be one of {', '.join(ENTITY_TYPES)}; got {shown(obs_type)}."]})
     if not isinstance(value, (str, int)) or isinstance(value, bool):
@@ -247,6 +332,10 @@ def make_observable(obs_type: Any, value: Any) -> Observable:
         raise NormalizationError({"value": ["Must not be empty."]})
     if len(text) > MAX_ENTITY_VALUE:
         raise NormalizationError({"value": [f"Longer than {MAX_ENTITY_VALUE} characters."]})
+    if obs_type in REFANGED_TYPES:
+        text = refang(text)
+        if "&" in text:
+            text = html.unescape(text)
     if obs_type == "ip":
         try:
             text = str(ipaddress.ip_address(text))
@@ -287,11 +376,40 @@ def observables_from(pairs: Iterable[tuple[str, Any]]) -> list[Observable]:
     return [obs for obs in found if obs is not None]
 
 
+_FILE_SUFFIXES = frozenset(
+    "exe dll sys bat cmd ps1 psm1 vbs js jse hta scr msi lnk doc docx docm xls xlsx xlsm ppt pptx pdf rtf txt "
+    "log csv json xml yml yaml ini cfg conf zip rar 7z gz tgz tar iso img jar py sh php asp aspx jsp html htm "
+    "png jpg jpeg gif tmp dat bin db".split()
+)
+
+
+def detect_observable(value: Any, *, allow_domain: bool = False) -> Observable | None:
+    """The observable a bare field value is, by its shape: IP, URL, e-mail, hash, and (when the
+    field's name says it names a host) a domain. Anything else is None."""
+    if not isinstance(value, str) or not 3 <= len(value) <= MAX_ENTITY_VALUE:
+        return None
+    text = refang(value.strip())
+    if "://" in text[:12]:
+        return try_observable("url", text)
+    for obs_type in ("ip", "email", "hash"):
+        found = try_observable(obs_type, text)
+        if found is not None:
+            return found
+    if allow_domain and text.rsplit(".", 1)[-1].lower() not in _FILE_SUFFIXES:
+        return try_observable("domain", text)
+    return None
+
+
 def extract_observables(text: str) -> list[Observable]:
-    """Pull URLs, IPv4 addresses, e-mail addresses and hashes out of free text."""
+    """Pull URLs, IPv4 addresses, e-mail addresses and hashes out of free text (defanged
+    forms included; HTML entities decoded)."""
     if not text:
         return []
     text = text[:MAX_DESCRIPTION]
+    if "&" in text:
+        text = html.unescape(text)
+    if "hxxp" in text.lower() or "[.]" in text:
+        text = " ".join(refang(word) for word in text.split())
     pairs: list[tuple[str, Any]] = []
     for url in _URL_IN_TEXT.findall(text):
         pairs.append(("url", url.rstrip(".,;")))

@@ -119,6 +119,18 @@ def dispatch_processing(alert_ids: list[int]) -> None:
         relay.submit(alert_ids)
 
 
+def dispatch_resolution(alert_ids: list[int]) -> None:
+    """Apply what a sender's "resolved" means to the groups and cases of these alerts. The
+    alert rows are already marked resolved (committed); if the broker is down, the next
+    resolution in the same group or case, or an analyst, settles them."""
+    from alerts.tasks import apply_resolution
+
+    try:
+        apply_resolution.apply_async(args=[alert_ids], retry=False)
+    except Exception as exc:  # noqa: BLE001 - the resolved rows are stored; never fail the request
+        logger.warning("could not queue resolution of %d alert(s) (%s)", len(alert_ids), exc.__class__.__name__)
+
+
 def sweep_unprocessed_alerts(older_than_seconds: int | None = None, limit: int = 5000) -> int:
     """Re-dispatch alerts still PENDING after a grace period, after putting back in line the
     FAILED ones whose last attempt is old enough and that have retries left. Returns how many

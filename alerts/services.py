@@ -18,13 +18,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from alerts import bulk
 from alerts.adapters import parse_payload
 from alerts.models import Alert, AlertSource, Observable, hash_token
 from alerts.normalization import NormalizationError, NormalizedAlert
-from alerts.outbox import dispatch_processing
+from alerts.outbox import dispatch_processing, dispatch_resolution
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class IngestError(Exception):
 class StoredAlert:
     id: int
     created: bool
+    # This request's notification resolved an alert stored earlier (Alertmanager/Grafana).
+    resolved: bool = False
 
 
 # --- authentication -------------------------------------------------------------------
@@ -141,6 +144,9 @@ def ingest(
         new_ids = [s.id for s in stored if s.created]
         if new_ids:
             transaction.on_commit(lambda: dispatch_processing(new_ids))
+        resolved_ids = [s.id for s in stored if s.resolved]
+        if resolved_ids:
+            transaction.on_commit(lambda: dispatch_resolution(resolved_ids))
     return stored
 
 
@@ -171,15 +177,47 @@ def _upsert_statement() -> str:
             f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(bulk.ALERT_INSERT_FIELDS))}) "
             f"ON CONFLICT ({q('source_id')}, {q('dedup_key')}) WHERE NOT ({q('dedup_key')} = '') "
             f"DO UPDATE SET {count} = {table}.{count} + 1, {seen} = EXCLUDED.{seen} "
+            # A firing alert whose identity matches a resolved one is a new occurrence of the
+            # condition, not a re-send: no row comes back and the caller stores a new alert.
+            f"WHERE {table}.{q('resolved_at')} IS NULL "
             f"RETURNING {q('id')}, {count}"
         )
     return _upsert_sql
 
 
 def _upsert_alert(source: AlertSource, alert: NormalizedAlert, key: str, now) -> StoredAlert:
+    if alert.resolved and key:
+        resolved = _resolve_stored(source, key, now)
+        if resolved is not None:
+            return resolved
     params = bulk.insert_params(_row_values(source.pk, alert, key, now))
-    alert_id, occurrences = bulk.execute_returning_one(_upsert_statement(), params)
+    row = bulk.execute_returning_one(_upsert_statement(), params)
+    if row is None:
+        # The stored alert with this identity was resolved: keep it under a retired key and
+        # store this firing as a new alert.
+        _retire_resolved_key(source, key)
+        row = bulk.execute_returning_one(_upsert_statement(), params)
+    alert_id, occurrences = row
     return StoredAlert(alert_id, occurrences == 1)
+
+
+def _resolve_stored(source: AlertSource, key: str, now) -> StoredAlert | None:
+    """A resolved notification counts on the alert it resolves (same identity). None when no
+    alert has that identity (the firing notification never arrived): it is stored as new."""
+    stored = Alert.objects.filter(source=source, dedup_key=key)
+    changes = {"occurrence_count": F("occurrence_count") + 1, "last_seen_at": now}
+    with transaction.atomic():
+        if stored.filter(resolved_at__isnull=True).update(resolved_at=now, **changes):
+            return StoredAlert(stored.values_list("id", flat=True).get(), created=False, resolved=True)
+        if stored.update(**changes):
+            return StoredAlert(stored.values_list("id", flat=True).get(), created=False)
+    return None
+
+
+def _retire_resolved_key(source: AlertSource, key: str) -> None:
+    old = Alert.objects.filter(source=source, dedup_key=key, resolved_at__isnull=False)
+    for alert_id in old.values_list("id", flat=True)[:1]:
+        Alert.objects.filter(pk=alert_id).update(dedup_key=f"{key[:280]}~{alert_id}")
 
 
 def _row_values(source_id: int, alert: NormalizedAlert, key: str, now) -> tuple:
@@ -188,7 +226,8 @@ def _row_values(source_id: int, alert: NormalizedAlert, key: str, now) -> tuple:
         source_id, alert.source_ref, key, alert.title, alert.description, alert.severity, alert.severity_raw,
         alert.confidence, alert.category, alert.entity_type, alert.entity_value, alert.fingerprint,
         alert.occurred_at, now, now, 1, alert.raw if alert.raw is not None else {}, Alert.Status.QUEUED.value,
-        Alert.Processing.PENDING.value, 0, "", pending_observables(alert),
+        Alert.Processing.PENDING.value, 0, "", pending_observables(alert), alert.warnings,
+        now if alert.resolved else None,
     )
 
 

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from alerts import correlation, outbox
+from alerts import correlation, outbox, resolution
 
 
 @shared_task(acks_late=True)
@@ -11,3 +11,8 @@ def process_alerts(alert_ids: list[int]) -> None:
 @shared_task
 def sweep_unprocessed_alerts() -> int:
     return outbox.sweep_unprocessed_alerts()
+
+
+@shared_task(acks_late=True)
+def apply_resolution(alert_ids: list[int]) -> None:
+    resolution.apply_resolution(alert_ids)

@@ -168,6 +168,7 @@ class CaseEvent(models.Model):
         NOTE = "note"
         TAGGED = "tagged"
         SEVERITY_CHANGED = "severity_changed"
+        ALERTS_RESOLVED = "alerts_resolved"
         ENRICHMENT = "enrichment"
         PLAYBOOK = "playbook"
         APPROVAL = "approval"

@@ -196,7 +196,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- ingestion limits -----------------------------------------------------------------
-SOAR_MAX_BODY_BYTES = env_int("SOAR_MAX_BODY_BYTES", 5 * 1024 * 1024)
+SOAR_MAX_BODY_BYTES = env_int("SOAR_MAX_BODY_BYTES", 16 * 1024 * 1024)
 SOAR_MAX_BATCH_ITEMS = env_int("SOAR_MAX_BATCH_ITEMS", 1000)
 SOAR_MAX_JSON_DEPTH = env_int("SOAR_MAX_JSON_DEPTH", 32)
 SOAR_HMAC_WINDOW_SECONDS = env_int("SOAR_HMAC_WINDOW_SECONDS", 300)

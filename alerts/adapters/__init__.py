@@ -18,6 +18,7 @@ ADAPTER_MODULES = (
     "wazuh",
     "suricata",
     "alertmanager",
+    "grafana",
     "email",
 )
 

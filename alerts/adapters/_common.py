@@ -18,6 +18,7 @@ from alerts.normalization import (
     MAX_ENTITY_VALUE,
     NormalizationError,
     Observable,
+    detect_observable,
     map_severity,
     parse_timestamp,
     try_observable,
@@ -30,8 +31,9 @@ _MAX_INT = 10**30
 MAX_FIELD = 20_000
 # DNS names and NetBIOS/short names; at least one letter or digit.
 _HOSTNAME_RE = re.compile(r"^(?=.*[A-Za-z0-9])[A-Za-z0-9_.-]{1,253}$")
-# One request may carry a batch; beyond this it is a flood, not a batch.
-MAX_BATCH = 500
+# Alertmanager and Grafana send a whole alert group in one notification and never retry a
+# 4xx: any group a sender can build is taken (the body-size limit bounds it), up to this.
+MAX_BATCH = 10_000
 
 
 def scalar(value: Any, limit: int = MAX_FIELD) -> str:
@@ -114,6 +116,65 @@ def batch(items: Any, name: str = "alerts") -> list:
     return items
 
 
+def timestamp_or_warn(value: Any, name: str, warnings: list[str]):
+    """An optional time: a value that cannot be read falls back to the received time (None)
+    with a warning on the alert, instead of refusing an alert the sender will never re-send."""
+    try:
+        return timestamp(value, name)
+    except NormalizationError as exc:
+        warnings.extend(f"{key}: {msg}" for key, msgs in exc.errors.items() for msg in msgs)
+        return None
+
+
+def severity_or_warn(value: Any, name: str, warnings: list[str], default: str = "medium", **kwargs: Any) -> str:
+    """Like severity_or, but an unreadable value is recorded as a warning on the alert."""
+    if value in (None, ""):
+        return default
+    try:
+        return severity(value, name=name, **kwargs)
+    except NormalizationError:
+        warnings.append(f"{name}: unknown severity {scalar(value, 40)!r}; taken as {default}.")
+        return default
+
+
+def title_or_warn(title: str, fallback: str, name: str, warnings: list[str]) -> str:
+    """Every real alert has a name; a document without one is still an alert."""
+    if title:
+        return title
+    warnings.append(f"{name}: missing; the title was made from other fields.")
+    return fallback
+
+
+def documents(payload: Any) -> list | None:
+    """The alert documents in the envelopes pipelines wrap them in: a search response
+    (``hits.hits``), a list of hits or documents, ``{"alerts": [...]}``, a bulk body of
+    alternating action/document lines as a list. None when ``payload`` is one document."""
+    if isinstance(payload, dict):
+        hits = payload.get("hits")
+        if isinstance(hits, dict) and isinstance(hits.get("hits"), list):
+            return [unwrap_hit(hit) for hit in hits["hits"]]
+        if isinstance(payload.get("alerts"), list):
+            return [unwrap_hit(item) for item in payload["alerts"]]
+        return None
+    if isinstance(payload, list):
+        items = [item for item in payload if not _is_bulk_action(item)]
+        return [unwrap_hit(item) for item in items]
+    return None
+
+
+def _is_bulk_action(item: Any) -> bool:
+    return (isinstance(item, dict) and len(item) == 1
+            and next(iter(item)) in ("index", "create") and isinstance(next(iter(item.values())), dict))
+
+
+def unwrap_hit(item: Any) -> Any:
+    """An Elasticsearch/OpenSearch hit ``{"_index", "_id", "_source"}`` -> its document, with
+    ``_id``/``_index`` kept beside the fields (the id is the document's identity)."""
+    if isinstance(item, dict) and isinstance(item.get("_source"), dict):
+        return {**item["_source"], "_id": item.get("_id"), "_index": item.get("_index")}
+    return item
+
+
 def timestamp(value: Any, name: str = "occurred_at"):
     """parse_timestamp guarded against values it cannot even print in its error message."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _MAX_INT:
@@ -189,6 +250,37 @@ def url_observables(urls: list[Any]) -> list[Observable]:
     return found
 
 
+# Field names that say their value names a host (so "evil.com" there is a domain, while a
+# bare "report.pdf" elsewhere is not); and ones that name an account.
+_HOSTISH = re.compile(r"(domain|host|fqdn|dns|query|site|server|sni|rrname|dest|src|dst|remote|origin)", re.I)
+_USERISH = re.compile(r"(^|_|\.)(user|username|account|src_user|dest_user|login|principal)$", re.I)
+MAX_DETECTED_FIELDS = 200
+
+
+def label_observables(fields: dict, *, users: bool = True) -> list[Observable]:
+    """Observables found by shape in every value of a flat field map (Splunk results, Prometheus
+    labels, generic ``data``): IPs, URLs (with their host), e-mail addresses and hashes anywhere;
+    domains in fields whose name says they name a host; users in fields named like accounts."""
+    found: list[Observable] = []
+    for key, value in list(fields.items())[:MAX_DETECTED_FIELDS]:
+        if not isinstance(key, str) or key.startswith("_"):
+            continue
+        for item in as_list(value)[:20]:
+            text = scalar(item, MAX_ENTITY_VALUE + 1)
+            if not text:
+                continue
+            obs = detect_observable(text, allow_domain=bool(_HOSTISH.search(key)))
+            if obs is None and users and _USERISH.search(key):
+                obs = try_observable("user", text)
+            if obs is None:
+                continue
+            if obs.type == "url":
+                found.extend(url_observables([obs.value]))
+            else:
+                found.append(obs)
+    return found
+
+
 def pairs_observables(pairs: list[tuple[str, Any]]) -> list[Observable]:
     """Like observables_from, but flattens list values and ignores non-scalars."""
     found: list[Observable] = []
@@ -201,7 +293,9 @@ def pairs_observables(pairs: list[tuple[str, Any]]) -> list[Observable]:
 
 
 def parse_each(items: list, parse_one: Callable[[Any], Any], name: str = "alerts") -> list:
-    """Parse every batch element, reporting all failures with their index."""
+    """Parse every element of a group. Elements that cannot become an alert are skipped and
+    named in a warning on the others (a sender does not re-send a refused group, so one bad
+    element must not lose the rest); only a group with no readable element is refused."""
     results, errors = [], Errors()
     for index, item in enumerate(items):
         try:
@@ -209,5 +303,12 @@ def parse_each(items: list, parse_one: Callable[[Any], Any], name: str = "alerts
         except NormalizationError as exc:
             for key, msgs in exc.errors.items():
                 errors.errors.setdefault(f"{name}[{index}].{key}", []).extend(msgs)
-    errors.raise_if_any()
+    if not results:
+        errors.raise_if_any()
+    elif errors.errors:
+        skipped = sorted({key.split("]", 1)[0] + "]" for key in errors.errors})
+        detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in list(errors.errors.items())[:5])
+        for alert in results:
+            alert.warnings.append(f"{len(skipped)} other element(s) of this notification could not be read "
+                                  f"and were skipped ({detail})"[:300])
     return results

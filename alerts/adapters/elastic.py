@@ -1,8 +1,10 @@
 """Elastic Security detection alerts (ECS documents from `.alerts-security.alerts-*`).
 
 Accepted payloads: one alert document, a list of them, ``{"alerts": [...]}`` (what a
-webhook connector sends with ``{{context.alerts}}``) or a search hit ``{"_id", "_source"}``.
-Every field may be written nested or as a dotted flat key; both are read::
+webhook connector sends with ``{{context.alerts}}``), a search hit ``{"_id", "_source"}``, a
+search response ``{"hits": {"hits": [...]}}`` or a bulk body as a list (action lines skipped).
+Elastic 8.x ``kibana.alert.*`` and 7.x ``signal.*`` documents are both read. Every field may be
+written nested or as a dotted flat key; both are read::
 
     {
       "@timestamp": "2026-11-25T10:00:00.000Z",
@@ -18,6 +20,10 @@ Every field may be written nested or as a dotted flat key; both are read::
     }
 
 Entity: host.name, else source.ip, else user.name (endpoint alerts are about a host).
+Identity: kibana.alert.uuid, else the document ``_id``, else (7.x) signal.parent.id + rule id.
+Severity: the rule's severity word, else from the risk score; confidence: the risk score
+(0-100; 50 when absent). A document without a rule name or with an unreadable time is still an
+alert (title from the reason/event, received time), with a warning.
 """
 
 from __future__ import annotations
@@ -26,16 +32,18 @@ from typing import Any
 
 from alerts.adapters import Adapter, register
 from alerts.adapters._common import (
-    Errors,
     as_list,
     batch,
+    documents,
     field,
     first,
     host_observable,
     pairs_observables,
     parse_each,
     severity_or,
-    timestamp,
+    timestamp_or_warn,
+    title_or_warn,
+    unwrap_hit,
     url_observables,
 )
 from alerts.normalization import NormalizationError, NormalizedAlert
@@ -62,24 +70,28 @@ def _tactic(doc: dict) -> str:
 
 
 def _parse_doc(doc: Any) -> NormalizedAlert:
-    if isinstance(doc, dict) and isinstance(doc.get("_source"), dict):
-        doc = {**doc["_source"], "_id": doc.get("_id")}
+    doc = unwrap_hit(doc)
     if not isinstance(doc, dict):
         raise NormalizationError("Expected an alert document (JSON object).")
-    errors = Errors()
-    title = first(field(doc, "kibana.alert.rule.name"), field(doc, "signal.rule.name"), field(doc, "rule.name"))
-    if not title:
-        errors.add("kibana.alert.rule.name", "This field is required.")
+    warnings: list[str] = []
+    title = title_or_warn(
+        first(field(doc, "kibana.alert.rule.name"), field(doc, "signal.rule.name"), field(doc, "rule.name"),
+              limit=500),
+        first(field(doc, "kibana.alert.reason"), field(doc, "signal.reason"), field(doc, "event.action"),
+              field(doc, "message"), limit=300) or "Elastic detection alert",
+        "kibana.alert.rule.name", warnings)
     risk, risk_text = _risk(doc)
     sev_raw = first(field(doc, "kibana.alert.severity"), field(doc, "signal.rule.severity"), limit=64)
     severity = severity_or(sev_raw, "")
     if not severity:
+        if sev_raw:
+            warnings.append(f"kibana.alert.severity: unknown severity {sev_raw!r}; taken from the risk score.")
         # Rules without an explicit severity still carry a risk score.
         severity = severity_or(risk, "medium", scale=RISK_SCALE) if risk is not None else "medium"
     # The source event's time is when it happened; @timestamp is when the rule ran.
-    when_field = "kibana.alert.original_time" if field(doc, "kibana.alert.original_time") else "@timestamp"
-    when = errors.check(when_field, lambda: timestamp(field(doc, when_field), when_field))
-    errors.raise_if_any()
+    when_field = next((name for name in ("kibana.alert.original_time", "signal.original_time", "@timestamp")
+                       if field(doc, name)), "@timestamp")
+    when = timestamp_or_warn(field(doc, when_field), when_field, warnings)
 
     host = host_observable(first(*as_list(field(doc, "host.name"))[:1], *as_list(field(doc, "host.hostname"))[:1]))
     observables = ([host] if host else []) + pairs_observables([
@@ -108,7 +120,7 @@ def _parse_doc(doc: Any) -> NormalizedAlert:
         title=title,
         severity=severity,
         severity_raw=sev_raw or risk_text,
-        source_ref=first(field(doc, "kibana.alert.uuid"), doc.get("_id"), limit=255),
+        source_ref=_identity(doc),
         description=description,
         confidence=int(risk) if risk is not None else 50,
         category=_tactic(doc) or first(field(doc, "kibana.alert.rule.category"), limit=100),
@@ -117,7 +129,16 @@ def _parse_doc(doc: Any) -> NormalizedAlert:
         observables=observables,
         occurred_at=when,
         raw=doc,
+        warnings=warnings,
     )
+
+
+def _identity(doc: dict) -> str:
+    found = first(field(doc, "kibana.alert.uuid"), doc.get("_id"), limit=255)
+    if found:
+        return found
+    parent, rule = first(field(doc, "signal.parent.id"), limit=120), first(field(doc, "signal.rule.id"), limit=120)
+    return f"{rule}:{parent}" if parent and rule else ""
 
 
 @register
@@ -126,8 +147,7 @@ class ElasticAdapter(Adapter):
     label = "Elastic Security"
 
     def parse(self, payload: Any) -> list[NormalizedAlert]:
-        if isinstance(payload, dict) and "alerts" in payload:
-            return parse_each(batch(payload["alerts"]), _parse_doc)
-        if isinstance(payload, list):
-            return parse_each(batch(payload), _parse_doc)
+        docs = documents(payload)
+        if docs is not None:
+            return parse_each(batch(docs), _parse_doc)
         return [_parse_doc(self.require_object(payload))]

@@ -12,8 +12,13 @@
       }
     }
 
-Unknown severity words fall back to medium (searches set free-form values).
-Entity: src/src_ip, else host, dest/dest_ip, user.
+Severity from the result's ``severity`` / ``urgency`` (unknown words: medium, with a warning);
+confidence from a numeric ``confidence`` field (else 50). A null or missing ``search_name``
+(Splunk's own documented example has one) or an unreadable ``_time`` is a warning, not a
+refusal. Observables: the CIM fields below by name, then every other result field by shape
+(IP, URL, e-mail, hash anywhere; domains in host-like fields; users in account-like fields).
+Entity priority, actor before asset: src/src_ip/source_ip/src_host, else user, else
+host/dest/dvc. Identity: sid + result._cd, else sid + a digest of the result row.
 """
 
 from __future__ import annotations
@@ -22,23 +27,24 @@ from typing import Any
 
 from alerts.adapters import Adapter, register
 from alerts.adapters._common import (
-    Errors,
     as_list,
     first,
     host_observable,
+    label_observables,
     pairs_observables,
     scalar,
-    severity_or,
-    timestamp,
+    severity_or_warn,
+    timestamp_or_warn,
+    title_or_warn,
     url_observables,
 )
-from alerts.normalization import NormalizedAlert
+from alerts.normalization import NormalizationError, NormalizedAlert, as_text, compute_fingerprint
 
-# Common Information Model field names, most specific first.
-HOST_FIELDS = ("src", "src_ip", "source_ip", "src_host", "host", "dest", "dest_ip", "dest_host",
-               "dst", "dst_ip", "dvc", "dvc_ip")
+# Common Information Model field names, most specific first: who acted, then what was hit.
+ACTOR_FIELDS = ("src", "src_ip", "source_ip", "src_host", "clientip", "client_ip", "remote_ip")
+ASSET_FIELDS = ("host", "dest", "dest_ip", "dest_host", "dst", "dst_ip", "dvc", "dvc_ip", "hostname")
 TYPED_FIELDS = (
-    ("user", ("user", "src_user", "dest_user", "user_name")),
+    ("user", ("user", "src_user", "dest_user", "user_name", "USER", "account", "Account_Name")),
     ("hash", ("file_hash", "hash", "sha256", "sha1", "md5", "file_sha256")),
     ("domain", ("domain", "query", "dest_domain", "src_domain")),
     ("email", ("sender", "recipient", "src_user_email")),
@@ -60,6 +66,34 @@ def _result_lines(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _confidence(result: dict, warnings: list[str]) -> int:
+    text = first(result.get("confidence"), limit=10)
+    if not text:
+        return 50
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if 0 <= value <= 1 and "." in text:
+        value *= 100  # a probability
+    if not 0 <= value <= 100:
+        warnings.append(f"result.confidence: {text!r} is not 0-100; taken as 50.")
+        return 50
+    return int(value)
+
+
+def _identity(data: dict, result: dict) -> str:
+    sid = first(data.get("sid"), limit=200)
+    cd = first(result.get("_cd"), limit=50)
+    if not sid:
+        return ""
+    if cd:
+        return f"{sid}:{cd}"
+    if result:
+        return f"{sid}:{compute_fingerprint(as_text(result))[:16]}"
+    return sid
+
+
 @register
 class SplunkAdapter(Adapter):
     kind = "splunk"
@@ -67,40 +101,45 @@ class SplunkAdapter(Adapter):
 
     def parse(self, payload: Any) -> list[NormalizedAlert]:
         data = self.require_object(payload)
-        errors = Errors()
-        title = first(data.get("search_name"), limit=500)
-        if not title:
-            errors.add("search_name", "This field is required.")
         result = data.get("result", {})
         if result is None:
             result = {}
         if not isinstance(result, dict):
-            errors.add("result", "Must be an object.")
-            result = {}
-        when = errors.check("result._time", lambda: timestamp(result.get("_time") or None, "result._time"))
-        errors.raise_if_any()
+            raise NormalizationError({"result": ["Must be an object (one search result row)."]})
+        warnings: list[str] = []
+        sid = first(data.get("sid"), limit=200)
+        title = title_or_warn(first(data.get("search_name"), limit=500),
+                              f"Splunk alert {sid}" if sid else "Splunk alert", "search_name", warnings)
+        when = timestamp_or_warn(result.get("_time") or None, "result._time", warnings)
 
         sev_raw = first(result.get("severity"), result.get("urgency"), limit=64)
-        hosts = [host_observable(v) for name in HOST_FIELDS for v in as_list(result.get(name))[:20]]
-        observables = [o for o in hosts if o] + pairs_observables(
+        actors = [host_observable(v) for name in ACTOR_FIELDS for v in as_list(result.get(name))[:20]]
+        assets = [host_observable(v) for name in ASSET_FIELDS for v in as_list(result.get(name))[:20]]
+        typed = pairs_observables(
             [(obs_type, result.get(name)) for obs_type, names in TYPED_FIELDS for name in names]
         ) + url_observables(as_list(result.get("url"))[:20])
-        entity = observables[0] if observables else None
-        sid = first(data.get("sid"), limit=200)
-        cd = first(result.get("_cd"), limit=50)
+        actors = [o for o in actors if o]
+        assets = [o for o in assets if o]
+        users = [o for o in typed if o.type == "user"]
+        entity = next(iter(actors + users + assets), None)
+        observables = actors + assets + typed + label_observables(result)
+        if entity is None and observables:
+            entity = observables[0]
         app, owner = first(data.get("app"), limit=100) or "?", first(data.get("owner"), limit=100) or "?"
         header = f"Splunk search {title!r} (app {app}, owner {owner}) triggered."
         return [NormalizedAlert(
             title=title,
-            severity=severity_or(sev_raw, "medium"),
+            severity=severity_or_warn(sev_raw, "result.severity", warnings),
             severity_raw=sev_raw,
-            source_ref=f"{sid}:{cd}" if sid and cd else sid,
+            source_ref=_identity(data, result),
             description="\n\n".join(filter(None, (
                 header, first(data.get("results_link"), limit=2000), _result_lines(result)))),
+            confidence=_confidence(result, warnings),
             category=first(result.get("category"), result.get("rule_category"), limit=100),
             entity_type=entity.type if entity else "",
             entity_value=entity.value if entity else "",
             observables=observables,
             occurred_at=when,
             raw=payload,
+            warnings=warnings,
         )]

@@ -1,4 +1,5 @@
-"""Wazuh alerts (one line of alerts.json, or the integration/webhook body, same shape).
+"""Wazuh alerts (one line of alerts.json, the integration/webhook body, or a document of the
+``wazuh-alerts-*`` index as a search hit, a search response or a list: same shape).
 
     {
       "timestamp": "2026-11-25T10:00:00.000+0000",    -> occurred_at
@@ -12,7 +13,11 @@
       "syscheck": {"path", "sha256_after", "md5_after"}, "full_log": "...", "location": "..."
     }
 
-Severity from rule.level: 0-3 info, 4-6 low, 7-9 medium, 10-12 high, 13-15 critical.
+Severity from rule.level in Wazuh's own bands (its dashboard's low 0-6, medium 7-11, high
+12-14, critical 15), with 0-2 (ignored / system notices) as info. Confidence: Wazuh has no such
+field: 50. A missing or unreadable level, rule description or timestamp (e.g. the OSSEC-era
+"2017 Feb 07 15:57:53", read) falls back (medium / "Wazuh rule <id>" / received time) with a
+warning. Identity: the alert ``id`` ("<epoch>.<offset>", unique per manager).
 Entity: data.srcip (the remote actor) when present, else the agent host.
 Category: first MITRE tactic, else the most specific (last) rule group.
 """
@@ -23,27 +28,94 @@ from typing import Any
 
 from alerts.adapters import Adapter, register
 from alerts.adapters._common import (
-    Errors,
     as_list,
+    batch,
+    documents,
     first,
     host_observable,
     pairs_observables,
+    parse_each,
     scalar,
     severity,
-    timestamp,
+    timestamp_or_warn,
+    title_or_warn,
+    unwrap_hit,
     url_observables,
 )
 from alerts.normalization import NormalizationError, NormalizedAlert, dig
 
-LEVEL_SCALE = (4, 7, 10, 13)
+# Lower bounds of low / medium / high / critical.
+LEVEL_SCALE = (3, 7, 12, 15)
 
 
-def _level(rule: dict) -> tuple[int, str]:
+def _level(rule: dict, warnings: list[str]) -> tuple[int | None, str]:
     raw = rule.get("level")
     text = scalar(raw, 64)
-    if isinstance(raw, float) or not (text.isascii() and text.isdigit() and len(text) <= 2) or int(text) > 15:
-        raise NormalizationError({"rule.level": ["Must be an integer from 0 to 15."]})
-    return int(text), severity(int(text), scale=LEVEL_SCALE, name="rule.level")
+    if isinstance(raw, float) or not (text.isascii() and text.isdigit() and len(text) <= 2) or int(text) > 16:
+        warnings.append(f"rule.level: {text[:20]!r} is not a level from 0 to 15; taken as medium.")
+        return None, "medium"
+    return int(text), severity(min(int(text), 15), scale=LEVEL_SCALE, name="rule.level")
+
+
+def _parse_doc(doc: Any) -> NormalizedAlert:
+    data = unwrap_hit(doc)
+    if not isinstance(data, dict):
+        raise NormalizationError("Expected a Wazuh alert (JSON object).")
+    rule = data.get("rule")
+    if not isinstance(rule, dict):
+        raise NormalizationError({"rule": ["This field is required and must be an object."]})
+    warnings: list[str] = []
+    rule_id = first(rule.get("id"), limit=20)
+    title = title_or_warn(first(rule.get("description"), limit=500), f"Wazuh rule {rule_id or '?'}",
+                          "rule.description", warnings)
+    level = _level(rule, warnings)
+    when = timestamp_or_warn(data.get("timestamp") or data.get("@timestamp"), "timestamp", warnings)
+
+    agent = data.get("agent") if isinstance(data.get("agent"), dict) else {}
+    event = data.get("data") if isinstance(data.get("data"), dict) else {}
+    win = dig(event, "win.eventdata", {})
+    src = pairs_observables([("ip", event.get("srcip")), ("ip", dig(win, "ipAddress"))])
+    agent_host = host_observable(first(agent.get("name"), limit=300))
+    observables = src + ([agent_host] if agent_host else []) + pairs_observables([
+        ("ip", agent.get("ip")),
+        ("ip", event.get("dstip")),
+        ("user", event.get("srcuser")),
+        ("user", event.get("dstuser")),
+        ("user", dig(win, "targetUserName")),
+        ("user", dig(win, "subjectUserName")),
+        ("process", dig(win, "image")),
+        ("hostname", event.get("hostname")),
+        ("hash", dig(data, "syscheck.sha256_after")),
+        ("hash", dig(data, "syscheck.sha1_after")),
+        ("hash", dig(data, "syscheck.md5_after")),
+    ]) + url_observables(as_list(event.get("url"))[:10])
+    entity = src[0] if src else agent_host
+
+    mitre = rule.get("mitre") if isinstance(rule.get("mitre"), dict) else {}
+    tactics = [scalar(t, 100) for t in as_list(mitre.get("tactic"))[:10]]
+    techniques = [scalar(t, 20) for t in as_list(mitre.get("id"))[:20]]
+    groups = [scalar(g, 100) for g in as_list(rule.get("groups"))[:20]]
+    details = [
+        f"Rule {rule_id or '?'} (level {level[0] if level[0] is not None else '?'})",
+        f"Agent: {first(agent.get('name'), limit=200) or '?'} ({first(agent.get('id'), limit=20) or '?'})",
+        f"Location: {first(data.get('location'), limit=500)}" if first(data.get("location")) else "",
+        f"MITRE: {', '.join(filter(None, techniques))}" if any(techniques) else "",
+        f"Groups: {', '.join(filter(None, groups))}" if any(groups) else "",
+    ]
+    return NormalizedAlert(
+        title=title,
+        severity=level[1],
+        severity_raw=str(level[0]) if level[0] is not None else scalar(rule.get("level"), 20),
+        source_ref=first(data.get("id"), data.get("_id"), limit=255),
+        description="\n".join(filter(None, details)) + "\n\n" + first(data.get("full_log"), limit=10_000),
+        category=next(filter(None, tactics), "") or next(filter(None, reversed(groups)), ""),
+        entity_type=entity.type if entity else "",
+        entity_value=entity.value if entity else "",
+        observables=observables,
+        occurred_at=when,
+        raw=data,
+        warnings=warnings,
+    )
 
 
 @register
@@ -52,59 +124,7 @@ class WazuhAdapter(Adapter):
     label = "Wazuh"
 
     def parse(self, payload: Any) -> list[NormalizedAlert]:
-        data = self.require_object(payload)
-        errors = Errors()
-        rule = data.get("rule")
-        if not isinstance(rule, dict):
-            errors.add("rule", "This field is required and must be an object.")
-            rule = {}
-        title = first(rule.get("description"), limit=500)
-        if not title:
-            errors.add("rule.description", "This field is required.")
-        level = errors.check("rule.level", lambda: _level(rule))
-        when = errors.check("timestamp", lambda: timestamp(data.get("timestamp"), "timestamp"))
-        errors.raise_if_any()
-
-        agent = data.get("agent") if isinstance(data.get("agent"), dict) else {}
-        event = data.get("data") if isinstance(data.get("data"), dict) else {}
-        win = dig(event, "win.eventdata", {})
-        src = pairs_observables([("ip", event.get("srcip")), ("ip", dig(win, "ipAddress"))])
-        agent_host = host_observable(first(agent.get("name"), limit=300))
-        observables = src + ([agent_host] if agent_host else []) + pairs_observables([
-            ("ip", agent.get("ip")),
-            ("ip", event.get("dstip")),
-            ("user", event.get("srcuser")),
-            ("user", event.get("dstuser")),
-            ("user", dig(win, "targetUserName")),
-            ("process", dig(win, "image")),
-            ("hostname", event.get("hostname")),
-            ("hash", dig(data, "syscheck.sha256_after")),
-            ("hash", dig(data, "syscheck.sha1_after")),
-            ("hash", dig(data, "syscheck.md5_after")),
-        ]) + url_observables(as_list(event.get("url"))[:10])
-        entity = src[0] if src else agent_host
-
-        mitre = rule.get("mitre") if isinstance(rule.get("mitre"), dict) else {}
-        tactics = [scalar(t, 100) for t in as_list(mitre.get("tactic"))[:10]]
-        techniques = [scalar(t, 20) for t in as_list(mitre.get("id"))[:20]]
-        groups = [scalar(g, 100) for g in as_list(rule.get("groups"))[:20]]
-        details = [
-            f"Rule {first(rule.get('id'), limit=20) or '?'} (level {level[0]})",
-            f"Agent: {first(agent.get('name'), limit=200) or '?'} ({first(agent.get('id'), limit=20) or '?'})",
-            f"Location: {first(data.get('location'), limit=500)}" if first(data.get("location")) else "",
-            f"MITRE: {', '.join(filter(None, techniques))}" if any(techniques) else "",
-            f"Groups: {', '.join(filter(None, groups))}" if any(groups) else "",
-        ]
-        return [NormalizedAlert(
-            title=title,
-            severity=level[1],
-            severity_raw=str(level[0]),
-            source_ref=first(data.get("id"), limit=255),
-            description="\n".join(filter(None, details)) + "\n\n" + first(data.get("full_log"), limit=10_000),
-            category=next(filter(None, tactics), "") or next(filter(None, reversed(groups)), ""),
-            entity_type=entity.type if entity else "",
-            entity_value=entity.value if entity else "",
-            observables=observables,
-            occurred_at=when,
-            raw=payload,
-        )]
+        docs = documents(payload)
+        if docs is not None:
+            return parse_each(batch(docs), _parse_doc)
+        return [_parse_doc(self.require_object(payload))]

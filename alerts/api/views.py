@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alerts import services
-from alerts.api.parsing import parse_json, read_body
+from alerts.api.parsing import parse_body, read_body
 from alerts.services import IngestError
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -22,7 +22,8 @@ AcceptedSerializer = inline_serializer(
     {
         "accepted": serializers.IntegerField(),
         "alerts": serializers.ListField(child=inline_serializer(
-            "IngestedAlert", {"id": serializers.IntegerField(), "duplicate": serializers.BooleanField()}
+            "IngestedAlert", {"id": serializers.IntegerField(), "duplicate": serializers.BooleanField(),
+                              "resolved": serializers.BooleanField()}
         )),
     },
 )
@@ -49,7 +50,7 @@ class BaseIngestView(APIView):
                 source, body, request.headers.get("X-Soar-Timestamp", ""),
                 request.headers.get("X-Soar-Signature", ""),
             )
-            payload = parse_json(request, body)
+            payload = parse_body(request, body, source.kind)
             items = self.items(payload)
             key = request.headers.get("Idempotency-Key", "")
             if key and not _IDEMPOTENCY_KEY.match(key):
@@ -59,7 +60,9 @@ class BaseIngestView(APIView):
             headers = {"WWW-Authenticate": 'Bearer realm="soar-ingest"'} if exc.status == 401 else None
             return Response(exc.errors, status=exc.status, headers=headers)
         return Response(
-            {"accepted": len(stored), "alerts": [{"id": s.id, "duplicate": not s.created} for s in stored]},
+            {"accepted": len(stored),
+             "alerts": [{"id": s.id, "duplicate": not s.created and not s.resolved, "resolved": s.resolved}
+                        for s in stored]},
             status=status.HTTP_202_ACCEPTED,
         )
 
@@ -78,8 +81,8 @@ class BaseIngestView(APIView):
 
 
 class IngestAlertView(BaseIngestView):
-    @extend_schema(request={"application/json": dict}, responses={202: AcceptedSerializer}, parameters=HEADERS,
-                   summary="Ingest one alert (in the source's format)", tags=["ingestion"])
+    @extend_schema(request={"application/json": dict, "message/rfc822": bytes}, responses={202: AcceptedSerializer},
+                   parameters=HEADERS, summary="Ingest one alert (in the source's format)", tags=["ingestion"])
     def post(self, request):
         return super().post(request)
 
@@ -96,6 +99,8 @@ class IngestBatchView(BaseIngestView):
         return super().post(request)
 
     def items(self, payload):
+        if isinstance(payload, bytes):
+            raise IngestError(415, {"detail": "A batch is JSON; post one raw message per request to /api/v1/alerts."})
         if isinstance(payload, dict) and isinstance(payload.get("alerts"), list) and len(payload) == 1:
             payload = payload["alerts"]
         if not isinstance(payload, list):

@@ -75,7 +75,7 @@ def test_idempotency_key_makes_resend_an_upsert(client, make_source):
     _, token = make_source()
     first = post(client, token, ALERT, HTTP_IDEMPOTENCY_KEY="abc-1").json()["alerts"][0]
     again = post(client, token, ALERT, HTTP_IDEMPOTENCY_KEY="abc-1").json()["alerts"][0]
-    assert again == {"id": first["id"], "duplicate": True}
+    assert again == {"id": first["id"], "duplicate": True, "resolved": False}
     alert = Alert.objects.get()
     assert alert.occurrence_count == 2 and alert.last_seen_at >= alert.received_at
 
