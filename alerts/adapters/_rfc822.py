@@ -61,17 +61,19 @@ class ParsedMessage:
         return re.sub(r"\s+", " ", html.unescape(_TAG.sub(" ", self.html[: limit * 4])))[:limit]
 
     def originating_ip(self) -> str:
-        """The first public address in the Received chain, read from the oldest hop (the
-        bottom header) up; X-Originating-IP / X-Sender-IP when the chain names none."""
+        """The sender's address as the receiving side recorded it: X-Originating-IP /
+        X-Sender-IP (added by the receiving mail service, so not forgeable by the sender),
+        else the first public address of the Received chain read from the oldest hop (the
+        bottom header) up."""
+        for name in ("x-originating-ip", "x-sender-ip", "x-mailgun-sending-ip"):
+            ip = _public_ip(self.header(name).strip("[] "))
+            if ip:
+                return ip
         for hop in reversed(self.received):
             for candidate in _BRACKETED_IP.findall(hop):
                 ip = _public_ip(candidate.removeprefix("IPv6:"))
                 if ip:
                     return ip
-        for name in ("x-originating-ip", "x-sender-ip", "x-mailgun-sending-ip"):
-            ip = _public_ip(self.header(name).strip("[] "))
-            if ip:
-                return ip
         return ""
 
     def auth_results(self) -> dict[str, str]:

@@ -23,7 +23,8 @@ originating IP from the oldest public hop of the Received chain (else X-Originat
 spf/dkim/dmarc verdicts of Authentication-Results, URLs from the text and HTML parts (links'
 HTML entities decoded), attachment names with SHA-256/SHA-1/MD5. A user's report wrapping the
 suspicious message as an attachment is unwrapped; the wrapper's sender is the reporter.
-Severity of a raw message: high when DMARC or SPF says "fail", else medium. Without a readable
+Severity of a raw message: high when DMARC says "fail" (the From domain's owner disowns it),
+else medium (an SPF failure alone is common for forwarded mail). Without a readable
 From address the alert is still made (entity: the originating IP or the first URL), with a warning.
 """
 
@@ -155,7 +156,7 @@ def parse_raw(data: bytes) -> NormalizedAlert:
     ] + [("hash", digest) for a in message.attachments for digest in (a.sha256, a.sha1, a.md5)]
     ) + url_observables(urls[:100])
     verdicts = message.auth_results()
-    failed = sorted(name for name in ("dmarc", "spf") if verdicts.get(name) in FAILED_AUTH)
+    failed = [name for name in ("dmarc",) if verdicts.get(name) in FAILED_AUTH]
     entity = sender or next(iter(observables), None)
     subject = message.header("subject")[:450] or "(no subject)"
     return NormalizedAlert(
