@@ -15,7 +15,8 @@ class AlertListSerializer(serializers.ModelSerializer):
     class Meta:
         model = Alert
         fields = ["id", "title", "severity", "confidence", "category", "entity_type", "entity_value", "source",
-                  "status", "case", "occurrence_count", "occurred_at", "received_at", "last_seen_at"]
+                  "status", "case", "occurrence_count", "occurred_at", "received_at", "last_seen_at", "resolved_at",
+                  "parse_warnings"]
         read_only_fields = fields
 
 
