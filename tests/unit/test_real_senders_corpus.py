@@ -116,9 +116,10 @@ def test_identity_follows_each_tool():
 def shipped_rules(db):
     """Exactly the correlation rules the migrations create (other tests may have flushed or
     changed them): the migrations' own functions run against the migrated state."""
+    from importlib import import_module
+
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
-    from importlib import import_module
 
     from alerts.models import CorrelationRule
 
