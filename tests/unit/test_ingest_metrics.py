@@ -136,3 +136,59 @@ def test_counters_never_go_down_when_alerts_are_deleted(client, make_source):
     # ... while the stored-row gauge follows the rows.
     assert ("soar_alerts_stored", (("severity", "high"), ("source", "m-del"))) not in samples
     assert value("soar_webhook_alerts_received_total", source="m-del") == received
+
+
+# --- deploy/gunicorn.conf.py: multiprocess mode -------------------------------------------------
+
+GUNICORN_CONF = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
+
+
+def load_gunicorn_conf(monkeypatch, directory=None) -> dict:
+    import runpy
+
+    # The file sets these itself: setenv first so that monkeypatch restores them afterwards (a
+    # left-over PROMETHEUS_MULTIPROC_DIR would switch the rest of the session to multiprocess).
+    for name in ("SOAR_GUNICORN_OWNS_PROMETHEUS_DIR", "PROMETHEUS_MULTIPROC_DIR"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    if directory is not None:
+        monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
+    return runpy.run_path(str(GUNICORN_CONF))
+
+
+class FakeServer:
+    class log:  # noqa: N801 - gunicorn's server.log
+        @staticmethod
+        def info(*args):
+            pass
+
+
+@pytest.mark.django_db(transaction=False)
+def test_gunicorn_conf_empties_the_given_directory_and_marks_dead_workers(monkeypatch, tmp_path):
+    (tmp_path / "counter_1.db").write_bytes(b"old run")
+    (tmp_path / "gauge_livesum_4242.db").write_bytes(b"")
+    (tmp_path / "keep.txt").write_text("not ours")
+    conf = load_gunicorn_conf(monkeypatch, tmp_path)
+    conf["on_starting"](FakeServer)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+    (tmp_path / "gauge_livesum_4242.db").write_bytes(b"")
+    (tmp_path / "counter_4242.db").write_bytes(b"")
+    conf["child_exit"](FakeServer, type("Worker", (), {"pid": 4242})())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counter_4242.db", "keep.txt"]  # counts stay
+    conf["on_exit"](FakeServer)
+    assert tmp_path.exists(), "a directory it was given is not removed"
+
+
+@pytest.mark.django_db(transaction=False)
+def test_gunicorn_conf_without_a_directory_uses_a_private_one(monkeypatch):
+    import os
+
+    conf = load_gunicorn_conf(monkeypatch)
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    try:
+        assert directory.is_dir() and directory.name.startswith("soar-prometheus-")
+        conf["on_starting"](FakeServer)
+    finally:
+        conf["on_exit"](FakeServer)
+    assert not directory.exists()
+    assert "deploy/gunicorn.conf.py" in (GUNICORN_CONF.parents[1] / "Dockerfile").read_text()
