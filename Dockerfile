@@ -11,4 +11,4 @@ RUN useradd --system --home /var/lib/soar soar \
     && chown -R soar /var/lib/soar
 USER soar
 EXPOSE 8000
-CMD ["gunicorn", "soar.wsgi:application", "-b", "0.0.0.0:8000", "-w", "4", "--threads", "4", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "soar.wsgi:application", "-b", "0.0.0.0:8000", "-w", "4", "--threads", "4", "--access-logfile", "-"]

@@ -43,6 +43,7 @@ class IngestError(Exception):
 class StoredAlert:
     id: int
     created: bool
+    severity: str = ""  # as parsed from this request (for the webhook's counters)
     # This request's notification resolved an alert stored earlier (Alertmanager/Grafana).
     resolved: bool = False
 
@@ -198,7 +199,7 @@ def _upsert_alert(source: AlertSource, alert: NormalizedAlert, key: str, now) ->
         _retire_resolved_key(source, key)
         row = bulk.execute_returning_one(_upsert_statement(), params)
     alert_id, occurrences = row
-    return StoredAlert(alert_id, occurrences == 1)
+    return StoredAlert(alert_id, occurrences == 1, alert.severity)
 
 
 def _resolve_stored(source: AlertSource, key: str, now) -> StoredAlert | None:
@@ -254,7 +255,8 @@ def _copy_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]], n
     try:
         with transaction.atomic():
             created_ids = bulk.copy_alerts([_row_values(source.pk, alert, key, now) for _, alert, key in to_create])
-        created = [StoredAlert(alert_id, True) for alert_id in created_ids]
+        created = [StoredAlert(alert_id, True, alert.severity)
+                   for alert_id, (_, alert, _) in zip(created_ids, to_create, strict=True)]
     except IntegrityError:
         # A concurrent request inserted one of our keys first: row by row, each an upsert.
         created = [_upsert_alert(source, alert, key, now) for _, alert, key in to_create]

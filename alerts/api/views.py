@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alerts import services
+from alerts import ingest_metrics, services
 from alerts.api.parsing import parse_body, read_body
 from alerts.services import IngestError
 
@@ -43,6 +43,7 @@ class BaseIngestView(APIView):
     batch = False
 
     def post(self, request):
+        source = items = None
         try:
             source = self._authenticate(request)
             body = read_body(request)
@@ -57,8 +58,10 @@ class BaseIngestView(APIView):
                 raise IngestError(400, {"detail": "Idempotency-Key must be 1-200 printable ASCII characters."})
             stored = services.ingest(source, items, idempotency_key=key, batch=self.batch)
         except IngestError as exc:
+            ingest_metrics.count_refused(source, exc.status, items)
             headers = {"WWW-Authenticate": 'Bearer realm="soar-ingest"'} if exc.status == 401 else None
             return Response(exc.errors, status=exc.status, headers=headers)
+        ingest_metrics.count_ingest(source.name, stored)
         return Response(
             {"accepted": len(stored),
              "alerts": [{"id": s.id, "duplicate": not s.created and not s.resolved, "resolved": s.resolved}

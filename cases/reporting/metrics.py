@@ -5,10 +5,14 @@ with the same numbers (whichever gunicorn worker is scraped), nothing is lost on
 and alerts ingested by any process or worker are counted. Each scrape costs a handful of
 indexed aggregate queries.
 
-Metrics: soar_alerts_ingested_total{source,severity}, soar_alerts_pending, soar_alerts_queued,
+Metrics: soar_alerts_stored{source,severity}, soar_alerts_pending, soar_alerts_queued,
 soar_alert_queue_lag_seconds, soar_cases{status}, soar_case_mtta_seconds and
 soar_case_mttr_seconds (histograms), soar_playbook_runs{status}, soar_playbook_steps{status},
-soar_pending_approvals, soar_metrics_scrape_errors."""
+soar_pending_approvals, soar_metrics_scrape_errors.
+
+All of them are gauges (figures that can go down), the histograms included: they describe
+the rows now stored. soar_alerts_stored falls when alerts are deleted; for ingestion rates use
+the webhook's real counters in alerts.ingest_metrics (soar_webhook_alerts_*_total)."""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from django.db.models import Count, Min, Q, Sum
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +45,14 @@ def _isolated():
 def _alert_families():
     from alerts.models import Alert
 
-    ingested = CounterMetricFamily("soar_alerts_ingested", "Alerts stored, by source and severity.",
-                                   labels=["source", "severity"])
+    # A gauge, not a counter: deleting alerts lowers it (and a re-send does not raise it).
+    stored = GaugeMetricFamily("soar_alerts_stored", "Alerts now stored, by source and severity.",
+                               labels=["source", "severity"])
     rows = (Alert.objects.order_by().values("source__name", "severity").annotate(n=Count("pk"))
             .values_list("source__name", "severity", "n"))
     for source, severity, count in rows:
-        ingested.add_metric([source, severity], count)
-    yield ingested
+        stored.add_metric([source, severity], count)
+    yield stored
 
     outbox = (Alert.objects.filter(processing=Alert.Processing.PENDING)
               .aggregate(n=Count("pk"), oldest=Min("received_at")))

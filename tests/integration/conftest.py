@@ -180,7 +180,8 @@ def service_factory(django_db_setup, django_db_blocker):
             service = Service(name, argv, env, ready=lambda s: "beat: Starting" in s.log_text())
         elif kind == "web":
             port = free_port()
-            argv = [str(VENV_BIN / "gunicorn"), "soar.wsgi:application", "-b", f"127.0.0.1:{port}",
+            argv = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
+                    "soar.wsgi:application", "-b", f"127.0.0.1:{port}",
                     "-w", str(concurrency), "--threads", "4", "--timeout", "60"]
             service = Service(name, argv, env, ready=lambda s: _http_ok(f"http://127.0.0.1:{port}/healthz"))
             service.url = f"http://127.0.0.1:{port}"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from alerts import ingest_metrics
 from cases.reporting import metrics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -13,8 +14,8 @@ DEPLOY = ROOT / "deploy"
 
 
 def soar_metric_names() -> set[str]:
-    """The names the collector exposes, read from its module docstring and code."""
-    source = Path(metrics.__file__).read_text()
+    """The names the collector and the webhook counters expose, read from their modules' code."""
+    source = Path(metrics.__file__).read_text() + Path(ingest_metrics.__file__).read_text()
     return set(re.findall(r'"(soar_[a-z_]+)"', source))
 
 
@@ -41,8 +42,10 @@ def test_dashboard_has_a_panel_for_every_product_metric():
     panels = [p for p in dashboard["panels"] if p["type"] != "row"]
     exprs = " ".join(t["expr"] for p in panels for t in p["targets"])
     names = soar_metric_names()
-    assert {"soar_alerts_ingested", "soar_cases", "soar_case_mtta_seconds", "soar_case_mttr_seconds",
-            "soar_playbook_runs", "soar_playbook_steps", "soar_pending_approvals",
+    assert {"soar_alerts_stored", "soar_webhook_alerts_received", "soar_webhook_alerts_accepted",
+            "soar_webhook_alerts_duplicate", "soar_webhook_requests_refused", "soar_cases",
+            "soar_case_mtta_seconds", "soar_case_mttr_seconds", "soar_playbook_runs", "soar_playbook_steps",
+            "soar_pending_approvals",
             "soar_alert_queue_lag_seconds", "soar_alerts_pending"} <= names
     for name in names:
         assert name in exprs, f"no panel shows {name}"

@@ -113,7 +113,7 @@ def test_vendored_chart_library_is_served_locally():
 
 # --- /metrics --------------------------------------------------------------------------------
 
-SOAR_METRICS = ["soar_alerts_ingested_total", "soar_cases", "soar_case_mtta_seconds_bucket",
+SOAR_METRICS = ["soar_alerts_stored", "soar_cases", "soar_case_mtta_seconds_bucket",
                 "soar_case_mttr_seconds_count", "soar_playbook_runs", "soar_playbook_steps",
                 "soar_pending_approvals", "soar_alert_queue_lag_seconds", "soar_alerts_pending"]
 
@@ -156,8 +156,8 @@ def test_metric_values_come_from_the_database(client, world):
     Alert.objects.filter(pk=world.alerts.a6.pk).update(processing=Alert.Processing.PENDING,
                                                        received_at=timezone.now() - timezone.timedelta(seconds=120))
     values = samples(client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode())
-    assert values[("soar_alerts_ingested_total", (("severity", "high"), ("source", "siem")))] == 1
-    assert values[("soar_alerts_ingested_total", (("severity", "low"), ("source", "edr")))] == 1
+    assert values[("soar_alerts_stored", (("severity", "high"), ("source", "siem")))] == 1
+    assert values[("soar_alerts_stored", (("severity", "low"), ("source", "edr")))] == 1
     assert values[("soar_cases", (("status", "NEW"),))] == 2  # c3 and the December case
     assert values[("soar_cases", (("status", "RESOLVED"),))] == 2
     assert values[("soar_alerts_pending", ())] == 1
