@@ -73,6 +73,8 @@ def _parse_doc(doc: Any) -> NormalizedAlert:
     doc = unwrap_hit(doc)
     if not isinstance(doc, dict):
         raise NormalizationError("Expected an alert document (JSON object).")
+    if not any(value not in (None, "", {}, []) for key, value in doc.items() if key not in ("_id", "_index")):
+        raise NormalizationError("The alert document is empty.")
     warnings: list[str] = []
     title = title_or_warn(
         first(field(doc, "kibana.alert.rule.name"), field(doc, "signal.rule.name"), field(doc, "rule.name"),

@@ -40,8 +40,7 @@ from alerts.adapters._common import (
     first,
     pairs_observables,
     scalar,
-    severity,
-    timestamp,
+    severity_or_warn,
     timestamp_or_warn,
     url_observables,
 )
@@ -79,9 +78,9 @@ class EmailAdapter(Adapter):
         sender = try_observable("email", _address(data.get("from")))
         if sender is None:
             errors.add("from", "Required: the sender's e-mail address.")
-        given = data.get("severity")
-        sev = errors.check("severity", lambda: "medium" if given in (None, "") else severity(given))
-        when = errors.check("received_at", lambda: timestamp(data.get("received_at"), "received_at"))
+        warnings: list[str] = []
+        sev = severity_or_warn(data.get("severity"), "severity", warnings)
+        when = timestamp_or_warn(data.get("received_at"), "received_at", warnings)
         for name in ("to", "urls", "attachments"):
             if data.get(name) is not None and not isinstance(data.get(name), list):
                 errors.add(name, "Must be a list.")
@@ -130,6 +129,7 @@ class EmailAdapter(Adapter):
             observables=observables,
             occurred_at=when,
             raw=payload,
+            warnings=warnings,
         )]
 
 

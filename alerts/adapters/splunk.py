@@ -38,7 +38,7 @@ from alerts.adapters._common import (
     title_or_warn,
     url_observables,
 )
-from alerts.normalization import NormalizationError, NormalizedAlert, as_text, compute_fingerprint
+from alerts.normalization import NormalizationError, NormalizedAlert, compute_fingerprint
 
 # Common Information Model field names, most specific first: who acted, then what was hit.
 ACTOR_FIELDS = ("src", "src_ip", "source_ip", "src_host", "clientip", "client_ip", "remote_ip")
@@ -90,7 +90,9 @@ def _identity(data: dict, result: dict) -> str:
     if cd:
         return f"{sid}:{cd}"
     if result:
-        return f"{sid}:{compute_fingerprint(as_text(result))[:16]}"
+        # The row's own values (bounded scalars: a hostile 5,000-digit number must not crash).
+        row = sorted(f"{str(key)[:100]}={scalar(value, 500)}" for key, value in list(result.items())[:500])
+        return f"{sid}:{compute_fingerprint(*row)[:16]}"
     return sid
 
 
@@ -106,6 +108,8 @@ class SplunkAdapter(Adapter):
             result = {}
         if not isinstance(result, dict):
             raise NormalizationError({"result": ["Must be an object (one search result row)."]})
+        if not (first(data.get("sid"), data.get("search_name")) or result):
+            raise NormalizationError("Expected a Splunk alert action payload: none of sid, search_name, result.")
         warnings: list[str] = []
         sid = first(data.get("sid"), limit=200)
         title = title_or_warn(first(data.get("search_name"), limit=500),

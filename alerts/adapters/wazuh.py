@@ -51,10 +51,10 @@ LEVEL_SCALE = (3, 7, 12, 15)
 def _level(rule: dict, warnings: list[str]) -> tuple[int | None, str]:
     raw = rule.get("level")
     text = scalar(raw, 64)
-    if isinstance(raw, float) or not (text.isascii() and text.isdigit() and len(text) <= 2) or int(text) > 16:
+    if isinstance(raw, float) or not (text.isascii() and text.isdigit() and len(text) <= 2) or int(text) > 15:
         warnings.append(f"rule.level: {text[:20]!r} is not a level from 0 to 15; taken as medium.")
         return None, "medium"
-    return int(text), severity(min(int(text), 15), scale=LEVEL_SCALE, name="rule.level")
+    return int(text), severity(int(text), scale=LEVEL_SCALE, name="rule.level")
 
 
 def _parse_doc(doc: Any) -> NormalizedAlert:
