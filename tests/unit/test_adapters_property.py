@@ -117,7 +117,8 @@ def check(kind, payload):
 
 
 def test_property_suite_covers_every_adapter():
-    assert set(KINDS) >= {"generic", "elastic", "splunk", "wazuh", "suricata", "alertmanager", "email"}
+    assert set(KINDS) >= {"generic", "elastic", "splunk", "wazuh", "suricata", "alertmanager", "grafana",
+                         "email"}
     assert all(fixtures_for(kind) for kind in KINDS)
 
 

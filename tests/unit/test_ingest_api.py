@@ -94,7 +94,7 @@ def test_batch_stores_all_and_reports_per_item(client, make_source):
     response = post(client, token, {"alerts": items}, path="/api/v1/alerts/batch")
     assert response.status_code == 202
     results = response.json()["alerts"]
-    assert len(results) == 6 and results[5] == {"id": results[0]["id"], "duplicate": True}
+    assert len(results) == 6 and results[5] == {"id": results[0]["id"], "duplicate": True, "resolved": False}
     assert Alert.objects.count() == 5 and Case.objects.count() == 5
 
 

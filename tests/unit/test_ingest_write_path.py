@@ -47,7 +47,7 @@ def test_resend_counts_occurrences_and_is_not_dispatched_again(client, make_sour
     source, token = make_source()
     first = post(client, token, ALERT).json()["alerts"][0]
     second = post(client, token, ALERT).json()["alerts"][0]
-    assert second == {"id": first["id"], "duplicate": True}
+    assert second == {"id": first["id"], "duplicate": True, "resolved": False}
     alert = Alert.objects.get(pk=first["id"])
     assert alert.occurrence_count == 2 and alert.last_seen_at >= alert.received_at
     assert dispatched == [first["id"]]
