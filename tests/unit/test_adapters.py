@@ -65,7 +65,7 @@ EXPECTED = {
         title="Web - Download of Known Malware - Rule", severity="critical", entity="ip:198.51.100.61",
         # No result._cd: sid + a digest of the result row.
         source_ref="rt_scheduler__nobody__SplunkEnterpriseSecuritySuite__RMD5a1b2c3d4e5f60718_at_1795525200_77"
-                   ":f62fe33f73f73821",
+                   ":75eeb0e51bcd57e9",
         occurred_at=utc(2026, 11, 24, 13, 0, 5), category="malware",
         observables={"ip:203.0.113.200", "user:bob", "hash:44d88612fea8a8f36de82e1278abb02f",
                      "url:http://cdn.badfiles.test/payload/update.bin", "domain:cdn.badfiles.test"},
@@ -564,11 +564,10 @@ def test_empty_objects_are_refused(kind, payload):
 
 @pytest.mark.parametrize("kind", sorted(EMPTY_TITLES))
 @pytest.mark.parametrize("payload", [{}, {"alerts": None}])
-def test_empty_elastic_and_splunk_documents_fall_back(kind, payload):
-    (alert,) = parse_payload(kind, payload)
-    title, field = EMPTY_TITLES[kind]
-    assert (alert.title, alert.severity, alert.occurred_at) == (title, "medium", None)
-    assert any(field in w for w in alert.warnings), alert.warnings
+def test_empty_elastic_and_splunk_documents_are_refused(kind, payload):
+    """Nothing in the body: no alert can be made (a document with anything in it falls back)."""
+    with pytest.raises(NormalizationError):
+        parse_payload(kind, payload)
 
 
 # Ints beyond float range / CPython's 4300-digit str() limit are legal JSON (json.loads makes them).

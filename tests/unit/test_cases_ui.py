@@ -93,7 +93,7 @@ def test_case_page_shows_everything_an_analyst_needs(client, w, source):
     services.change_tags(w.blue_case, add=["apt"], actor=w.analyst)
     client.force_login(w.analyst)
     html = client.get(f"/cases/{w.blue_case.pk}/").content.decode()
-    for expected in ("Beacon to C2", "c2.example.test", "<strong>bold</strong>", "apt", 'id="timeline"',
+    for expected in ("Beacon to C2", "c2[.]example[.]test", "<strong>bold</strong>", "apt", 'id="timeline"',
                      'id="enrichment-panel"', 'id="playbook-panel"', 'name="assignee"', "Case opened"):
         assert expected in html, expected
     assert alert.pk
