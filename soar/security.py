@@ -10,11 +10,12 @@ from django.conf import settings
 from django.contrib.auth import user_logged_in, user_login_failed
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.views import LoginView
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import JsonResponse
 from django.urls import NoReverseMatch, reverse
+
+from soar import safe_cache
 
 logger = logging.getLogger(__name__)
 
@@ -101,28 +102,23 @@ def _counters(username: str, address: str) -> list[tuple[str, int]]:
 
 
 def login_locked(username: str, address: str) -> bool:
-    return any((cache.get(key) or 0) >= limit for key, limit in _counters(username, address))
+    return any((safe_cache.get(key) or 0) >= limit for key, limit in _counters(username, address))
 
 
 def record_login_failure(username: str, address: str) -> None:
     lockout = settings.SOAR_LOGIN_LOCKOUT_SECONDS
     for key, limit in _counters(username, address):
-        cache.add(key, 0, timeout=lockout)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.set(key, 1, timeout=lockout)
-            count = 1
+        count = safe_cache.incr(key, timeout=lockout)
         if count == limit:
             # The lock lasts a full period from the failure that triggered it.
-            cache.set(key, count, timeout=lockout)
+            safe_cache.set(key, count, timeout=lockout)
             logger.warning("log-in locked for %s seconds after %s failures (%s)", lockout, count,
                            "username" if ":user:" in key else f"address {address}")
 
 
 def clear_login_failures(username: str) -> None:
     # Only the username's counter: a valid account must not reset an address's counter.
-    cache.delete(_username_key(username))
+    safe_cache.delete(_username_key(username))
 
 
 class LoginThrottleBackend:

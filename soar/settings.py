@@ -241,10 +241,14 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- caches ---------------------------------------------------------------------------
+# Optional: several web processes share the log-in throttle and report figures only through it.
+# The app fails open for the cache (soar/safe_cache.py): with the server down, log-in and the
+# reports keep working, without throttle memory. Short socket timeouts so a dead host costs little.
 CACHE_URL = env("SOAR_CACHE_URL")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
         if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
