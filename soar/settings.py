@@ -378,14 +378,17 @@ SOAR_CSP_API_DOCS = env("SOAR_CSP_API_DOCS", _CSP_BASE.replace("img-src 'self'",
 SOAR_PERMISSIONS_POLICY = env("SOAR_PERMISSIONS_POLICY",
                               "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
 
-# Log-in throttling: failures per username and per client address (REMOTE_ADDR) within
-# SOAR_LOGIN_LOCKOUT_SECONDS; at the limit every attempt is refused (HTTP 429) for that long.
-# 0 switches a counter off. Several web processes share the counters only through SOAR_CACHE_URL.
+# Log-in throttling (soar/security.py): failures per (client address, username) pair lock that
+# pair for SOAR_LOGIN_LOCKOUT_SECONDS, doubling at each further failure up to
+# SOAR_LOGIN_LOCKOUT_MAX_SECONDS; failures per client address (REMOTE_ADDR, any username) lock
+# the address for SOAR_LOGIN_LOCKOUT_SECONDS. Refused attempts answer HTTP 429. 0 switches a
+# counter off. Several web processes share the counters only through SOAR_CACHE_URL.
 AUTHENTICATION_BACKENDS.insert(0, "soar.security.LoginThrottleBackend")
 SOAR_LOGIN_MAX_FAILURES = env_int("SOAR_LOGIN_MAX_FAILURES", 5)
 # Higher: analysts behind one NAT share an address.
 SOAR_LOGIN_MAX_FAILURES_PER_IP = env_int("SOAR_LOGIN_MAX_FAILURES_PER_IP", 20)
 SOAR_LOGIN_LOCKOUT_SECONDS = env_int("SOAR_LOGIN_LOCKOUT_SECONDS", 300)
+SOAR_LOGIN_LOCKOUT_MAX_SECONDS = env_int("SOAR_LOGIN_LOCKOUT_MAX_SECONDS", 3600)
 
 if PRODUCTION:
     # Placeholders from docker-compose.yml or the dev default must never reach production.
