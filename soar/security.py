@@ -218,3 +218,22 @@ class ThrottledLoginView(LoginView):
 
 def locked_message(remaining: int) -> str:
     return ThrottledLoginView.LOCKED_MESSAGE.format(minutes=max(1, -(-remaining // 60)))
+
+
+def throttled_admin_login(request, extra_context=None):
+    """The admin's log-in page (``admin.site.login``), answering 429 + Retry-After like /login/
+    while the address or the (address, username) pair is locked. LoginThrottleBackend already
+    refuses the attempt; this only makes the refusal visible (status, header, message)."""
+    from django.contrib import admin  # the admin site is built after this module is imported
+
+    response = admin.site.login(request, extra_context)
+    if request.method != "POST" or response.status_code != 200:
+        return response  # a GET, or a successful log-in's redirect
+    remaining = login_lock_remaining(request.POST.get("username", ""), _client_address(request))
+    if remaining:
+        form = getattr(response, "context_data", {}).get("form")
+        if form is not None:
+            form.add_error(None, locked_message(remaining))
+        response.status_code = 429
+        response["Retry-After"] = str(remaining)
+    return response

@@ -107,8 +107,15 @@ def test_admin_login_page_is_throttled_too(w):
     for _ in range(2):
         client.post("/admin/login/", {"username": "root", "password": "bad"})
     response = client.post("/admin/login/?next=/admin/", {"username": "root", "password": PASSWORD})
-    assert response.status_code == 200 and "_auth_user_id" not in client.session  # refused
+    assert response.status_code == 429 and "_auth_user_id" not in client.session  # refused
+    assert response["Retry-After"] == "60"
+    assert "Too many failed log-in attempts. Try again in 1 minute(s)." in response.content.decode()
+    assert PASSWORD not in response.content.decode()
     assert attempt(Client(), "root", PASSWORD).status_code == 429
+    assert Client().get("/admin/login/").status_code == 200
+    # Another address logs in to the admin as usual.
+    other = Client(REMOTE_ADDR="198.51.100.4")
+    assert other.post("/admin/login/?next=/admin/", {"username": "root", "password": PASSWORD}).status_code == 302
 
 
 def test_lock_expires(w, settings):
