@@ -164,6 +164,37 @@ def clear_login_failures(username: str, address: str) -> None:
     safe_cache.delete(f"soar:failures:{ident}", f"soar:lock:{ident}")
 
 
+# --- token guessing ---------------------------------------------------------------------------
+# Wrong bearer tokens (webhook source tokens, DRF user tokens) are counted per client address;
+# at SOAR_TOKEN_MAX_FAILURES_PER_IP the address gets 429 + Retry-After for
+# SOAR_TOKEN_LOCKOUT_SECONDS, valid tokens included, so guessing costs a lock-out per few tries.
+# Per address only: a token names no account an attacker could lock out. Fails open with the cache.
+
+def _token_id(address: str) -> str:
+    return f"token-ip:{address}"
+
+
+def token_lock_remaining(address: str) -> int:
+    """Seconds before ``address`` may present a token again (0: now)."""
+    if settings.SOAR_TOKEN_MAX_FAILURES_PER_IP <= 0:
+        return 0
+    return _lock_remaining(_token_id(address))
+
+
+def record_token_failure(address: str) -> None:
+    limit, seconds = settings.SOAR_TOKEN_MAX_FAILURES_PER_IP, settings.SOAR_TOKEN_LOCKOUT_SECONDS
+    if limit <= 0:
+        return
+    if _record_failure(_token_id(address), limit, lambda failures: seconds, seconds):
+        safe_cache.delete(f"soar:failures:{_token_id(address)}")  # a fresh count after the lock
+        logger.warning("token authentication from address %s locked for %s seconds", address, seconds)
+
+
+def client_address(request) -> str:
+    """REMOTE_ADDR (X-Forwarded-For is not trusted); works on Django and DRF requests."""
+    return _client_address(request)
+
+
 class LoginThrottleBackend:
     """First in AUTHENTICATION_BACKENDS: refuses, before any password is checked, while the
     username or the client address is locked. Authenticates nobody itself."""

@@ -175,7 +175,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "soar.authentication.ThrottledTokenAuthentication",  # TokenAuthentication + a throttle on wrong tokens
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -389,6 +389,10 @@ SOAR_LOGIN_MAX_FAILURES = env_int("SOAR_LOGIN_MAX_FAILURES", 5)
 SOAR_LOGIN_MAX_FAILURES_PER_IP = env_int("SOAR_LOGIN_MAX_FAILURES_PER_IP", 20)
 SOAR_LOGIN_LOCKOUT_SECONDS = env_int("SOAR_LOGIN_LOCKOUT_SECONDS", 300)
 SOAR_LOGIN_LOCKOUT_MAX_SECONDS = env_int("SOAR_LOGIN_LOCKOUT_MAX_SECONDS", 3600)
+# Wrong bearer tokens (webhook and user API) per client address before it gets HTTP 429 for
+# SOAR_TOKEN_LOCKOUT_SECONDS (0 switches it off).
+SOAR_TOKEN_MAX_FAILURES_PER_IP = env_int("SOAR_TOKEN_MAX_FAILURES_PER_IP", 20)
+SOAR_TOKEN_LOCKOUT_SECONDS = env_int("SOAR_TOKEN_LOCKOUT_SECONDS", 300)
 
 if PRODUCTION:
     # Placeholders from docker-compose.yml or the dev default must never reach production.

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from alerts import services
 from alerts.api.parsing import parse_json, read_body
 from alerts.services import IngestError
+from soar import security
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
@@ -56,7 +57,7 @@ class BaseIngestView(APIView):
                 raise IngestError(400, {"detail": "Idempotency-Key must be 1-200 printable ASCII characters."})
             stored = services.ingest(source, items, idempotency_key=key, batch=self.batch)
         except IngestError as exc:
-            headers = {"WWW-Authenticate": 'Bearer realm="soar-ingest"'} if exc.status == 401 else None
+            headers = {"WWW-Authenticate": 'Bearer realm="soar-ingest"'} if exc.status == 401 else exc.headers
             return Response(exc.errors, status=exc.status, headers=headers)
         return Response(
             {"accepted": len(stored), "alerts": [{"id": s.id, "duplicate": not s.created} for s in stored]},
@@ -68,8 +69,14 @@ class BaseIngestView(APIView):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise IngestError(401, {"detail": "Missing 'Authorization: Bearer <source token>' header."})
+        address = security.client_address(request)
+        remaining = security.token_lock_remaining(address)
+        if remaining:
+            raise IngestError(429, {"detail": "Too many invalid tokens from this address."},
+                              headers={"Retry-After": str(remaining)})
         source = services.authenticate_source(token.strip())
         if source is None:
+            security.record_token_failure(address)
             raise IngestError(401, {"detail": "Unknown or disabled source token."})
         return source
 

@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,8 +25,9 @@ from cases.reporting import exports, formatting, metrics
 from cases.reporting.params import PRESET_DAYS, ReportParamsSerializer
 from cases.reporting.selectors import cached_report_summary
 from cases.selectors import teams_for
+from soar.authentication import ThrottledTokenAuthentication
 
-USER_AUTH = [SessionAuthentication, TokenAuthentication]
+USER_AUTH = [SessionAuthentication, ThrottledTokenAuthentication]
 
 
 def _export_queries(scope) -> dict[str, str]:
