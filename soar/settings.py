@@ -303,7 +303,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- reporting and /metrics (cases.reporting) -------------------------------------------
 # /metrics answers clients in these CIDRs, or any client sending "Authorization: Bearer <token>".
-SOAR_METRICS_ALLOWLIST = env_list("SOAR_METRICS_ALLOWLIST", "127.0.0.1/32,::1/128")
+# Both empty (the default): /metrics answers 403 to everyone. No loopback default: behind a
+# reverse proxy on the same host every client would come from 127.0.0.1.
+SOAR_METRICS_ALLOWLIST = env_list("SOAR_METRICS_ALLOWLIST", "")
 # Empty: token authentication is off (allowlist only).
 SOAR_METRICS_TOKEN = env("SOAR_METRICS_TOKEN", "")
 # Scheduled report e-mails attach the range's cases as CSV, at most this many rows.

@@ -135,12 +135,20 @@ def _token_ok(request) -> bool:
     return hmac.compare_digest(header[len("Bearer "):].strip().encode(), expected.encode())
 
 
+NOT_CONFIGURED = ("Forbidden: /metrics is closed until SOAR_METRICS_TOKEN (then send 'Authorization: Bearer "
+                  "<token>') or SOAR_METRICS_ALLOWLIST (client networks) is set.\n")
+
+
 def metrics_protected(view):
     """Allow a client in SOAR_METRICS_ALLOWLIST or one with ``Authorization: Bearer
-    <SOAR_METRICS_TOKEN>``; 403 for everyone else."""
+    <SOAR_METRICS_TOKEN>``; 403 for everyone else. Nothing is allowed by default: a loopback
+    default would open /metrics to the whole Internet behind a reverse proxy on the same host
+    (every request then comes from 127.0.0.1)."""
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
+        if not (settings.SOAR_METRICS_TOKEN or settings.SOAR_METRICS_ALLOWLIST):
+            return HttpResponseForbidden(NOT_CONFIGURED, content_type="text/plain")
         if not (_token_ok(request) or _allowlisted(request.META.get("REMOTE_ADDR", ""))):
             return HttpResponseForbidden("Forbidden: /metrics needs an allowlisted address or the metrics token.\n",
                                          content_type="text/plain")
