@@ -282,6 +282,11 @@ SOAR_ENRICH_QUEUED_ALERTS = env_bool("SOAR_ENRICH_QUEUED_ALERTS", False)
 # Longest wait honoured from a provider's Retry-After header, and for a local rate-limit token.
 SOAR_ENRICHMENT_MAX_RETRY_AFTER_SECONDS = env_int("SOAR_ENRICHMENT_MAX_RETRY_AFTER_SECONDS", 30)
 SOAR_ENRICHMENT_MAX_RATE_WAIT_SECONDS = env_int("SOAR_ENRICHMENT_MAX_RATE_WAIT_SECONDS", 5)
+# LDAP directory provider: CA bundle (PEM) that signs the directory's ldaps:// certificate
+# (empty: the system's CAs; a provider's "ca_file" option wins). Certificates are always
+# validated. Plaintext ldap:// sends the bind password in clear: refused unless allowed here.
+SOAR_LDAP_CA_FILE = env("SOAR_LDAP_CA_FILE", "")
+SOAR_LDAP_ALLOW_PLAINTEXT = env_bool("SOAR_LDAP_ALLOW_PLAINTEXT", False)
 
 # --- cases / RBAC / analyst UI (cases engineer) -----------------------------------------
 # Two models have a "status" choice set; name their OpenAPI enums explicitly.
