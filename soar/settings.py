@@ -228,7 +228,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A request must not hang while the broker is down: the outbox sweep re-dispatches later.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "visibility_timeout": 3600}
+# visibility_timeout: a task taken by a worker that dies as a whole (SIGKILL of the main process,
+# host lost) stays unacknowledged in Redis this long before it is delivered again; a prefork
+# child dying is re-queued at once (REJECT_ON_WORKER_LOST). It must exceed the longest task's
+# run time, or Redis hands a still-running task to a second worker. docs/architecture.md.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5,
+                                   "visibility_timeout": env_int("SOAR_CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("SOAR_CELERY_QUEUE", "celery")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
