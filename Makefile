@@ -22,7 +22,8 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py load_demo_data
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	# The development server only: /metrics for a Prometheus on this machine (it is closed by default).
+	SOAR_METRICS_ALLOWLIST="$${SOAR_METRICS_ALLOWLIST-127.0.0.1/32,::1/128}" $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(MAKE) --no-print-directory test-unit

@@ -33,9 +33,10 @@ logger = logging.getLogger(__name__)
 class IngestError(Exception):
     """Refused request: ``status`` is the HTTP status, ``errors`` the body."""
 
-    def __init__(self, status: int, errors: dict):
+    def __init__(self, status: int, errors: dict, headers: dict[str, str] | None = None):
         self.status = status
         self.errors = errors
+        self.headers = headers
         super().__init__(str(errors))
 
 

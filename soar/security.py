@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import time
 
 from django.conf import settings
 from django.contrib.auth import user_logged_in, user_login_failed
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.views import LoginView
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import JsonResponse
 from django.urls import NoReverseMatch, reverse
+
+from soar import safe_cache
 
 logger = logging.getLogger(__name__)
 
@@ -70,59 +73,126 @@ class RejectNulInUrlMiddleware:
 
 
 # --- log-in throttling ------------------------------------------------------------------------
-# Failures are counted in the cache per username and per client address (REMOTE_ADDR only:
-# X-Forwarded-For is not trusted). Once a counter reaches its limit, every log-in attempt for
-# that username / from that address is refused, with the right password too, until the
-# counter expires SOAR_LOGIN_LOCKOUT_SECONDS later. The limits are enforced by an
-# authentication backend, so the admin's log-in page is throttled as well; ThrottledLoginView
-# only turns the refusal into a clear message and HTTP 429.
+# Failures are counted in the cache (soar/safe_cache.py, failing open) per (client address,
+# username) pair and per client address (REMOTE_ADDR only: X-Forwarded-For is not trusted).
+# Not per username alone: anyone could then lock a named colleague out by typing wrong
+# passwords on purpose; a pair lock only stops the address that failed.
+# * pair: SOAR_LOGIN_MAX_FAILURES failures lock that address out of that account for
+#   SOAR_LOGIN_LOCKOUT_SECONDS, doubled at every further failure (exponential backoff, no
+#   CAPTCHA) up to SOAR_LOGIN_LOCKOUT_MAX_SECONDS; the count is forgotten after a quiet
+#   SOAR_LOGIN_LOCKOUT_MAX_SECONDS (after the lock) or a successful log-in from that address;
+# * address: SOAR_LOGIN_MAX_FAILURES_PER_IP failures (any usernames: spraying) lock the address
+#   out of every account for SOAR_LOGIN_LOCKOUT_SECONDS.
+# While locked, every attempt is refused, with the right password too, and not counted. The
+# limits are enforced by an authentication backend, so the admin's log-in page is throttled as
+# well; ThrottledLoginView / throttled_admin_login turn the refusal into HTTP 429.
 
-def _username_key(username: str) -> str:
-    digest = hashlib.sha256(username.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
-    return f"soar:login-failures:user:{digest}"
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _address_key(address: str) -> str:
-    return f"soar:login-failures:ip:{address}"
+def _pair_id(username: str, address: str) -> str:
+    return f"login-pair:{_digest(username.strip().lower(), address)}"
+
+
+def _address_id(address: str) -> str:
+    return f"login-ip:{address}"
 
 
 def _client_address(request) -> str:
     return (request.META.get("REMOTE_ADDR") or "") if request is not None else ""
 
 
-def _counters(username: str, address: str) -> list[tuple[str, int]]:
-    """(cache key, limit) of each counter that applies; a limit of 0 switches it off."""
-    counters = []
+def _lock_remaining(ident: str) -> int:
+    """Seconds left on the lock of ``ident`` (0: not locked). The lock's value is its end time."""
+    until = safe_cache.get(f"soar:lock:{ident}")
+    return max(0, math.ceil(until - time.time())) if until else 0
+
+
+def _record_failure(ident: str, limit: int, lock_seconds, memory: int) -> int:
+    """Counts one failure of ``ident``; at ``limit`` failures and beyond, locks it for
+    ``lock_seconds(failures)``. Returns the lock's length (0: not locked)."""
+    key = f"soar:failures:{ident}"
+    failures = safe_cache.incr(key, timeout=memory)
+    if failures < limit:
+        return 0
+    seconds = lock_seconds(failures)
+    safe_cache.set(f"soar:lock:{ident}", time.time() + seconds, timeout=seconds)
+    safe_cache.touch(key, seconds + memory)  # remembered for a quiet ``memory`` after the lock
+    return seconds
+
+
+def _pair_lock_seconds(failures: int) -> int:
+    base, cap = settings.SOAR_LOGIN_LOCKOUT_SECONDS, settings.SOAR_LOGIN_LOCKOUT_MAX_SECONDS
+    # min() on the exponent first: 2 ** a huge count is a huge integer.
+    return min(cap, base * 2 ** min(failures - settings.SOAR_LOGIN_MAX_FAILURES, 32))
+
+
+def login_lock_remaining(username: str, address: str) -> int:
+    """Seconds before ``username`` may try to log in again from ``address`` (0: now)."""
+    remaining = 0
     if username and settings.SOAR_LOGIN_MAX_FAILURES > 0:
-        counters.append((_username_key(username), settings.SOAR_LOGIN_MAX_FAILURES))
+        remaining = _lock_remaining(_pair_id(username, address))
     if address and settings.SOAR_LOGIN_MAX_FAILURES_PER_IP > 0:
-        counters.append((_address_key(address), settings.SOAR_LOGIN_MAX_FAILURES_PER_IP))
-    return counters
+        remaining = max(remaining, _lock_remaining(_address_id(address)))
+    return remaining
 
 
 def login_locked(username: str, address: str) -> bool:
-    return any((cache.get(key) or 0) >= limit for key, limit in _counters(username, address))
+    return login_lock_remaining(username, address) > 0
 
 
 def record_login_failure(username: str, address: str) -> None:
-    lockout = settings.SOAR_LOGIN_LOCKOUT_SECONDS
-    for key, limit in _counters(username, address):
-        cache.add(key, 0, timeout=lockout)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.set(key, 1, timeout=lockout)
-            count = 1
-        if count == limit:
-            # The lock lasts a full period from the failure that triggered it.
-            cache.set(key, count, timeout=lockout)
-            logger.warning("log-in locked for %s seconds after %s failures (%s)", lockout, count,
-                           "username" if ":user:" in key else f"address {address}")
+    base = settings.SOAR_LOGIN_LOCKOUT_SECONDS
+    if username and settings.SOAR_LOGIN_MAX_FAILURES > 0:
+        memory = max(base, settings.SOAR_LOGIN_LOCKOUT_MAX_SECONDS)
+        seconds = _record_failure(_pair_id(username, address), settings.SOAR_LOGIN_MAX_FAILURES,
+                                  _pair_lock_seconds, memory)
+        if seconds:
+            logger.warning("log-in to one account from address %s locked for %s seconds", address, seconds)
+    if address and settings.SOAR_LOGIN_MAX_FAILURES_PER_IP > 0:
+        seconds = _record_failure(_address_id(address), settings.SOAR_LOGIN_MAX_FAILURES_PER_IP,
+                                  lambda failures: base, base)
+        if seconds:
+            safe_cache.delete(f"soar:failures:{_address_id(address)}")  # a fresh count after the lock
+            logger.warning("log-in from address %s locked for %s seconds", address, seconds)
 
 
-def clear_login_failures(username: str) -> None:
-    # Only the username's counter: a valid account must not reset an address's counter.
-    cache.delete(_username_key(username))
+def clear_login_failures(username: str, address: str) -> None:
+    # Only the pair's counter: a valid account must not reset an address's counter.
+    ident = _pair_id(username, address)
+    safe_cache.delete(f"soar:failures:{ident}", f"soar:lock:{ident}")
+
+
+# --- token guessing ---------------------------------------------------------------------------
+# Wrong bearer tokens (webhook source tokens, DRF user tokens) are counted per client address;
+# at SOAR_TOKEN_MAX_FAILURES_PER_IP the address gets 429 + Retry-After for
+# SOAR_TOKEN_LOCKOUT_SECONDS, valid tokens included, so guessing costs a lock-out per few tries.
+# Per address only: a token names no account an attacker could lock out. Fails open with the cache.
+
+def _token_id(address: str) -> str:
+    return f"token-ip:{address}"
+
+
+def token_lock_remaining(address: str) -> int:
+    """Seconds before ``address`` may present a token again (0: now)."""
+    if settings.SOAR_TOKEN_MAX_FAILURES_PER_IP <= 0:
+        return 0
+    return _lock_remaining(_token_id(address))
+
+
+def record_token_failure(address: str) -> None:
+    limit, seconds = settings.SOAR_TOKEN_MAX_FAILURES_PER_IP, settings.SOAR_TOKEN_LOCKOUT_SECONDS
+    if limit <= 0:
+        return
+    if _record_failure(_token_id(address), limit, lambda failures: seconds, seconds):
+        safe_cache.delete(f"soar:failures:{_token_id(address)}")  # a fresh count after the lock
+        logger.warning("token authentication from address %s locked for %s seconds", address, seconds)
+
+
+def client_address(request) -> str:
+    """REMOTE_ADDR (X-Forwarded-For is not trusted); works on Django and DRF requests."""
+    return _client_address(request)
 
 
 class LoginThrottleBackend:
@@ -149,7 +219,7 @@ def _count_login_failure(sender, credentials, request=None, **kwargs):
 
 @receiver(user_logged_in, dispatch_uid="soar.security.reset_login_failures")
 def _reset_login_failures(sender, request, user, **kwargs):
-    clear_login_failures(user.get_username())
+    clear_login_failures(user.get_username(), _client_address(request))
 
 
 class ThrottledLoginView(LoginView):
@@ -158,19 +228,43 @@ class ThrottledLoginView(LoginView):
     LOCKED_MESSAGE = "Too many failed log-in attempts. Try again in {minutes} minute(s)."
 
     def post(self, request, *args, **kwargs):
-        if login_locked(request.POST.get("username", ""), _client_address(request)):
-            return self._locked_response()
+        remaining = login_lock_remaining(request.POST.get("username", ""), _client_address(request))
+        if remaining:
+            return self._locked_response(remaining)
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
-        if login_locked(form.data.get("username", ""), _client_address(self.request)):
-            return self._locked_response()
+        remaining = login_lock_remaining(form.data.get("username", ""), _client_address(self.request))
+        if remaining:
+            return self._locked_response(remaining)
         return super().form_invalid(form)
 
-    def _locked_response(self):
-        minutes = max(1, -(-settings.SOAR_LOGIN_LOCKOUT_SECONDS // 60))
+    def _locked_response(self, remaining: int):
         form = self.get_form_class()(self.request)  # unbound: the password is not echoed
-        context = self.get_context_data(form=form, locked_message=self.LOCKED_MESSAGE.format(minutes=minutes))
+        context = self.get_context_data(form=form, locked_message=locked_message(remaining))
         response = self.render_to_response(context, status=429)
-        response["Retry-After"] = str(settings.SOAR_LOGIN_LOCKOUT_SECONDS)
+        response["Retry-After"] = str(remaining)
         return response
+
+
+def locked_message(remaining: int) -> str:
+    return ThrottledLoginView.LOCKED_MESSAGE.format(minutes=max(1, -(-remaining // 60)))
+
+
+def throttled_admin_login(request, extra_context=None):
+    """The admin's log-in page (``admin.site.login``), answering 429 + Retry-After like /login/
+    while the address or the (address, username) pair is locked. LoginThrottleBackend already
+    refuses the attempt; this only makes the refusal visible (status, header, message)."""
+    from django.contrib import admin  # the admin site is built after this module is imported
+
+    response = admin.site.login(request, extra_context)
+    if request.method != "POST" or response.status_code != 200:
+        return response  # a GET, or a successful log-in's redirect
+    remaining = login_lock_remaining(request.POST.get("username", ""), _client_address(request))
+    if remaining:
+        form = getattr(response, "context_data", {}).get("form")
+        if form is not None:
+            form.add_error(None, locked_message(remaining))
+        response.status_code = 429
+        response["Retry-After"] = str(remaining)
+    return response

@@ -175,7 +175,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "soar.authentication.ThrottledTokenAuthentication",  # TokenAuthentication + a throttle on wrong tokens
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -228,7 +228,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A request must not hang while the broker is down: the outbox sweep re-dispatches later.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "visibility_timeout": 3600}
+# visibility_timeout: a task taken by a worker that dies as a whole (SIGKILL of the main process,
+# host lost) stays unacknowledged in Redis this long before it is delivered again; a prefork
+# child dying is re-queued at once (REJECT_ON_WORKER_LOST). It must exceed the longest task's
+# run time, or Redis hands a still-running task to a second worker. docs/architecture.md.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5,
+                                   "visibility_timeout": env_int("SOAR_CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("SOAR_CELERY_QUEUE", "celery")
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -241,10 +246,14 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- caches ---------------------------------------------------------------------------
+# Optional: several web processes share the log-in throttle and report figures only through it.
+# The app fails open for the cache (soar/safe_cache.py): with the server down, log-in and the
+# reports keep working, without throttle memory. Short socket timeouts so a dead host costs little.
 CACHE_URL = env("SOAR_CACHE_URL")
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
         if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -278,6 +287,11 @@ SOAR_ENRICH_QUEUED_ALERTS = env_bool("SOAR_ENRICH_QUEUED_ALERTS", False)
 # Longest wait honoured from a provider's Retry-After header, and for a local rate-limit token.
 SOAR_ENRICHMENT_MAX_RETRY_AFTER_SECONDS = env_int("SOAR_ENRICHMENT_MAX_RETRY_AFTER_SECONDS", 30)
 SOAR_ENRICHMENT_MAX_RATE_WAIT_SECONDS = env_int("SOAR_ENRICHMENT_MAX_RATE_WAIT_SECONDS", 5)
+# LDAP directory provider: CA bundle (PEM) that signs the directory's ldaps:// certificate
+# (empty: the system's CAs; a provider's "ca_file" option wins). Certificates are always
+# validated. Plaintext ldap:// sends the bind password in clear: refused unless allowed here.
+SOAR_LDAP_CA_FILE = env("SOAR_LDAP_CA_FILE", "")
+SOAR_LDAP_ALLOW_PLAINTEXT = env_bool("SOAR_LDAP_ALLOW_PLAINTEXT", False)
 
 # --- cases / RBAC / analyst UI (cases engineer) -----------------------------------------
 # Two models have a "status" choice set; name their OpenAPI enums explicitly.
@@ -299,7 +313,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- reporting and /metrics (cases.reporting) -------------------------------------------
 # /metrics answers clients in these CIDRs, or any client sending "Authorization: Bearer <token>".
-SOAR_METRICS_ALLOWLIST = env_list("SOAR_METRICS_ALLOWLIST", "127.0.0.1/32,::1/128")
+# Both empty (the default): /metrics answers 403 to everyone. No loopback default: behind a
+# reverse proxy on the same host every client would come from 127.0.0.1.
+SOAR_METRICS_ALLOWLIST = env_list("SOAR_METRICS_ALLOWLIST", "")
 # Empty: token authentication is off (allowlist only).
 SOAR_METRICS_TOKEN = env("SOAR_METRICS_TOKEN", "")
 # Scheduled report e-mails attach the range's cases as CSV, at most this many rows.
@@ -374,14 +390,21 @@ SOAR_CSP_API_DOCS = env("SOAR_CSP_API_DOCS", _CSP_BASE.replace("img-src 'self'",
 SOAR_PERMISSIONS_POLICY = env("SOAR_PERMISSIONS_POLICY",
                               "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
 
-# Log-in throttling: failures per username and per client address (REMOTE_ADDR) within
-# SOAR_LOGIN_LOCKOUT_SECONDS; at the limit every attempt is refused (HTTP 429) for that long.
-# 0 switches a counter off. Several web processes share the counters only through SOAR_CACHE_URL.
+# Log-in throttling (soar/security.py): failures per (client address, username) pair lock that
+# pair for SOAR_LOGIN_LOCKOUT_SECONDS, doubling at each further failure up to
+# SOAR_LOGIN_LOCKOUT_MAX_SECONDS; failures per client address (REMOTE_ADDR, any username) lock
+# the address for SOAR_LOGIN_LOCKOUT_SECONDS. Refused attempts answer HTTP 429. 0 switches a
+# counter off. Several web processes share the counters only through SOAR_CACHE_URL.
 AUTHENTICATION_BACKENDS.insert(0, "soar.security.LoginThrottleBackend")
 SOAR_LOGIN_MAX_FAILURES = env_int("SOAR_LOGIN_MAX_FAILURES", 5)
 # Higher: analysts behind one NAT share an address.
 SOAR_LOGIN_MAX_FAILURES_PER_IP = env_int("SOAR_LOGIN_MAX_FAILURES_PER_IP", 20)
 SOAR_LOGIN_LOCKOUT_SECONDS = env_int("SOAR_LOGIN_LOCKOUT_SECONDS", 300)
+SOAR_LOGIN_LOCKOUT_MAX_SECONDS = env_int("SOAR_LOGIN_LOCKOUT_MAX_SECONDS", 3600)
+# Wrong bearer tokens (webhook and user API) per client address before it gets HTTP 429 for
+# SOAR_TOKEN_LOCKOUT_SECONDS (0 switches it off).
+SOAR_TOKEN_MAX_FAILURES_PER_IP = env_int("SOAR_TOKEN_MAX_FAILURES_PER_IP", 20)
+SOAR_TOKEN_LOCKOUT_SECONDS = env_int("SOAR_TOKEN_LOCKOUT_SECONDS", 300)
 
 if PRODUCTION:
     # Placeholders from docker-compose.yml or the dev default must never reach production.

@@ -4,9 +4,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from cases.reporting import views as reporting_views
 from soar import views
-from soar.security import ThrottledLoginView
+from soar.security import ThrottledLoginView, throttled_admin_login
 
 urlpatterns = [
+    # Before admin.site.urls: the admin's log-in answers 429 while throttled, as /login/ does.
+    path("admin/login/", throttled_admin_login, name="admin-login-throttled"),
     path("admin/", admin.site.urls),
     # Ingestion first: POST /api/v1/alerts is the webhook.
     path("api/v1/", include("alerts.api.urls")),

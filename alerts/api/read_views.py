@@ -8,7 +8,7 @@ import django_filters as filters
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -21,9 +21,10 @@ from alerts.api.views import IngestAlertView
 from alerts.models import SEVERITY_CHOICES, Alert
 from cases.api.pagination import NewestFirstCursorPagination
 from cases.selectors import visible_alerts
+from soar.authentication import ThrottledTokenAuthentication
 from soar.filters import UtcIsoDateTimeFilter
 
-USER_AUTH = [SessionAuthentication, TokenAuthentication]
+USER_AUTH = [SessionAuthentication, ThrottledTokenAuthentication]
 
 
 class AlertFilter(filters.FilterSet):

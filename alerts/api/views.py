@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from alerts import ingest_metrics, services
 from alerts.api.parsing import parse_body, read_body
 from alerts.services import IngestError
+from soar import security
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
@@ -59,7 +60,7 @@ class BaseIngestView(APIView):
             stored = services.ingest(source, items, idempotency_key=key, batch=self.batch)
         except IngestError as exc:
             ingest_metrics.count_refused(source, exc.status, items)
-            headers = {"WWW-Authenticate": 'Bearer realm="soar-ingest"'} if exc.status == 401 else None
+            headers = {"WWW-Authenticate": 'Bearer realm="soar-ingest"'} if exc.status == 401 else exc.headers
             return Response(exc.errors, status=exc.status, headers=headers)
         ingest_metrics.count_ingest(source.name, stored)
         return Response(
@@ -74,8 +75,14 @@ class BaseIngestView(APIView):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise IngestError(401, {"detail": "Missing 'Authorization: Bearer <source token>' header."})
+        address = security.client_address(request)
+        remaining = security.token_lock_remaining(address)
+        if remaining:
+            raise IngestError(429, {"detail": "Too many invalid tokens from this address."},
+                              headers={"Retry-After": str(remaining)})
         source = services.authenticate_source(token.strip())
         if source is None:
+            security.record_token_failure(address)
             raise IngestError(401, {"detail": "Unknown or disabled source token."})
         return source
 

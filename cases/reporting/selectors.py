@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
@@ -23,6 +22,7 @@ from cases.reporting.expressions import BucketKey, parse_bucket_key, sum_of_seco
 from cases.reporting.rollup_selectors import alert_counts, alert_visibility, rollups_enabled
 from cases.reporting.rollup_selectors import top_entities as rollup_top_entities
 from cases.selectors import sla_breached_q, visible_alerts, visible_cases
+from soar import safe_cache
 
 TOP_LIMIT = 10
 BREAKDOWN_LIMIT = 50
@@ -257,8 +257,8 @@ def cached_report_summary(user, scope: ReportScope) -> dict:
     start = scope.start - (scope.start - dt.datetime.min.replace(tzinfo=dt.UTC)) % minute
     end = scope.end - (scope.end - dt.datetime.min.replace(tzinfo=dt.UTC)) % minute
     key = f"soar:report:{viewer}:{start:%Y%m%d%H%M}:{end:%Y%m%d%H%M}:{scope.team.pk if scope.team else ''}"
-    summary = cache.get(key)
+    summary = safe_cache.get(key)
     if summary is None:
         summary = report_summary(user, ReportScope(start=start, end=end, team=scope.team))
-        cache.set(key, summary, ttl)
+        safe_cache.set(key, summary, ttl)
     return summary

@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,8 +25,9 @@ from cases.reporting import exports, formatting, metrics
 from cases.reporting.params import PRESET_DAYS, ReportParamsSerializer
 from cases.reporting.selectors import cached_report_summary
 from cases.selectors import teams_for
+from soar.authentication import ThrottledTokenAuthentication
 
-USER_AUTH = [SessionAuthentication, TokenAuthentication]
+USER_AUTH = [SessionAuthentication, ThrottledTokenAuthentication]
 
 
 def _export_queries(scope) -> dict[str, str]:
@@ -134,12 +135,20 @@ def _token_ok(request) -> bool:
     return hmac.compare_digest(header[len("Bearer "):].strip().encode(), expected.encode())
 
 
+NOT_CONFIGURED = ("Forbidden: /metrics is closed until SOAR_METRICS_TOKEN (then send 'Authorization: Bearer "
+                  "<token>') or SOAR_METRICS_ALLOWLIST (client networks) is set.\n")
+
+
 def metrics_protected(view):
     """Allow a client in SOAR_METRICS_ALLOWLIST or one with ``Authorization: Bearer
-    <SOAR_METRICS_TOKEN>``; 403 for everyone else."""
+    <SOAR_METRICS_TOKEN>``; 403 for everyone else. Nothing is allowed by default: a loopback
+    default would open /metrics to the whole Internet behind a reverse proxy on the same host
+    (every request then comes from 127.0.0.1)."""
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
+        if not (settings.SOAR_METRICS_TOKEN or settings.SOAR_METRICS_ALLOWLIST):
+            return HttpResponseForbidden(NOT_CONFIGURED, content_type="text/plain")
         if not (_token_ok(request) or _allowlisted(request.META.get("REMOTE_ADDR", ""))):
             return HttpResponseForbidden("Forbidden: /metrics needs an allowlisted address or the metrics token.\n",
                                          content_type="text/plain")

@@ -1,9 +1,15 @@
-"""Directory look-ups over LDAP (ldap3). ``base_url`` is ldap://host:389 or ldaps://host:636,
-``api_key`` is the bind password. Options: bind_dn, search_base, user_filter (default
-"(|(sAMAccountName={value})(uid={value}))"), email_filter ("(mail={value})"), attributes."""
+"""Directory look-ups over LDAP (ldap3). ``base_url`` is ldaps://host:636 (or ldap://host:389
+where SOAR_LDAP_ALLOW_PLAINTEXT allows it), ``api_key`` is the bind password. Options:
+bind_dn, search_base, user_filter (default "(|(sAMAccountName={value})(uid={value}))"),
+email_filter ("(mail={value})"), attributes, ca_file (PEM bundle; default SOAR_LDAP_CA_FILE,
+then the system's CAs).
+
+ldaps:// certificates are validated (chain and host name): ldap3's default is CERT_NONE,
+under which anyone on the path could pose as the directory and receive the bind password."""
 
 from __future__ import annotations
 
+import ssl
 import warnings
 from urllib.parse import urlsplit
 
@@ -13,6 +19,8 @@ with warnings.catch_warnings():
     import ldap3
     from ldap3.core.exceptions import LDAPException
     from ldap3.utils.conv import escape_filter_chars
+
+from django.conf import settings
 
 from enrichment.models import Verdict
 from enrichment.providers.asset_inventory import user_name
@@ -42,18 +50,35 @@ class LdapDirectoryProvider(Provider):
     def connect(self):
         if self.connection_factory is not None:
             return type(self).connection_factory(self)
+        server = self.build_server()
+        return ldap3.Connection(server, user=self.options.get("bind_dn") or None,
+                                password=self.config.api_key or None,
+                                receive_timeout=float(self.config.timeout_seconds or 10), raise_exceptions=False)
+
+    def build_server(self) -> ldap3.Server:
+        """The ldap3 Server of ``base_url``, after the SSRF guard: ldaps:// with certificate
+        validation, ldap:// only where SOAR_LDAP_ALLOW_PLAINTEXT allows it."""
         parts = urlsplit(self.config.base_url or "")
         if parts.scheme not in ("ldap", "ldaps") or not parts.hostname:
-            raise ProviderError("LDAP: base URL must look like ldap://host:389 or ldaps://host:636.")
+            raise ProviderError("LDAP: base URL must look like ldaps://host:636 or ldap://host:389.")
+        if parts.scheme == "ldap" and not settings.SOAR_LDAP_ALLOW_PLAINTEXT:
+            raise ProviderError("LDAP: plaintext ldap:// would send the bind password unencrypted; use ldaps:// "
+                                "or set SOAR_LDAP_ALLOW_PLAINTEXT=1.")
         try:
             check_host(parts.hostname, parts.port)
         except SSRFError as exc:
             raise ProviderError(str(exc)) from None
-        server = ldap3.Server(parts.hostname, port=parts.port, use_ssl=parts.scheme == "ldaps",
-                              connect_timeout=float(self.config.timeout_seconds or 10))
-        return ldap3.Connection(server, user=self.options.get("bind_dn") or None,
-                                password=self.config.api_key or None,
-                                receive_timeout=float(self.config.timeout_seconds or 10), raise_exceptions=False)
+        tls = None
+        if parts.scheme == "ldaps":
+            ca_file = self.options.get("ca_file") or settings.SOAR_LDAP_CA_FILE or None
+            # version=None: ldap3 builds ssl.create_default_context() (system CAs unless ca_file);
+            # ldap3 checks the host name itself after the handshake when validate is not CERT_NONE.
+            try:
+                tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_file, sni=parts.hostname)
+            except LDAPException:  # ldap3 checks that the file exists
+                raise ProviderError(f"LDAP: the CA file {ca_file} cannot be read.") from None
+        return ldap3.Server(parts.hostname, port=parts.port, use_ssl=parts.scheme == "ldaps", tls=tls,
+                            connect_timeout=float(self.config.timeout_seconds or 10))
 
     def lookup(self, obs_type: str, value: str) -> LookupResult:
         if obs_type == "email":

@@ -93,10 +93,11 @@ class Notify(Action):
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ActionError(f"Connector {connector.name}: base URL must be smtp://host:port or smtps://host:port")
         port = parts.port or (465 if parts.scheme == "smtps" else 25)
-        try:
-            check_host(parts.hostname, port)
-        except SSRFError as exc:
-            raise ActionError(f"Connector {connector.name}: {exc}")
+        if not _is_configured_mail_server(parts.hostname, port):
+            try:
+                check_host(parts.hostname, port)
+            except SSRFError as exc:
+                raise ActionError(f"Connector {connector.name}: {exc}")
         options = connector.options or {}
         try:
             if parts.scheme == "smtps":
@@ -120,3 +121,12 @@ class Notify(Action):
             raise ActionError(f"Mail server answered {exc.smtp_code}: {exc.smtp_error[:200]!r}")
         except (OSError, smtplib.SMTPException) as exc:
             raise TransientActionError(f"Could not talk to the mail server ({exc.__class__.__name__})")
+
+
+def _is_configured_mail_server(host: str, port: int) -> bool:
+    """The project's own mail server (SOAR_SMTP_HOST / SOAR_SMTP_PORT) is trusted: an
+    administrator set it in the environment, and it is usually a relay on loopback or the
+    private network, which the SSRF guard refuses (the default 127.0.0.1:25 made every
+    settings-based e-mail fail). Only that exact host *and* port: a connector pointing at
+    another port of the same host (Redis, PostgreSQL...) is still checked."""
+    return host.lower() == str(settings.EMAIL_HOST).strip().lower() and port == int(settings.EMAIL_PORT)

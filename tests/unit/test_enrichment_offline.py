@@ -2,6 +2,7 @@
 MOCK_SYNC strategy since no LDAP server is cheap here), the blocklist services and the
 import commands."""
 
+import ssl
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -201,7 +202,40 @@ def test_ldap_bad_bind(mock_directory):
 
 def test_ldap_real_connection_refuses_internal_hosts(settings):
     settings.SOAR_SSRF_ALLOWLIST = []
-    provider = LdapDirectoryProvider(ProviderConfig(provider="ldap_directory", base_url="ldap://127.0.0.1:389",
+    provider = LdapDirectoryProvider(ProviderConfig(provider="ldap_directory", base_url="ldaps://127.0.0.1:636",
                                                     options={"search_base": "dc=x"}))
     with pytest.raises(ProviderError, match="not a public address"):
         provider.lookup("user", "dave")
+
+
+def ldap_real(base_url, **options):
+    return LdapDirectoryProvider(ProviderConfig(provider="ldap_directory", base_url=base_url,
+                                                options={"search_base": "dc=x", **options}))
+
+
+def test_ldaps_validates_the_directory_certificate(settings, tmp_path):
+    """ldap3 defaults to CERT_NONE: the bind password would go to whoever answers."""
+    ca, other = tmp_path / "ldap-ca.pem", tmp_path / "other-ca.pem"
+    ca.write_text("placeholder\n")
+    other.write_text("placeholder\n")
+    settings.SOAR_SSRF_ALLOWLIST, settings.SOAR_LDAP_CA_FILE = ["127.0.0.1"], str(ca)
+    server = ldap_real("ldaps://127.0.0.1:636").build_server()
+    assert server.ssl is True and server.tls.validate == ssl.CERT_REQUIRED
+    assert server.tls.ca_certs_file == str(ca) and server.tls.sni == "127.0.0.1"
+    # A provider's own CA file wins over the setting.
+    own = ldap_real("ldaps://127.0.0.1:636", ca_file=str(other)).build_server()
+    assert own.tls.validate == ssl.CERT_REQUIRED and own.tls.ca_certs_file == str(other)
+    with pytest.raises(ProviderError, match="CA file .* cannot be read"):
+        ldap_real("ldaps://127.0.0.1:636", ca_file=str(tmp_path / "missing.pem")).build_server()
+    settings.SOAR_LDAP_CA_FILE = ""
+    default = ldap_real("ldaps://127.0.0.1:636").build_server().tls
+    assert default.validate == ssl.CERT_REQUIRED and default.ca_certs_file is None  # the system's CAs
+
+
+def test_plaintext_ldap_only_when_explicitly_allowed(settings):
+    settings.SOAR_SSRF_ALLOWLIST = ["127.0.0.1"]
+    settings.SOAR_LDAP_ALLOW_PLAINTEXT = False
+    with pytest.raises(ProviderError, match="SOAR_LDAP_ALLOW_PLAINTEXT"):
+        ldap_real("ldap://127.0.0.1:389").build_server()
+    settings.SOAR_LDAP_ALLOW_PLAINTEXT = True
+    assert ldap_real("ldap://127.0.0.1:389").build_server().ssl is False

@@ -111,6 +111,27 @@ def test_email_falls_back_to_the_project_mail_settings(world, settings):
         server.stop()
 
 
+def test_email_to_the_configured_mail_server_passes_the_ssrf_guard(world, settings, connector_for):
+    """SOAR_SMTP_HOST is set by an administrator: trusted even on loopback, with no SSRF allowlist."""
+    settings.SOAR_SSRF_ALLOWLIST = []
+    server = LocalSMTPServer().start()
+    try:
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        run_action("notify", world["case"], channel="email", to="ir@example.org", subject="s", text="t")
+        assert server.wait_for(1)[0]["To"] == "ir@example.org"
+        # A connector to the configured host and port is trusted too...
+        trusted = connector_for("smtp", server.url)
+        run_action("notify", world["case"], channel="email", to="ir@example.org", subject="s2", text="t")
+        assert server.wait_for(2)[1]["Subject"] == "s2"
+        # ...but another port of that host is not the configured server: still refused.
+        trusted.delete()
+        connector_for("smtp", f"smtp://127.0.0.1:{server.port + 1}")
+        with pytest.raises(ActionError, match="SOAR_SSRF_ALLOWLIST"):
+            run_action("notify", world["case"], channel="email", to="ir@example.org", subject="s3", text="t")
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("name, kind, params, path, sent", [
     ("isolate_host", "edr", {"hostname": "ws-042"}, "/api/v1/hosts/isolate", {"hostname": "ws-042"}),
     ("disable_user", "directory", {"username": "alice"}, "/api/v1/users/disable", {"username": "alice"}),

@@ -140,6 +140,35 @@ def test_metrics_with_the_token_from_anywhere(client, world):
                       HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
 
 
+@override_settings(SOAR_METRICS_ALLOWLIST=[], SOAR_METRICS_TOKEN="")
+def test_metrics_closed_to_everyone_until_a_token_or_an_allowlist_is_set(client, world):
+    """No default allowlist: loopback is where a same-host reverse proxy's requests come from."""
+    for address in ("127.0.0.1", "::1", "198.51.100.7"):
+        response = client.get("/metrics", REMOTE_ADDR=address)
+        text = response.content.decode()
+        assert response.status_code == 403 and "SOAR_METRICS_TOKEN" in text and "SOAR_METRICS_ALLOWLIST" in text
+
+
+def test_metrics_default_settings_allow_nobody(monkeypatch):
+    import importlib.util
+
+    from soar import settings as project_settings
+
+    monkeypatch.delenv("SOAR_METRICS_ALLOWLIST", raising=False)
+    monkeypatch.delenv("SOAR_METRICS_TOKEN", raising=False)
+    spec = importlib.util.spec_from_file_location("fresh_settings", project_settings.__file__)
+    fresh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fresh)
+    assert fresh.SOAR_METRICS_ALLOWLIST == [] and fresh.SOAR_METRICS_TOKEN == ""
+
+
+@override_settings(SOAR_METRICS_TOKEN="s3cret-token")
+def test_metrics_with_a_token_and_no_allowlist_refuses_loopback_without_it(client, world, settings):
+    settings.SOAR_METRICS_ALLOWLIST = []
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_AUTHORIZATION="Bearer s3cret-token").status_code == 200
+
+
 @override_settings(SOAR_METRICS_ALLOWLIST=["10.0.0.0/8", "::1/128"], SOAR_METRICS_TOKEN="")
 def test_metrics_allowlist_takes_cidrs(client, world):
     assert client.get("/metrics", REMOTE_ADDR="10.20.30.40").status_code == 200
@@ -148,6 +177,7 @@ def test_metrics_allowlist_takes_cidrs(client, world):
     assert client.get("/metrics", REMOTE_ADDR="not-an-ip").status_code == 403
 
 
+@override_settings(SOAR_METRICS_ALLOWLIST=["127.0.0.1/32"])
 def test_metric_values_come_from_the_database(client, world):
     from django.utils import timezone
 
@@ -184,6 +214,7 @@ def test_collector_is_registered_once():
     assert ours == [first]
 
 
+@override_settings(SOAR_METRICS_ALLOWLIST=["127.0.0.1/32"])
 def test_playbook_metrics_count_runs_steps_and_pending_approvals(client, world):
     from django.utils import timezone
 
