@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from alerts import correlation, outbox
+from alerts import correlation, outbox, services
 
 
 @shared_task(acks_late=True)
@@ -10,4 +10,6 @@ def process_alerts(alert_ids: list[int]) -> None:
 
 @shared_task
 def sweep_unprocessed_alerts() -> int:
+    # Remembered webhook signatures past their timestamp window: the window check refuses them now.
+    services.forget_expired_signatures()
     return outbox.sweep_unprocessed_alerts()

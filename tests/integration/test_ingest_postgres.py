@@ -1,6 +1,7 @@
 """Batch ingestion on PostgreSQL, where large batches take the COPY fast path."""
 
 import json
+import time
 
 import pytest
 
@@ -138,3 +139,38 @@ def test_processing_does_not_lock_the_alerts_source(make_source):
                 cursor.execute("RESET lock_timeout")
         other.rollback()
     assert Alert.objects.get(pk=alert_id).processing == "done"
+
+
+def test_one_signed_request_sent_many_times_at_once_stores_one_alert(make_source, monkeypatch):
+    """8 copies of one signed request in flight together (a replay racing the original): the
+    unique signature row makes them wait for the first; every copy answers its alert id."""
+    import threading
+
+    from django.db import connections
+
+    monkeypatch.setattr(services, "dispatch_processing", lambda ids: None)  # no worker in this test
+    source, _ = make_source(hmac_secret="s3cret")
+    signature = services.VerifiedSignature("d" * 64, time.time() + 300)
+    answers, errors = [], []
+    barrier = threading.Barrier(8)
+
+    def send():
+        try:
+            barrier.wait()
+            # No source_ref: only the replay guard keeps a copy from being a second alert.
+            answers.append([(s.id, s.created) for s in services.ingest(
+                source, [{"title": "signed once", "severity": "low"}], signature=signature)])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Alert.objects.filter(source=source).count() == 1
+    alert_id = Alert.objects.get(source=source).pk
+    assert sorted(answers) == [[(alert_id, False)]] * 7 + [[(alert_id, True)]]
