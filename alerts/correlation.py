@@ -197,11 +197,15 @@ def _join_or_open_group(rule: CorrelationRule, key: str, at) -> AlertGroup:
     window = timedelta(minutes=rule.window_minutes)
     for _ in range(MAX_ATTEMPTS):
         group = (AlertGroup.objects.select_for_update(of=("self",))
-                 .filter(rule=rule, key_hash=key_hash, is_open=True)
-                 .annotate(case_status=case_selectors.case_status_of("case_id")).first())
+                 .filter(rule=rule, key_hash=key_hash, is_open=True).first())
         if group is not None:
             expired = group.last_seen + window < at
-            case_done = group.case_id is not None and group.case_status not in case_selectors.OPEN_CASE_STATUSES
+            # Decide on the locked row's own state: read its case in a statement of its own,
+            # taken after the lock, so a case that the previous lock holder just committed is
+            # seen (see case_selectors.case_status). A case id whose status cannot be read is
+            # not taken as finished: joining it is safe, closing the group would open a twin.
+            status = case_selectors.case_status(group.case_id) if group.case_id is not None else None
+            case_done = status is not None and status not in case_selectors.OPEN_CASE_STATUSES
             if not expired and not case_done:
                 return group
             group.is_open = False

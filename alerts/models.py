@@ -192,3 +192,19 @@ class Alert(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.title[:80]}"
+
+
+class SignedRequest(models.Model):
+    """A signed webhook request accepted inside its timestamp window. The same signature again
+    is a replay: it stores nothing and is answered with these alert ids as duplicates. Rows
+    are deleted by the alert sweep once the timestamp window has passed (the timestamp check
+    refuses the signature from then on)."""
+
+    # SHA-256 of "<source id>:<signature hex>"; unique, so two identical requests in flight
+    # serialise on the index and the second one sees the first's row.
+    digest = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+    alert_ids = models.JSONField(default=list)
+
+    def __str__(self):
+        return self.digest[:12]

@@ -14,6 +14,7 @@ import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +24,7 @@ from django.utils import timezone
 
 from alerts import bulk
 from alerts.adapters import parse_payload
-from alerts.models import Alert, AlertSource, Observable, hash_token
+from alerts.models import Alert, AlertSource, Observable, SignedRequest, hash_token
 from alerts.normalization import NormalizationError, NormalizedAlert
 from alerts.outbox import dispatch_processing, dispatch_resolution
 
@@ -85,10 +86,31 @@ def forget_cached_sources() -> None:
         _source_cache.clear()
 
 
-def verify_signature(source: AlertSource, body: bytes, timestamp: str, signature: str, *, now: float | None = None):
-    """HMAC-SHA256 over ``timestamp + "." + body``; the timestamp must be within the window."""
+@dataclass(frozen=True)
+class VerifiedSignature:
+    """A valid signature: ``digest`` identifies it (replay detection), ``expires_at`` is when
+    the timestamp check starts refusing it (Unix seconds)."""
+
+    digest: str
+    expires_at: float
+
+
+def signing_string(timestamp: str, body: bytes, idempotency_key: str = "") -> bytes:
+    """``timestamp + "." + body``; with an Idempotency-Key, ``timestamp + "." + key + "\\n" + body``
+    so that the key, which decides de-duplication, cannot be added or changed by whoever
+    replays a captured request. A key is printable ASCII without newlines, so the two parts
+    cannot be shifted into each other."""
+    if idempotency_key:
+        return f"{timestamp}.{idempotency_key}\n".encode() + body
+    return f"{timestamp}.".encode() + body
+
+
+def verify_signature(source: AlertSource, body: bytes, timestamp: str, signature: str, *,
+                     idempotency_key: str = "", now: float | None = None) -> VerifiedSignature | None:
+    """HMAC-SHA256 over ``signing_string``; the timestamp must be within the window. None when the
+    source has no secret (unsigned source)."""
     if not source.hmac_secret:
-        return
+        return None
     if not timestamp or not signature:
         raise IngestError(401, {"detail": "This source requires X-Soar-Timestamp and X-Soar-Signature headers."})
     try:
@@ -96,12 +118,38 @@ def verify_signature(source: AlertSource, body: bytes, timestamp: str, signature
     except ValueError:
         raise IngestError(401, {"detail": "X-Soar-Timestamp must be Unix seconds."})
     now = time.time() if now is None else now
-    if abs(now - sent_at) > settings.SOAR_HMAC_WINDOW_SECONDS:
+    window = settings.SOAR_HMAC_WINDOW_SECONDS
+    if abs(now - sent_at) > window:
         raise IngestError(401, {"detail": "X-Soar-Timestamp is outside the accepted window (replay protection)."})
-    expected = hmac.new(source.hmac_secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    expected = hmac.new(source.hmac_secret.encode(), signing_string(timestamp, body, idempotency_key),
+                        hashlib.sha256).hexdigest()
     given = signature.removeprefix("sha256=")
     if not hmac.compare_digest(expected, given):
         raise IngestError(401, {"detail": "Bad signature."})
+    digest = hashlib.sha256(f"{source.pk}:{expected}".encode()).hexdigest()
+    return VerifiedSignature(digest, sent_at + window + 1)
+
+
+def claim_signature(signature: VerifiedSignature) -> list[int] | None:
+    """Remember a signature for its window; call inside the transaction that stores the alerts.
+    Returns None when it is new, or the alert ids stored by the earlier request that used it
+    (a replay). On PostgreSQL a second identical request in flight waits on the unique index
+    until the first commits (then sees its row) or rolls back (then claims it itself)."""
+    expires_at = datetime.fromtimestamp(signature.expires_at, tz=UTC)
+    try:
+        with transaction.atomic():
+            SignedRequest.objects.create(digest=signature.digest, expires_at=expires_at)
+        return None
+    except IntegrityError:
+        earlier = SignedRequest.objects.filter(digest=signature.digest).values_list("alert_ids", flat=True).first()
+        if earlier is None:
+            raise  # not a replay after all: let the caller retry the request
+        return earlier
+
+
+def forget_expired_signatures(now: datetime | None = None) -> int:
+    """Delete remembered signatures whose timestamp window has passed (called by the sweep)."""
+    return SignedRequest.objects.filter(expires_at__lt=now or timezone.now()).delete()[0]
 
 
 # --- storing --------------------------------------------------------------------------
@@ -131,9 +179,12 @@ def dedup_key_for(alert: NormalizedAlert, idempotency_key: str, item_index: int 
 
 
 def ingest(
-    source: AlertSource, items: list[Any], *, idempotency_key: str = "", batch: bool = False
+    source: AlertSource, items: list[Any], *, idempotency_key: str = "", batch: bool = False,
+    signature: VerifiedSignature | None = None,
 ) -> list[StoredAlert]:
-    """Parse and store ``items`` (one payload each) in one transaction."""
+    """Parse and store ``items`` (one payload each) in one transaction. With a ``signature``
+    (signed source), a request whose signature was used before stores nothing and returns
+    the earlier request's alerts, as duplicates."""
     parsed = parse_items(source, items, batch)
     rows = []
     for item_index, alerts in enumerate(parsed):
@@ -141,8 +192,18 @@ def ingest(
             key = dedup_key_for(alert, idempotency_key, item_index if batch else None, alert_index)
             rows.append((alert, key[:300]))
     # One row is one statement: autocommit makes it its own transaction (no BEGIN/COMMIT trips).
-    with transaction.atomic() if len(rows) > 1 else nullcontext():
+    # A signed request also writes its signature, in the same transaction as its alerts: if
+    # storing fails, the signature is not spent and the sender's retry goes through.
+    with transaction.atomic() if len(rows) > 1 or signature is not None else nullcontext():
+        if signature is not None:
+            earlier = claim_signature(signature)
+            if earlier is not None:
+                logger.info("replayed signed request from source %s answered with %d stored alert(s)",
+                            source.pk, len(earlier))
+                return [StoredAlert(alert_id, False) for alert_id in earlier]
         stored = store_alerts(source, rows)
+        if signature is not None:
+            SignedRequest.objects.filter(digest=signature.digest).update(alert_ids=[s.id for s in stored])
         new_ids = [s.id for s in stored if s.created]
         if new_ids:
             transaction.on_commit(lambda: dispatch_processing(new_ids))

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from alerts import correlation, outbox, resolution
+from alerts import correlation, outbox, resolution, services
 
 
 @shared_task(acks_late=True)
@@ -10,6 +10,8 @@ def process_alerts(alert_ids: list[int]) -> None:
 
 @shared_task
 def sweep_unprocessed_alerts() -> int:
+    # Remembered webhook signatures past their timestamp window: the window check refuses them now.
+    services.forget_expired_signatures()
     return outbox.sweep_unprocessed_alerts()
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db.models import Case as CaseExpr
-from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import F, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -65,11 +65,15 @@ def visible_cases(user) -> QuerySet[Case]:
     return Case.objects.filter(Q(team_id__in=team_ids_query(user)) | Q(pk__in=direct) | Q(pk__in=via_groups))
 
 
-def case_status_of(case_id_field: str = "case_id") -> Subquery:
-    """The status of the case whose id is the outer row's ``case_id_field``, as a correlated
-    subquery: one primary-key look-up per outer row. A join let the planner pick a merge join
-    that walks the whole case index when its statistics on the outer table are stale."""
-    return Subquery(Case.objects.filter(pk=OuterRef(case_id_field)).order_by().values("status")[:1])
+def case_status(case_id: int) -> str | None:
+    """The status of one case, by primary key (None when no such case is visible).
+
+    Correlation calls this *after* locking the alert group, as a statement of its own: under
+    READ COMMITTED it then sees a case committed by the worker that held the lock before. A
+    subquery in the locking statement would read the statement's older snapshot instead, and
+    miss that case (PostgreSQL re-reads only the locked row itself after waiting). A primary-key
+    look-up also keeps clear of the merge join over the whole case index that a join invited."""
+    return Case.objects.filter(pk=case_id).values_list("status", flat=True).first()
 
 
 def get_visible_case(user, case_id) -> Case:

@@ -7,7 +7,9 @@ a redirect to an internal host, is refused as well. Redirects are not followed a
 
 Refused: every address that is not globally routable (private, loopback, link-local,
 multicast, reserved, unspecified, CGNAT, documentation ranges...) and the cloud metadata
-endpoints, unless the host name or a network containing the address is listed in
+endpoints, IPv6 addresses that embed such an IPv4 address (NAT64, 6to4, Teredo, IPv4-mapped
+and -compatible; see ``embedded_ipv4``) and the local-use NAT64 prefix, unless the host name
+or a network containing the address is listed in
 ``settings.SOAR_SSRF_ALLOWLIST``."""
 
 from __future__ import annotations
@@ -51,9 +53,43 @@ def _as_ip(address: str):
     return mapped or ip
 
 
-def is_forbidden_address(address: str) -> bool:
-    ip = _as_ip(address)
+# RFC 6052 well-known NAT64 prefix: the IPv4 address is the last 32 bits.
+NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+# RFC 8215 local-use NAT64 prefix: the operator picks the prefix length (/48 to /96), so where
+# the IPv4 address sits is unknown; it is not globally routable anyway, so all of it is refused.
+NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to through a translator or tunnel: IPv4-mapped
+    and IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96), 6to4 (2002::/16, the relay's
+    address) and Teredo (2001::/32, server and client). A connection to such an address can
+    end at the embedded IPv4 host, so the IPv4 rules must hold for it too."""
+    if ip.version != 6:
+        return []
+    found = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if int(ip) >> 32 == 0:  # IPv4-compatible ::a.b.c.d (deprecated, still routed by some stacks)
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip in NAT64_WELL_KNOWN:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    return found
+
+
+def _forbidden(ip) -> bool:
     return ip in METADATA_ADDRESSES or not ip.is_global or ip.is_multicast
+
+
+def is_forbidden_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.version == 6 and ip in NAT64_LOCAL_USE:
+        return True
+    return _forbidden(ip) or any(_forbidden(v4) for v4 in embedded_ipv4(ip))
 
 
 def check_address(host: str, address: str) -> None:

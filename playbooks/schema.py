@@ -31,10 +31,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from django.conf import settings
 
 from alerts.normalization import ENTITY_TYPES, SEVERITIES
 from playbooks.actions.registry import action_names, get_action
 from playbooks.templating import ROOTS, condition_errors, malformed_template, template_paths
+from soar.json_limits import json_problem
 
 MAX_DEFINITION_BYTES = 64 * 1024
 MAX_STEPS = 50
@@ -70,40 +72,74 @@ class DefinitionError(ValueError):
         super().__init__("; ".join(errors))
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """Refuses YAML anchors/aliases: a few lines of them can expand into gigabytes."""
+def _depth_error(max_depth: int) -> DefinitionError:
+    return DefinitionError([f"definition: nested deeper than {max_depth} levels (SOAR_MAX_JSON_DEPTH)"])
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """Refuses YAML anchors/aliases (a few lines of them can expand into gigabytes) and nesting
+    deeper than the webhook's JSON limit: the composer recurses once per level, so a 20 KB
+    ``[[[[...]]]]`` would otherwise end in RecursionError. The check runs before each level
+    is composed, so a deep document is refused after reading only its first levels."""
+
+    def __init__(self, stream, max_depth: int):
+        super().__init__(stream)
+        self.max_depth = max_depth
+        self.depth = 0
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             raise yaml.YAMLError("YAML aliases (*name) are not allowed in playbooks")
-        return super().compose_node(parent, index)
+        # Only collections count, as in soar.json_limits: a top-level mapping is depth 1.
+        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
+            return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            if self.depth > self.max_depth:
+                raise _depth_error(self.max_depth)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def parse(text: str, fmt: str | None = None) -> dict:
-    """Parse YAML or JSON text into a dict (DefinitionError with the line on failure)."""
+    """Parse YAML or JSON text into a dict (DefinitionError with the line on failure). Bounded
+    like the webhook's JSON: size (also SOAR_MAX_BODY_BYTES), nesting (SOAR_MAX_JSON_DEPTH), no
+    NUL characters, integers within 64 bits, finite numbers."""
     if not isinstance(text, str) or not text.strip():
         raise DefinitionError(["definition: empty"])
-    if len(text.encode()) > MAX_DEFINITION_BYTES:
-        raise DefinitionError([f"definition: larger than {MAX_DEFINITION_BYTES // 1024} KiB"])
+    max_bytes = min(MAX_DEFINITION_BYTES, settings.SOAR_MAX_BODY_BYTES)
+    if len(text.encode()) > max_bytes:
+        raise DefinitionError([f"definition: larger than {max_bytes // 1024} KiB"])
+    max_depth = settings.SOAR_MAX_JSON_DEPTH
     if fmt == "json" or (fmt is None and text.lstrip().startswith("{")):
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise _depth_error(max_depth)
         except json.JSONDecodeError as exc:
             raise DefinitionError([f"definition: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"])
     else:
+        loader = _BoundedLoader(text, max_depth)
         try:
-            data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - safe loader subclass
+            data = loader.get_single_data()
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
             problem = getattr(exc, "problem", None) or str(exc)
             raise DefinitionError([f"definition: invalid YAML{where}: {problem}"])
+        finally:
+            loader.dispose()
     if not isinstance(data, dict):
         raise DefinitionError(["definition: the top level must be a mapping (name, trigger, steps)"])
     try:  # dates and other YAML-only types would not survive the JSON snapshot
-        return json.loads(json.dumps(data, default=str))
+        data = json.loads(json.dumps(data, default=str))
     except (TypeError, ValueError) as exc:
         raise DefinitionError([f"definition: unsupported value ({exc})"])
+    problem = json_problem(data, max_depth)
+    if problem:
+        raise DefinitionError([f"definition: {problem}"])
+    return data
 
 
 def parse_and_validate(text: str, fmt: str | None = None, *, check_approvers: bool = True) -> dict:

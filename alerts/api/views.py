@@ -34,7 +34,8 @@ HEADERS = [
     OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
     OpenApiParameter("X-Soar-Timestamp", str, OpenApiParameter.HEADER, required=False),
     OpenApiParameter("X-Soar-Signature", str, OpenApiParameter.HEADER, required=False,
-                     description="`sha256=<hex HMAC-SHA256 of timestamp + '.' + body>` when the source has a secret"),
+                     description="`sha256=<hex HMAC-SHA256 of timestamp + '.' + body>` when the source has a secret; "
+                                 "with an Idempotency-Key: of timestamp + '.' + key + '\\n' + body"),
 ]
 
 
@@ -48,16 +49,17 @@ class BaseIngestView(APIView):
         try:
             source = self._authenticate(request)
             body = read_body(request)
-            services.verify_signature(
-                source, body, request.headers.get("X-Soar-Timestamp", ""),
-                request.headers.get("X-Soar-Signature", ""),
-            )
-            payload = parse_body(request, body, source.kind)
-            items = self.items(payload)
+            # The key is checked first: when present it is part of the signed string.
             key = request.headers.get("Idempotency-Key", "")
             if key and not _IDEMPOTENCY_KEY.match(key):
                 raise IngestError(400, {"detail": "Idempotency-Key must be 1-200 printable ASCII characters."})
-            stored = services.ingest(source, items, idempotency_key=key, batch=self.batch)
+            signature = services.verify_signature(
+                source, body, request.headers.get("X-Soar-Timestamp", ""),
+                request.headers.get("X-Soar-Signature", ""), idempotency_key=key,
+            )
+            payload = parse_body(request, body, source.kind)
+            items = self.items(payload)
+            stored = services.ingest(source, items, idempotency_key=key, batch=self.batch, signature=signature)
         except IngestError as exc:
             ingest_metrics.count_refused(source, exc.status, items)
             headers = {"WWW-Authenticate": 'Bearer realm="soar-ingest"'} if exc.status == 401 else exc.headers

@@ -1,6 +1,7 @@
 """Batch ingestion on PostgreSQL, where large batches take the COPY fast path."""
 
 import json
+import time
 
 import pytest
 
@@ -52,7 +53,7 @@ def test_resent_and_repeated_keys_in_a_copy_batch_are_upserts(client, make_sourc
     second = batch(client, token, mixed).json()["alerts"]
     assert [r["duplicate"] for r in second[:10]] == [True] * 10
     assert second[0]["id"] == first[50]["id"]
-    assert second[-1] == {"id": second[50]["id"], "duplicate": True}
+    assert second[-1] == {"id": second[50]["id"], "duplicate": True, "resolved": False}
     assert Alert.objects.count() == 110
     assert Alert.objects.get(source_ref="ref-55").occurrence_count == 2
     assert Alert.objects.get(source_ref="ref-100").occurrence_count == 2
@@ -71,7 +72,8 @@ def test_single_alert_upsert_is_one_prepared_statement_and_counts_resends(client
     assert first.status_code == 202 and first.json()["alerts"][0]["duplicate"] is False
     for _ in range(2, 8):  # past psycopg's prepare threshold
         again = post(item(1, ref="once"))
-        assert again.json()["alerts"] == [{"id": first.json()["alerts"][0]["id"], "duplicate": True}]
+        first_id = first.json()["alerts"][0]["id"]
+        assert again.json()["alerts"] == [{"id": first_id, "duplicate": True, "resolved": False}]
     alert = Alert.objects.get(source=source, source_ref="once")
     assert alert.occurrence_count == 7 and alert.last_seen_at > alert.received_at
     with CaptureQueriesContext(connection) as queries:
@@ -138,3 +140,38 @@ def test_processing_does_not_lock_the_alerts_source(make_source):
                 cursor.execute("RESET lock_timeout")
         other.rollback()
     assert Alert.objects.get(pk=alert_id).processing == "done"
+
+
+def test_one_signed_request_sent_many_times_at_once_stores_one_alert(make_source, monkeypatch):
+    """8 copies of one signed request in flight together (a replay racing the original): the
+    unique signature row makes them wait for the first; every copy answers its alert id."""
+    import threading
+
+    from django.db import connections
+
+    monkeypatch.setattr(services, "dispatch_processing", lambda ids: None)  # no worker in this test
+    source, _ = make_source(hmac_secret="s3cret")
+    signature = services.VerifiedSignature("d" * 64, time.time() + 300)
+    answers, errors = [], []
+    barrier = threading.Barrier(8)
+
+    def send():
+        try:
+            barrier.wait()
+            # No source_ref: only the replay guard keeps a copy from being a second alert.
+            answers.append([(s.id, s.created) for s in services.ingest(
+                source, [{"title": "signed once", "severity": "low"}], signature=signature)])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Alert.objects.filter(source=source).count() == 1
+    alert_id = Alert.objects.get(source=source).pk
+    assert sorted(answers) == [[(alert_id, False)]] * 7 + [[(alert_id, True)]]

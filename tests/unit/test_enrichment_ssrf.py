@@ -81,3 +81,43 @@ def test_connector_with_internal_base_url_records_a_clear_error(fake_server):
     with pytest.raises(ProviderError, match="SOAR_SSRF_ALLOWLIST"):
         client.request("GET", "/")
     assert fake_server.count() == 0
+
+
+def _embedding_forms(v4: str) -> dict[str, str]:
+    """Every IPv6 form that carries an IPv4 address, spelled for ``v4``."""
+    import ipaddress
+
+    n = int(ipaddress.IPv4Address(v4))
+    hi, lo = f"{n >> 16:x}", f"{n & 0xFFFF:x}"
+    teredo_client = n ^ 0xFFFFFFFF  # Teredo stores the client address inverted
+    return {
+        "nat64": f"64:ff9b::{hi}:{lo}",
+        "nat64-dotted": f"64:ff9b::{v4}",
+        "nat64-local-use": f"64:ff9b:1::{hi}:{lo}",
+        "nat64-local-use-48": f"64:ff9b:1:{hi}:{lo[:2] if len(lo) > 2 else '0'}::",
+        "6to4": f"2002:{hi}:{lo}::1",
+        "ipv4-compatible": f"::{v4}",
+        "ipv4-mapped": f"::ffff:{v4}",
+        "teredo-client": f"2001:0:4136:e378:8000:63bf:{teredo_client >> 16:x}:{teredo_client & 0xFFFF:x}",
+        "teredo-server": f"2001:0:{hi}:{lo}:8000:63bf:f7f7:f7f7",
+    }
+
+
+@pytest.mark.parametrize("v4", ["127.0.0.1", "169.254.169.254"])
+@pytest.mark.parametrize("form", list(_embedding_forms("127.0.0.1")))
+def test_ipv6_forms_embedding_loopback_or_metadata_are_refused(v4, form):
+    """NAT64, 6to4, IPv4-compatible, IPv4-mapped and Teredo addresses reach the IPv4 address they
+    carry (through a translator or tunnel): the IPv4 rules apply to it."""
+    from enrichment.ssrf import is_forbidden_address
+
+    address = _embedding_forms(v4)[form]
+    assert is_forbidden_address(address), address
+    with pytest.raises(SSRFError):
+        check_url(f"http://[{address}]:8080/latest/meta-data/")
+
+
+def test_nat64_of_a_public_address_is_allowed():
+    from enrichment.ssrf import is_forbidden_address
+
+    assert not is_forbidden_address("64:ff9b::808:808")  # 8.8.8.8 through the well-known NAT64 prefix
+    assert not is_forbidden_address("2001:4860:4860::8888")

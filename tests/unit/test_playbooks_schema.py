@@ -123,3 +123,37 @@ def test_render_keeps_types_and_never_executes_code():
 ])
 def test_conditions(expression, expected):
     assert evaluate(expression, CONTEXT) is expected
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 10_000 + "]" * 10_000,                                   # YAML flow sequences
+    "name: x\nsteps: " + "[" * 10_000 + "]" * 10_000,
+    "name: x\nsteps: " + "{a: " * 5_000 + "1" + "}" * 5_000,        # flow mappings
+    "".join(f"{'  ' * i}- \n" for i in range(200)),                 # block sequences
+    '{"name": "x", "steps": ' + "[" * 10_000 + "]" * 10_000 + "}",  # JSON
+], ids=["yaml-flow", "yaml-flow-in-steps", "yaml-flow-mappings", "yaml-block", "json"])
+def test_deeply_nested_definitions_are_refused_not_a_crash(text):
+    """Nesting is bounded like the webhook's JSON (SOAR_MAX_JSON_DEPTH); before, the YAML
+    composer or the JSON decoder recursed until RecursionError (a 500 on /validate)."""
+    with pytest.raises(DefinitionError) as caught:
+        parse(text)
+    assert any("nested deeper than" in e for e in caught.value.errors), caught.value.errors
+
+
+def test_nesting_within_the_limit_still_parses(settings):
+    settings.SOAR_MAX_JSON_DEPTH = 32
+    assert parse("name: x\nsteps: " + "[" * 30 + "]" * 30)["steps"]
+    with pytest.raises(DefinitionError):
+        parse("name: x\nsteps: " + "[" * 32 + "]" * 32)
+
+
+def test_yaml_alias_bombs_are_refused_quickly():
+    import time
+
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
+    started = time.monotonic()
+    with pytest.raises(DefinitionError) as caught:
+        parse("\n".join(lines))
+    assert time.monotonic() - started < 1
+    assert "aliases" in caught.value.errors[0]

@@ -260,3 +260,14 @@ def test_an_auditor_in_the_approver_group_cannot_approve(world, isolate_playbook
     refused = post_json(login(auditor), f"/api/v1/approvals/{approval.pk}/approve", {})
     assert refused.status_code == 403
     assert ApprovalRequest.objects.get().status == "pending" and fake.count("/api/v1/hosts/isolate") == 0
+
+
+@pytest.mark.parametrize("definition", [
+    "[" * 10_000 + "]" * 10_000,
+    "name: x\ntrigger: {type: manual}\nsteps: " + "[" * 10_000 + "]" * 10_000,
+    '{"name": "x", "steps": ' + "[" * 10_000 + "]" * 10_000 + "}",
+], ids=["yaml", "yaml-in-steps", "json"])
+def test_validate_refuses_deep_nesting_with_400(world, definition):
+    response = post_json(login(world["member"]), "/api/v1/playbooks/validate", {"definition": definition})
+    assert response.status_code == 400, response.status_code
+    assert "nested deeper than" in json.dumps(response.json())
