@@ -253,7 +253,7 @@ def url_observables(urls: list[Any]) -> list[Observable]:
 # Field names that say their value names a host (so "evil.com" there is a domain, while a
 # bare "report.pdf" elsewhere is not); and ones that name an account.
 _HOSTISH = re.compile(r"(domain|host|fqdn|dns|query|site|server|sni|rrname|dest|src|dst|remote|origin)", re.I)
-_USERISH = re.compile(r"(^|_|\.)(user|username|account|src_user|dest_user|login|principal)$", re.I)
+_USERISH = re.compile(r"(^|[_.])(user|username|user_?name|user\.name|account|account_?name|login|principal)$", re.I)
 MAX_DETECTED_FIELDS = 200
 
 

@@ -13,6 +13,11 @@
       "fingerprint": "optional; computed from title + entity when absent",
       "data": {...}                                anything else; kept in the raw payload
     }
+
+Values under ``data`` are also read for observables by their shape (IPs, URLs, e-mail
+addresses and hashes anywhere; domains in host-like keys; users in account-like keys; nested
+objects flattened to dotted keys), after the explicit ``entity`` and ``observables``: a custom
+tool that only fills ``data`` still gets its indicators linked and correlated.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from alerts.adapters import Adapter, register
+from alerts.adapters._common import label_observables
 from alerts.normalization import (
     NormalizationError,
     NormalizedAlert,
@@ -89,6 +95,8 @@ class GenericAdapter(Adapter):
         occurred_at = check("occurred_at", lambda: parse_timestamp(data.get("occurred_at")))
         if errors:
             raise NormalizationError(errors)
+        if isinstance(data.get("data"), dict):
+            observables += label_observables(flatten(data["data"]))
         return [
             NormalizedAlert(
                 title=title,
@@ -106,3 +114,20 @@ class GenericAdapter(Adapter):
                 raw=payload,
             )
         ]
+
+
+MAX_FLATTENED = 200
+
+
+def flatten(node: dict, prefix: str = "", depth: int = 0, out: dict | None = None) -> dict:
+    """Nested objects as dotted keys (``{"src": {"ip": x}}`` -> ``{"src.ip": x}``), bounded."""
+    out = {} if out is None else out
+    for key, value in list(node.items())[:MAX_FLATTENED]:
+        if len(out) >= MAX_FLATTENED:
+            break
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and depth < 5:
+            flatten(value, name, depth + 1, out)
+        else:
+            out[name] = value
+    return out

@@ -192,3 +192,16 @@ def test_case_page_shows_indicators_defanged(client, make_source, admin_user):
     client.force_login(admin_user)
     page = client.get(f"/cases/{alert.case_id}/").content.decode()
     assert "hxxps://evil[.]example/payload" in page and "https://evil.example/payload" not in page
+
+
+def test_generic_data_fields_give_observables_by_shape(client, make_source):
+    _, token = make_source(name="tool", kind="generic")
+    body = {"title": "Custom detector hit", "severity": "high",
+            "data": {"src": {"ip": "8.8.8.8", "host": "evil.example"}, "account_name": "Bob",
+                     "file": "report.pdf", "sha256": "A" * 64, "link": "hxxps://bad[.]example/x"}}
+    alert = Alert.objects.get(pk=post(client, token, body).json()["alerts"][0]["id"])
+    keys = {f"{t}:{v}" for t, v in alert.observables.values_list("type", "value")}
+    assert {"ip:8.8.8.8", "domain:evil.example", "user:bob", "hash:" + "a" * 64,
+            "url:https://bad.example/x"} <= keys
+    assert not any(key.endswith("report.pdf") for key in keys)
+    assert (alert.entity_type, alert.entity_value) == ("ip", "8.8.8.8") and alert.case_id
