@@ -194,7 +194,8 @@ class CaseEvent(models.Model):
 
 
 class AuditLog(models.Model):
-    """Append-only: who changed what, when, from where; never edited (admin is read-only)."""
+    """Append-only: who changed what, when, from where; never edited (admin is read-only). The
+    database refuses UPDATE and DELETE of these rows too (triggers, migration 0008)."""
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     actor_label = models.CharField(max_length=150, blank=True)

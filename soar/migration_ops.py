@@ -14,3 +14,16 @@ def postgresql_only(forward: str, backward: str = "") -> migrations.RunPython:
         return apply
 
     return migrations.RunPython(run(forward), run(backward))
+
+
+def per_vendor(forward: dict[str, list[str]], backward: dict[str, list[str]] | None = None) -> migrations.RunPython:
+    """Run raw SQL statements chosen by database vendor ("postgresql", "sqlite"); a vendor not
+    listed gets nothing. One statement per list item (SQLite executes one at a time)."""
+
+    def run(statements_by_vendor):
+        def apply(apps, schema_editor):
+            for sql in (statements_by_vendor or {}).get(schema_editor.connection.vendor, []):
+                schema_editor.execute(sql, params=None)
+        return apply
+
+    return migrations.RunPython(run(forward), run(backward))

@@ -41,6 +41,34 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_around_the_audit_triggers():
+    """Transactional tests end with a flush: TRUNCATE on PostgreSQL (no row triggers fire), but
+    DELETE FROM on SQLite, which the audit log's append-only triggers refuse (migration
+    cases/0009). On SQLite the flush drops those triggers first and re-creates them after."""
+    import importlib
+
+    from django.conf import settings
+
+    if "sqlite3" not in settings.DATABASES["default"]["ENGINE"]:
+        yield
+        return
+    from django.db.backends.sqlite3.base import DatabaseOperations
+
+    guard = importlib.import_module("cases.migrations.0009_audit_log_append_only")
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        if "cases_auditlog" not in tables or not statements:
+            return statements
+        return [*guard.SQLITE_BACKWARD, *statements, *guard.SQLITE]
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = original
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Everything under tests/integration/ is an integration test (deselected by -m "not integration")."""
