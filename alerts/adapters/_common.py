@@ -168,10 +168,15 @@ def _is_bulk_action(item: Any) -> bool:
 
 
 def unwrap_hit(item: Any) -> Any:
-    """An Elasticsearch/OpenSearch hit ``{"_index", "_id", "_source"}`` -> its document, with
+    """An Elasticsearch/OpenSearch hit ``{"_index", "_id", "_source"}`` (or an es_archiver
+    record ``{"type": "doc", "value": {"index", "id", "source"}}``) -> its document, with
     ``_id``/``_index`` kept beside the fields (the id is the document's identity)."""
     if isinstance(item, dict) and isinstance(item.get("_source"), dict):
         return {**item["_source"], "_id": item.get("_id"), "_index": item.get("_index")}
+    # Kibana's es_archiver files (how Elastic publishes its own alert samples).
+    value = item.get("value") if isinstance(item, dict) and item.get("type") == "doc" else None
+    if isinstance(value, dict) and isinstance(value.get("source"), dict):
+        return {**value["source"], "_id": value.get("id"), "_index": value.get("index")}
     return item
 
 

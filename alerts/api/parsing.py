@@ -4,6 +4,7 @@ numbers are refused with a clear 4xx before anything reaches an adapter."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django.conf import settings
@@ -46,6 +47,10 @@ def content_type_of(request) -> str:
 def parse_body(request, body: bytes, source_kind: str) -> Any:
     """The payload to hand to the source's adapter: parsed JSON, or the raw bytes of a message."""
     content_type = content_type_of(request)
+    if source_kind in RAW_MESSAGE_KINDS and content_type not in RAW_MESSAGE_TYPES and looks_like_message(body):
+        # A mail relay or script that posts the .eml as text/plain, octet-stream or even
+        # "application/json": the message is still an alert.
+        content_type = RAW_MESSAGE_TYPES[0]
     if content_type in RAW_MESSAGE_TYPES:
         if source_kind not in RAW_MESSAGE_KINDS:
             raise IngestError(415, {"detail": f"A {content_type} body is read only by e-mail sources; this source's "
@@ -54,6 +59,19 @@ def parse_body(request, body: bytes, source_kind: str) -> Any:
             raise IngestError(400, {"detail": "Request body is empty."})
         return body
     return parse_json(request, body)
+
+
+_HEADER_LINE = re.compile(rb"^[A-Za-z][A-Za-z0-9-]{0,76}:[ \t]?\S")
+
+
+def looks_like_message(body: bytes) -> bool:
+    """An RFC 822 message starts with header lines (or an mbox "From " line), never with JSON."""
+    head = body.lstrip()[:2000]
+    if head[:1] in (b"{", b"["):
+        return False
+    lines = head.splitlines()[:5]
+    headers = [line for line in lines if _HEADER_LINE.match(line) or line.startswith(b"From ")]
+    return len(headers) >= 2 or bool(lines and lines[0].startswith(b"From "))
 
 
 def parse_json(request, body: bytes) -> Any:

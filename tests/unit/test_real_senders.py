@@ -205,3 +205,21 @@ def test_generic_data_fields_give_observables_by_shape(client, make_source):
             "url:https://bad.example/x"} <= keys
     assert not any(key.endswith("report.pdf") for key in keys)
     assert (alert.entity_type, alert.entity_value) == ("ip", "8.8.8.8") and alert.case_id
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream", "application/json"])
+def test_raw_message_with_another_content_type_is_still_read(client, make_source, content_type):
+    _, token = make_source(name="mail", kind="email")
+    raw = (REAL / "email" / "01-phishing-pot-ledger-mailchimp-alternative.eml").read_bytes()
+    answer = post(client, token, raw, content_type=content_type)
+    assert answer.status_code == 202, answer.content
+    assert Alert.objects.get().entity_type == "email"
+
+
+def test_kibana_archive_record_is_read_as_its_document():
+    from alerts.adapters import parse_payload
+
+    hit = json.loads((REAL / "elastic" / "02-7x-signal-threat-match-search-hit.json").read_text())
+    record = {"type": "doc", "value": {"index": hit["_index"], "id": hit["_id"], "source": hit["_source"]}}
+    (from_hit,), (from_record,) = parse_payload("elastic", hit), parse_payload("elastic", record)
+    assert (from_record.title, from_record.source_ref) == (from_hit.title, from_hit.source_ref)
