@@ -120,8 +120,10 @@ def parse(text: str, fmt: str | None = None) -> dict:
         except json.JSONDecodeError as exc:
             raise DefinitionError([f"definition: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"])
     else:
-        loader = _BoundedLoader(text, max_depth)
+        loader = None
         try:
+            # The reader checks for unprintable characters already while it is built.
+            loader = _BoundedLoader(text, max_depth)
             data = loader.get_single_data()
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
@@ -129,7 +131,8 @@ def parse(text: str, fmt: str | None = None) -> dict:
             problem = getattr(exc, "problem", None) or str(exc)
             raise DefinitionError([f"definition: invalid YAML{where}: {problem}"])
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
     if not isinstance(data, dict):
         raise DefinitionError(["definition: the top level must be a mapping (name, trigger, steps)"])
     try:  # dates and other YAML-only types would not survive the JSON snapshot

@@ -60,7 +60,8 @@ def test_one_scrape_sums_every_worker_even_a_dead_one(make_source, service_facto
     stale = directory / "counter_999999.db"
     directory.mkdir()
     stale.write_bytes(b"left over from an earlier run")
-    web = service_factory("web", name="web-multiproc", concurrency=2, PROMETHEUS_MULTIPROC_DIR=directory)
+    web = service_factory("web", name="web-multiproc", concurrency=2, PROMETHEUS_MULTIPROC_DIR=directory,
+                          SOAR_METRICS_ALLOWLIST="127.0.0.1/32")  # /metrics is closed by default
     assert not stale.exists(), "the directory is emptied when gunicorn starts"
 
     sent = 0

@@ -157,3 +157,9 @@ def test_yaml_alias_bombs_are_refused_quickly():
         parse("\n".join(lines))
     assert time.monotonic() - started < 1
     assert "aliases" in caught.value.errors[0]
+
+
+def test_unprintable_characters_are_a_definition_error_not_a_crash(db):
+    """The YAML reader refuses C1 control characters while it is built (schemathesis found a 500)."""
+    with pytest.raises(DefinitionError, match="invalid YAML"):
+        parse("name: x\x99y\n")
