@@ -16,6 +16,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from alerts.models import Alert
@@ -110,13 +111,34 @@ relay = Relay()
 atexit.register(relay.flush)
 
 
-def dispatch_processing(alert_ids: list[int]) -> None:
-    """Hand committed alerts to processing. In the embedded mode (tasks run in-process) this
-    processes them now; with a broker the relay thread publishes them."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+def _process_here(alert_ids: list[int]) -> None:
+    """The embedded mode's relay: tasks run in-process, so publishing processes the alerts in
+    the relay thread, after the webhook has answered. The embedded mode has no beat either:
+    each round also sweeps what an earlier round left (a crash, a locked database)."""
+    try:
         publish_processing(alert_ids)
-    else:
+        sweep_unprocessed_alerts()
+    finally:
+        # A thread that is not a request: give its database connection back (SQLite locks).
+        connection.close()
+
+
+embedded_relay = Relay(publish=_process_here, linger_seconds=0.02)
+atexit.register(embedded_relay.flush)
+
+
+def dispatch_processing(alert_ids: list[int], *, defer: bool = False) -> None:
+    """Hand committed alerts to processing. With a broker the relay thread publishes them. In
+    the embedded mode (tasks run in-process) they are processed now, or, when ``defer`` (the
+    webhook) and SOAR_EMBEDDED_PROCESSING is "background" (the default), by a thread after
+    the response: a sender of a 500-alert group must not wait for 500 cases to be opened,
+    enriched and offered to playbooks (Alertmanager re-sends after 10 s)."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
         relay.submit(alert_ids)
+    elif defer and settings.SOAR_EMBEDDED_PROCESSING == "background":
+        embedded_relay.submit(alert_ids)
+    else:
+        publish_processing(alert_ids)
 
 
 def dispatch_resolution(alert_ids: list[int]) -> None:

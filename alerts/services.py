@@ -180,11 +180,12 @@ def dedup_key_for(alert: NormalizedAlert, idempotency_key: str, item_index: int 
 
 def ingest(
     source: AlertSource, items: list[Any], *, idempotency_key: str = "", batch: bool = False,
-    signature: VerifiedSignature | None = None,
+    signature: VerifiedSignature | None = None, defer_processing: bool = False,
 ) -> list[StoredAlert]:
     """Parse and store ``items`` (one payload each) in one transaction. With a ``signature``
     (signed source), a request whose signature was used before stores nothing and returns
-    the earlier request's alerts, as duplicates."""
+    the earlier request's alerts, as duplicates. ``defer_processing`` (the webhook): in the
+    embedded mode, process after the caller has answered instead of before (see outbox)."""
     parsed = parse_items(source, items, batch)
     rows = []
     for item_index, alerts in enumerate(parsed):
@@ -206,7 +207,7 @@ def ingest(
             SignedRequest.objects.filter(digest=signature.digest).update(alert_ids=[s.id for s in stored])
         new_ids = [s.id for s in stored if s.created]
         if new_ids:
-            transaction.on_commit(lambda: dispatch_processing(new_ids))
+            transaction.on_commit(lambda: dispatch_processing(new_ids, defer=defer_processing))
         resolved_ids = [s.id for s in stored if s.resolved]
         if resolved_ids:
             transaction.on_commit(lambda: dispatch_resolution(resolved_ids))

@@ -5,6 +5,8 @@ Celery tasks run in-process, so `make run` works on a bare machine."""
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -217,6 +219,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = SOAR_MAX_BODY_BYTES
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Embedded mode only: "background" processes webhook alerts in a thread of the web process after
+# the response; "inline" before it (what the unit tests use, to assert on the result at once).
+SOAR_EMBEDDED_PROCESSING = env("SOAR_EMBEDDED_PROCESSING", "background")
+if SOAR_EMBEDDED_PROCESSING not in ("background", "inline"):
+    raise ImproperlyConfigured("SOAR_EMBEDDED_PROCESSING must be 'background' or 'inline'.")
 CELERY_TASK_EAGER_PROPAGATES = False
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"

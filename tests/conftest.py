@@ -34,6 +34,13 @@ def make_source(db):
 
 
 @pytest.fixture(autouse=True)
+def _process_alerts_inline(settings):
+    """Embedded-mode tests assert on a webhook request's results as soon as it answers; the
+    background thread the product uses by default has its own test (test_embedded_processing)."""
+    settings.SOAR_EMBEDDED_PROCESSING = "inline"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Log-in failure counters (soar.security) live in the cache: no test inherits another's."""
     from django.core.cache import cache

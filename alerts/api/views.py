@@ -59,7 +59,8 @@ class BaseIngestView(APIView):
             )
             payload = parse_body(request, body, source.kind)
             items = self.items(payload)
-            stored = services.ingest(source, items, idempotency_key=key, batch=self.batch, signature=signature)
+            stored = services.ingest(source, items, idempotency_key=key, batch=self.batch, signature=signature,
+                                     defer_processing=True)
         except IngestError as exc:
             ingest_metrics.count_refused(source, exc.status, items)
             headers = {"WWW-Authenticate": 'Bearer realm="soar-ingest"'} if exc.status == 401 else exc.headers

@@ -34,7 +34,7 @@ def test_two_workers_on_one_key_open_one_case(make_source, monkeypatch, run):
     source, _ = make_source()
     entity = {"type": "ip", "value": f"198.51.100.{run + 40}"}
     # No broker round trip: the test drives processing itself, one alert per thread.
-    monkeypatch.setattr(services, "dispatch_processing", lambda ids: None)
+    monkeypatch.setattr(services, "dispatch_processing", lambda ids, **kwargs: None)
     monkeypatch.setattr(correlation, "case_opened", type("Quiet", (), {"send": staticmethod(lambda **kw: None)}))
 
     first = services.ingest(source, [{"title": "below threshold", "severity": "low", "confidence": 10,

@@ -125,7 +125,7 @@ def test_processing_does_not_lock_the_alerts_source(make_source):
 
     source, _ = make_source()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(services, "dispatch_processing", lambda ids: None)
+        patch.setattr(services, "dispatch_processing", lambda ids, **kwargs: None)
         alert_id = services.ingest(source, [item(1)])[0].id
     dsn = connection.get_connection_params()
     with psycopg.connect(host=dsn.get("host"), port=dsn.get("port"), user=dsn.get("user"),
@@ -149,7 +149,7 @@ def test_one_signed_request_sent_many_times_at_once_stores_one_alert(make_source
 
     from django.db import connections
 
-    monkeypatch.setattr(services, "dispatch_processing", lambda ids: None)  # no worker in this test
+    monkeypatch.setattr(services, "dispatch_processing", lambda ids, **kwargs: None)  # no worker in this test
     source, _ = make_source(hmac_secret="s3cret")
     signature = services.VerifiedSignature("d" * 64, time.time() + 300)
     answers, errors = [], []

@@ -87,7 +87,7 @@ def test_concurrent_processing_calls_converge(make_source, wait_until):
 
     source, _ = make_source()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(services, "dispatch_processing", lambda ids: True)
+        patch.setattr(services, "dispatch_processing", lambda ids, **kwargs: True)
         stored = services.ingest(source, [alert(i, "203.0.113.99") for i in range(64)], batch=True)
     ids = [s.id for s in stored]
     errors = []

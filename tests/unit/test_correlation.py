@@ -133,7 +133,7 @@ def test_joining_a_group_reads_its_case_status_by_primary_key_not_by_join(source
 
     only_rule(key="entity", min_severity="high", min_confidence=50)
     ingest(source, entity={"type": "ip", "value": "192.0.2.1"})
-    monkeypatch.setattr(services, "dispatch_processing", lambda ids: None)
+    monkeypatch.setattr(services, "dispatch_processing", lambda ids, **kwargs: None)
     second = ingest(source, entity={"type": "ip", "value": "192.0.2.1"})
     with CaptureQueriesContext(connection) as queries:
         assert correlation.process_alert(second.pk) is True

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def held(monkeypatch, make_source):
     """Three stored, unprocessed alerts (dispatch is held back)."""
-    monkeypatch.setattr(services, "dispatch_processing", lambda ids: None)
+    monkeypatch.setattr(services, "dispatch_processing", lambda ids, **kwargs: None)
     source, _ = make_source()
     stored = services.ingest(source, [{"title": f"Alert {i}", "severity": "high", "confidence": 90,
                                        "entity": {"type": "ip", "value": f"192.0.2.{i}"}} for i in range(3)],

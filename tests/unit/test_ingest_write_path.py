@@ -26,7 +26,7 @@ def post(client, token, body):
 def dispatched(monkeypatch):
     """What the request hands to processing (nothing is processed)."""
     handed = []
-    monkeypatch.setattr(services, "dispatch_processing", handed.extend)
+    monkeypatch.setattr(services, "dispatch_processing", lambda ids, **kwargs: handed.extend(ids))
     return handed
 
 

@@ -1,0 +1,62 @@
+"""The embedded mode's default: webhook alerts are processed by a thread of the web process
+after the response (SOAR_EMBEDDED_PROCESSING=background), so a sender never waits for cases to
+be opened, enriched and offered to playbooks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from alerts import outbox
+from alerts.models import Alert
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def group(size: int) -> dict:
+    return {"version": "4", "status": "firing", "alerts": [{
+        "status": "firing", "startsAt": "2026-11-30T10:00:00Z", "fingerprint": f"{i:016x}",
+        "labels": {"alertname": "NodeDown", "severity": "critical", "instance": f"node-{i}.example.com:9100"},
+    } for i in range(size)]}
+
+
+def test_webhook_answers_before_processing_and_the_thread_finishes_it(client, make_source, settings, monkeypatch):
+    settings.SOAR_EMBEDDED_PROCESSING = "background"
+    _, token = make_source(name="am", kind="alertmanager")
+    started = []
+    real = outbox._process_here
+
+    def gated(ids):
+        started.append(ids)
+        real(ids)
+
+    gate = outbox.Relay(publish=gated, linger_seconds=0)
+    monkeypatch.setattr(outbox, "embedded_relay", gate)
+    answer = client.post("/api/v1/alerts", data=json.dumps(group(20)), content_type="application/json",
+                         HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert answer.status_code == 202 and answer.json()["accepted"] == 20
+    assert gate.wait_idle(timeout=60)
+    assert sum(len(ids) for ids in started) == 20
+    assert Alert.objects.filter(processing=Alert.Processing.DONE, case__isnull=False).count() == 20
+
+
+def test_background_round_sweeps_alerts_an_earlier_round_left(make_source, settings):
+    """No beat runs in the embedded mode: the relay's own sweep finds old pending alerts."""
+    from django.utils import timezone
+
+    settings.SOAR_SWEEP_AFTER_SECONDS = 0
+    source, _ = make_source(name="siem")
+    left = Alert.objects.create(source=source, title="left behind", severity="low", fingerprint="f",
+                                received_at=timezone.now())
+    outbox._process_here([])
+    left.refresh_from_db()
+    assert left.processing == Alert.Processing.DONE
+
+
+def test_commands_and_inline_mode_process_before_returning(client, make_source, settings):
+    settings.SOAR_EMBEDDED_PROCESSING = "inline"
+    _, token = make_source(name="am", kind="alertmanager")
+    client.post("/api/v1/alerts", data=json.dumps(group(3)), content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert Alert.objects.filter(processing=Alert.Processing.DONE).count() == 3
