@@ -5,9 +5,8 @@ Celery tasks run in-process, so `make run` works on a bare machine."""
 import os
 from pathlib import Path
 
-from django.core.exceptions import ImproperlyConfigured
-
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
