@@ -78,7 +78,8 @@ def main() -> int:
                 done[severity].append(time.perf_counter() - start)
         med = {k: statistics.median(v) for k, v in answer.items()}
         fin = {k: statistics.median(v) for k, v in done.items()}
-        print(f"{size:>6}  {med['info']:>14.2f}  {med['critical']:>10.2f}  {fin['info']:>17.2f}  {fin['critical']:>10.2f}")
+        print(f"{size:>6}  {med['info']:>14.2f}  {med['critical']:>10.2f}  "
+              f"{fin['info']:>17.2f}  {fin['critical']:>10.2f}")
     print(f"cases opened: {Case.objects.count()}")
     return 0
 
