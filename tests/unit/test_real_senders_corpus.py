@@ -154,3 +154,55 @@ def test_fresh_install_accepts_every_sample_and_cases_every_high_alert(client, s
     assert severe.exists()
     uncased = list(severe.filter(case__isnull=True).values_list("source__kind", "title"))
     assert not uncased, f"high/critical alerts left without a case: {uncased}"
+
+
+def _with_label(payload: dict, **labels) -> dict:
+    for alert in payload["alerts"]:
+        alert["labels"] = {**alert.get("labels", {}), **labels}
+    return payload
+
+
+def _splunk_high(payload: dict) -> dict:
+    payload["result"] = {**payload["result"], "severity": "high"}
+    return payload
+
+
+# One realistic high/critical payload per adapter. Genuine samples where the corpus has a high one;
+# for Splunk and Grafana (no genuine high sample found) a genuine sample with the sender's own
+# severity field set to high, as a search or a rule label would set it.
+HIGH_PAYLOADS = {
+    "alertmanager": ("alertmanager/01-zulip-high-cpu-firing-2-alerts", None),
+    "suricata": ("suricata/02-doc-lefthook-stealer-to-client", None),
+    "wazuh": ("wazuh/04-doc-virustotal-level12-eicar-agent-host", None),
+    "elastic": ("elastic/05-8x-custom-query-high-sysmon-windows-tasks", None),
+    "email": ("email/04-phishing-pot-encoded-subject-jpeg-dmarc-fail", None),
+    "splunk": ("splunk/04-pd-alert-action-payload-ip-host-cd", _splunk_high),
+    "grafana": ("grafana/03-zulip-grafana9-firing-3-alerts", lambda p: _with_label(p, severity="critical")),
+    "generic": (None, None),
+}
+GENERIC_HIGH = {"title": "Impossible travel for j.doe", "severity": "high", "source_ref": "idp-7781",
+                "entity": {"type": "user", "value": "j.doe"},
+                "observables": [{"type": "ip", "value": "185.220.101.4"}], "occurred_at": "2026-11-30T08:00:00Z"}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", sorted(HIGH_PAYLOADS))
+def test_a_high_alert_of_every_adapter_opens_a_case_on_a_fresh_install(client, shipped_rules, kind):
+    from alerts.models import Alert, AlertSource
+
+    name, change = HIGH_PAYLOADS[kind]
+    if name is None:
+        payload, content_type = GENERIC_HIGH, "application/json"
+    else:
+        payload, content_type = payload_of(CORPUS / f"{name}.expect.json")
+        payload = change(payload) if change else payload
+    source = AlertSource(name=f"fresh-{kind}", kind=kind)
+    token = source.rotate_token()
+    source.save()
+    body = payload if isinstance(payload, bytes) else json.dumps(payload)
+    answer = client.post("/api/v1/alerts", data=body, content_type=content_type,
+                         HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert answer.status_code == 202, answer.content[:300]
+    alerts = Alert.objects.filter(pk__in=[item["id"] for item in answer.json()["alerts"]])
+    assert alerts.filter(severity__in=("high", "critical")).exists()
+    assert not alerts.filter(severity__in=("high", "critical"), case__isnull=True).exists()
