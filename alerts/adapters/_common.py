@@ -137,6 +137,24 @@ def severity_or_warn(value: Any, name: str, warnings: list[str], default: str = 
         return default
 
 
+def confidence_or_warn(value: Any, name: str, warnings: list[str]) -> int:
+    """A sender's confidence: 0-100, or a probability written 0.0-1.0; absent -> 50 (unknown),
+    unreadable -> 50 with a warning."""
+    text = first(value, limit=10)
+    if not text:
+        return 50
+    try:
+        number = float(text)
+    except ValueError:
+        number = -1
+    if 0 <= number <= 1 and "." in text:
+        number *= 100
+    if not 0 <= number <= 100:
+        warnings.append(f"{name}: {text!r} is not 0-100; taken as 50.")
+        return 50
+    return int(number)
+
+
 def title_or_warn(title: str, fallback: str, name: str, warnings: list[str]) -> str:
     """Every real alert has a name; a document without one is still an alert."""
     if title:

@@ -36,6 +36,7 @@ from alerts.adapters import Adapter, register
 from alerts.adapters._common import (
     Errors,
     batch,
+    confidence_or_warn,
     first,
     host_observable,
     label_observables,
@@ -78,17 +79,7 @@ def _labels(value: Any, name: str) -> dict:
 
 
 def confidence_label(labels: dict, warnings: list[str]) -> int:
-    text = first(labels.get("confidence"), limit=10)
-    if not text:
-        return 50
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 100:
-        warnings.append(f"labels.confidence: {text!r} is not 0-100; taken as 50.")
-        return 50
-    return int(value)
+    return confidence_or_warn(labels.get("confidence"), "labels.confidence", warnings)
 
 
 def parse_alert(item: Any, group: dict, *, extra_details: tuple[str, ...] = ()) -> NormalizedAlert:

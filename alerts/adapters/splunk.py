@@ -28,6 +28,7 @@ from typing import Any
 from alerts.adapters import Adapter, register
 from alerts.adapters._common import (
     as_list,
+    confidence_or_warn,
     first,
     host_observable,
     label_observables,
@@ -64,22 +65,6 @@ def _result_lines(result: dict) -> str:
             if text:
                 lines.append(f"{key[:100]}: {text}")
     return "\n".join(lines)
-
-
-def _confidence(result: dict, warnings: list[str]) -> int:
-    text = first(result.get("confidence"), limit=10)
-    if not text:
-        return 50
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1
-    if 0 <= value <= 1 and "." in text:
-        value *= 100  # a probability
-    if not 0 <= value <= 100:
-        warnings.append(f"result.confidence: {text!r} is not 0-100; taken as 50.")
-        return 50
-    return int(value)
 
 
 def _identity(data: dict, result: dict) -> str:
@@ -138,7 +123,7 @@ class SplunkAdapter(Adapter):
             source_ref=_identity(data, result),
             description="\n\n".join(filter(None, (
                 header, first(data.get("results_link"), limit=2000), _result_lines(result)))),
-            confidence=_confidence(result, warnings),
+            confidence=confidence_or_warn(result.get("confidence"), "result.confidence", warnings),
             category=first(result.get("category"), result.get("rule_category"), limit=100),
             entity_type=entity.type if entity else "",
             entity_value=entity.value if entity else "",
