@@ -17,7 +17,14 @@ Severity from rule.level in Wazuh's own bands (its dashboard's low 0-6, medium 7
 12-14, critical 15), with 0-2 (ignored / system notices) as info. Confidence: Wazuh has no such
 field: 50. A missing or unreadable level, rule description or timestamp (e.g. the OSSEC-era
 "2017 Feb 07 15:57:53", read) falls back (medium / "Wazuh rule <id>" / received time) with a
-warning. Identity: the alert ``id`` ("<epoch>.<offset>", unique per manager).
+warning. Identity: the alert ``id`` ("<epoch>.<offset>", unique per manager), else the
+indexer's ``_id``.
+
+Wazuh 5.x (``wazuh-alerts-5.x``, plain ECS plus ``wazuh.decoder`` / ``wazuh.rules``) is read by
+the same mapping through the ECS names: level from ``rule.level`` or ``event.severity``, title
+from ``rule.description`` / ``rule.name`` / ``message``, ``source.ip``, ``destination.ip``,
+``user.name``, ``url.full``, ``host.name`` / ``agent.name``, ``@timestamp``. No genuine 5.x alert
+document has been published yet: this path follows the published index schema only.
 Entity: data.srcip (the remote actor) when present, else the agent host.
 Category: first MITRE tactic, else the most specific (last) rule group.
 """
@@ -31,6 +38,7 @@ from alerts.adapters._common import (
     as_list,
     batch,
     documents,
+    field,
     first,
     host_observable,
     pairs_observables,
@@ -57,22 +65,41 @@ def _level(rule: dict, warnings: list[str]) -> tuple[int | None, str]:
     return int(text), severity(int(text), scale=LEVEL_SCALE, name="rule.level")
 
 
+def _is_ecs(data: dict) -> bool:
+    """Wazuh 5.x alerts (``wazuh-alerts-5.x``) are ECS documents plus ``wazuh.decoder`` /
+    ``wazuh.rules``; 4.x ones carry ``rule.level`` and ``data.*``."""
+    return isinstance(data.get("wazuh"), dict) or any(str(k).startswith("wazuh.") for k in list(data)[:200]) \
+        or (field(data, "event.severity") is not None and not isinstance(data.get("data"), dict))
+
+
 def _parse_doc(doc: Any) -> NormalizedAlert:
     data = unwrap_hit(doc)
     if not isinstance(data, dict):
         raise NormalizationError("Expected a Wazuh alert (JSON object).")
     rule = data.get("rule")
+    ecs = _is_ecs(data)
     if not isinstance(rule, dict):
-        raise NormalizationError({"rule": ["This field is required and must be an object."]})
+        if not ecs:
+            raise NormalizationError({"rule": ["This field is required and must be an object."]})
+        rule = {}
     warnings: list[str] = []
     rule_id = first(rule.get("id"), limit=20)
-    title = title_or_warn(first(rule.get("description"), limit=500), f"Wazuh rule {rule_id or '?'}",
-                          "rule.description", warnings)
+    title = title_or_warn(first(rule.get("description"), rule.get("name"), field(data, "message"), limit=500),
+                          f"Wazuh rule {rule_id or '?'}", "rule.description", warnings)
+    if "level" not in rule and field(data, "event.severity") is not None:
+        rule = {**rule, "level": field(data, "event.severity")}  # 5.x (ECS): the level is event.severity
     level = _level(rule, warnings)
     when = timestamp_or_warn(data.get("timestamp") or data.get("@timestamp"), "timestamp", warnings)
 
     agent = data.get("agent") if isinstance(data.get("agent"), dict) else {}
     event = data.get("data") if isinstance(data.get("data"), dict) else {}
+    if ecs:
+        # 5.x documents are ECS: the 4.x data.* fields are source.*, user.*, url.*, host.*.
+        event = {"srcip": field(data, "source.ip"), "dstip": field(data, "destination.ip"),
+                 "srcuser": field(data, "user.name"), "url": field(data, "url.full"),
+                 "hostname": first(*as_list(field(data, "host.name"))[:1], limit=300), **event}
+        agent = {"name": field(data, "agent.name") or first(*as_list(field(data, "host.name"))[:1]),
+                 **agent}
     win = dig(event, "win.eventdata", {})
     src = pairs_observables([("ip", event.get("srcip")), ("ip", dig(win, "ipAddress"))])
     agent_host = host_observable(first(agent.get("name"), limit=300))

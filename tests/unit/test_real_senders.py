@@ -223,3 +223,18 @@ def test_kibana_archive_record_is_read_as_its_document():
     record = {"type": "doc", "value": {"index": hit["_index"], "id": hit["_id"], "source": hit["_source"]}}
     (from_hit,), (from_record,) = parse_payload("elastic", hit), parse_payload("elastic", record)
     assert (from_record.title, from_record.source_ref) == (from_hit.title, from_hit.source_ref)
+
+
+def test_wazuh_5x_ecs_document_is_read_through_ecs_names():
+    """Shape from wazuh/wazuh-indexer-plugins ecs/alerts (plain ECS + wazuh.decoder/rules); no
+    genuine 5.x alert is published yet, so this is the schema, not a captured document."""
+    from alerts.adapters import parse_payload
+
+    doc = {"@timestamp": "2026-11-30T10:00:00Z", "wazuh": {"decoder": ["sshd"], "rules": ["5712"]},
+           "rule": {"id": "5712", "name": "sshd: brute force"}, "event": {"severity": 12},
+           "source": {"ip": "203.0.113.9"}, "host": {"name": "web-01"}, "user": {"name": "root"}}
+    (alert,) = parse_payload("wazuh", {"_index": "wazuh-alerts-5.x-2026.11.30", "_id": "abc", "_source": doc})
+    alert.finalize()
+    assert (alert.title, alert.severity, alert.entity_value, alert.source_ref) == (
+        "sshd: brute force", "high", "203.0.113.9", "abc")
+    assert {"hostname:web-01", "user:root"} <= {o.key() for o in alert.observables} and not alert.warnings
