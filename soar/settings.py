@@ -244,6 +244,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env("SOAR_SWEEP_INTERVAL_SECONDS", 15)),
     },
 }
+# Follow-up work of alerts put in cases (enrichment requests, playbook trigger evaluations) is
+# recorded in the same transaction; what is still not done this long after it was last
+# queued is queued again by the apps' sweeps (every SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS),
+# at most SOAR_FOLLOW_UP_MAX_ATTEMPTS times.
+SOAR_FOLLOW_UP_SWEEP_AFTER_SECONDS = env_int("SOAR_FOLLOW_UP_SWEEP_AFTER_SECONDS", 30)
+SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS = float(env("SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS", 15))
+SOAR_FOLLOW_UP_MAX_ATTEMPTS = env_int("SOAR_FOLLOW_UP_MAX_ATTEMPTS", 10)
 
 # --- caches ---------------------------------------------------------------------------
 # Optional: several web processes share the log-in throttle and report figures only through it.
@@ -284,6 +291,10 @@ SOAR_CLOUD_RANGES_FILE = env("SOAR_CLOUD_RANGES_FILE", "")
 SOAR_ENRICHMENT_AUTO = env_bool("SOAR_ENRICHMENT_AUTO", True)
 # Also enrich observables of alerts still waiting in the queue (results kept without a case).
 SOAR_ENRICH_QUEUED_ALERTS = env_bool("SOAR_ENRICH_QUEUED_ALERTS", False)
+CELERY_BEAT_SCHEDULE["sweep-enrichment-requests"] = {
+    "task": "enrichment.tasks.sweep_enrichment_requests",
+    "schedule": SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS,
+}
 # Longest wait honoured from a provider's Retry-After header, and for a local rate-limit token.
 SOAR_ENRICHMENT_MAX_RETRY_AFTER_SECONDS = env_int("SOAR_ENRICHMENT_MAX_RETRY_AFTER_SECONDS", 30)
 SOAR_ENRICHMENT_MAX_RATE_WAIT_SECONDS = env_int("SOAR_ENRICHMENT_MAX_RATE_WAIT_SECONDS", 5)
@@ -359,6 +370,10 @@ CELERY_BEAT_SCHEDULE.update({
     "playbooks-resume-stale-runs": {
         "task": "playbooks.tasks.resume_stale_runs",
         "schedule": SOAR_PLAYBOOK_SWEEP_INTERVAL_SECONDS,
+    },
+    "playbooks-sweep-triggers": {
+        "task": "playbooks.tasks.sweep_playbook_triggers",
+        "schedule": SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS,
     },
     "playbooks-expire-approvals": {
         "task": "playbooks.tasks.expire_approvals",
