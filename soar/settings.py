@@ -236,6 +236,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout"
                                    "visibility_timeout": env_int("SOAR_CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("SOAR_CELERY_QUEUE", "celery")
+# Recovery sweeps have a queue of their own, so that they do not wait behind a backlog of
+# enrichment or processing after a fault; workers consume both (celery worker -Q celery,celery-sweep).
+SOAR_CELERY_SWEEP_QUEUE = env("SOAR_CELERY_SWEEP_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-sweep")
+SOAR_SWEEP_TASKS = [
+    "alerts.tasks.sweep_unprocessed_alerts",
+    "enrichment.tasks.sweep_enrichment_requests",
+    "playbooks.tasks.sweep_playbook_triggers",
+    "playbooks.tasks.resume_stale_runs",
+    "playbooks.tasks.expire_approvals",
+]
+CELERY_TASK_ROUTES = {name: {"queue": SOAR_CELERY_SWEEP_QUEUE} for name in SOAR_SWEEP_TASKS}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {

@@ -3,8 +3,11 @@ playbook trigger records commit with the case, and the beat sweeps finish what t
 a crash lost, once."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import yaml
+from django.conf import settings as django_settings
 from django.utils import timezone
 
 from alerts import services as alert_services
@@ -151,3 +154,22 @@ def test_no_trigger_record_without_a_playbook_to_fire(source, settings):
     ingest(source)
     assert not PendingTrigger.objects.exists()
 
+
+def test_sweeps_have_a_queue_of_their_own():
+    from soar.celery import app
+
+    queue = django_settings.SOAR_CELERY_SWEEP_QUEUE
+    assert queue == f"{django_settings.CELERY_TASK_DEFAULT_QUEUE}-sweep"
+    app.loader.import_default_modules()
+    for name in django_settings.SOAR_SWEEP_TASKS:
+        assert name in app.tasks, name
+        assert app.amqp.router.route({}, name)["queue"].name == queue
+    assert app.amqp.router.route({}, "enrichment.tasks.run_enrichment_request")["queue"].name != queue
+    # the documented worker commands consume both queues
+    root = Path(__file__).resolve().parents[2]
+    worker = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]["worker"]["command"]
+    assert worker[worker.index("-Q") + 1] == "celery,celery-sweep"
+    assert "celery -A soar worker -l info -Q celery,celery-sweep" in (root / "README.md").read_text()
+    for entry in django_settings.CELERY_BEAT_SCHEDULE.values():
+        if "sweep" in entry["task"] or entry["task"].endswith(("resume_stale_runs", "expire_approvals")):
+            assert entry["task"] in django_settings.SOAR_SWEEP_TASKS
