@@ -228,12 +228,20 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A request must not hang while the broker is down: the outbox sweep re-dispatches later.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Every task is stopped after this long (hard limit: the prefork child is killed; the soft
+# limit, 30 s earlier, raises SoftTimeLimitExceeded inside the task first).
+SOAR_CELERY_TASK_TIME_LIMIT_SECONDS = env_int("SOAR_CELERY_TASK_TIME_LIMIT_SECONDS", 300)
+CELERY_TASK_TIME_LIMIT = SOAR_CELERY_TASK_TIME_LIMIT_SECONDS
+CELERY_TASK_SOFT_TIME_LIMIT = max(SOAR_CELERY_TASK_TIME_LIMIT_SECONDS - 30, 1)
 # visibility_timeout: a task taken by a worker that dies as a whole (SIGKILL of the main process,
 # host lost) stays unacknowledged in Redis this long before it is delivered again; a prefork
 # child dying is re-queued at once (REJECT_ON_WORKER_LOST). It must exceed the longest task's
-# run time, or Redis hands a still-running task to a second worker. docs/architecture.md.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5,
-                                   "visibility_timeout": env_int("SOAR_CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600)}
+# run time (the hard limit above), or Redis hands a still-running task to a second worker:
+# default twice the hard limit. docs/architecture.md.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2, "socket_timeout": 5,
+    "visibility_timeout": env_int("SOAR_CELERY_VISIBILITY_TIMEOUT_SECONDS", 2 * SOAR_CELERY_TASK_TIME_LIMIT_SECONDS),
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("SOAR_CELERY_QUEUE", "celery")
 # Recovery sweeps have a queue of their own, so that they do not wait behind a backlog of

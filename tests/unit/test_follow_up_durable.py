@@ -155,7 +155,7 @@ def test_no_trigger_record_without_a_playbook_to_fire(source, settings):
     assert not PendingTrigger.objects.exists()
 
 
-def test_sweeps_have_a_queue_of_their_own():
+def test_sweeps_have_a_queue_of_their_own_and_limits_fit_the_visibility_timeout():
     from soar.celery import app
 
     queue = django_settings.SOAR_CELERY_SWEEP_QUEUE
@@ -173,3 +173,6 @@ def test_sweeps_have_a_queue_of_their_own():
     for entry in django_settings.CELERY_BEAT_SCHEDULE.values():
         if "sweep" in entry["task"] or entry["task"].endswith(("resume_stale_runs", "expire_approvals")):
             assert entry["task"] in django_settings.SOAR_SWEEP_TASKS
+    hard = django_settings.CELERY_TASK_TIME_LIMIT
+    assert django_settings.CELERY_TASK_SOFT_TIME_LIMIT < hard
+    assert django_settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > hard
