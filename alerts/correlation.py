@@ -19,7 +19,7 @@ from alerts import services as alert_services
 from alerts.models import Alert, AlertGroup, CorrelationRule, Observable
 from alerts.normalization import SEVERITY_RANK
 from alerts.outbox import dispatch_resolution
-from alerts.signals import alerts_processed, case_opened
+from alerts.signals import alerts_processed, case_alerts_added, case_opened
 from cases import selectors as case_selectors
 from cases import services as case_services
 
@@ -89,7 +89,10 @@ def _process_once(alert_id: int, rules: list[CorrelationRule]) -> bool:
             transaction.on_commit(lambda: dispatch_resolution([alert_id]))
         if opened_case is not None:
             case_id, alert_ids = opened_case
+            case_alerts_added.send(sender=Alert, case_id=case_id, alert_ids=alert_ids, opened=True)
             transaction.on_commit(lambda: case_opened.send(sender=Alert, case_id=case_id, alert_ids=alert_ids))
+        elif alert.case_id is not None:
+            case_alerts_added.send(sender=Alert, case_id=alert.case_id, alert_ids=[alert.pk], opened=False)
     return True
 
 
@@ -235,6 +238,7 @@ def promote_alerts(alert_ids: list[int], *, actor, team=None, title: str = "") -
     )
     _attach(case.pk, alerts, actor=actor, actor_label="")
     ids = [a.pk for a in alerts]
+    case_alerts_added.send(sender=Alert, case_id=case.pk, alert_ids=ids, opened=True, promoted=True)
     transaction.on_commit(lambda: case_opened.send(sender=Alert, case_id=case.pk, alert_ids=ids))
     return case.pk
 

@@ -1,7 +1,15 @@
 from django import forms
 from django.contrib import admin
 
-from enrichment.models import Asset, BlocklistEntry, EnrichmentResult, EnrichmentRule, Indicator, ProviderConfig
+from enrichment.models import (
+    Asset,
+    BlocklistEntry,
+    EnrichmentRequest,
+    EnrichmentResult,
+    EnrichmentRule,
+    Indicator,
+    ProviderConfig,
+)
 from enrichment.providers.registry import provider_choices
 from soar.admin_utils import HideSecretsMixin, WriteOnlySecretFormMixin
 
@@ -90,3 +98,16 @@ class EnrichmentRuleAdmin(admin.ModelAdmin):
     list_display = ["name", "enabled", "verdict", "provider", "observable_type", "min_score", "raise_severity_to",
                     "raise_confidence_to"]
     list_filter = ["enabled", "verdict"]
+
+
+@admin.register(EnrichmentRequest)
+class EnrichmentRequestAdmin(admin.ModelAdmin):
+    """Automatic enrichment owed to cases; open ones past SOAR_FOLLOW_UP_MAX_ATTEMPTS need a look."""
+
+    list_display = ["id", "case", "reason", "created_at", "queued_at", "attempts", "lease_until", "done_at"]
+    list_filter = ["reason", ("done_at", admin.EmptyFieldListFilter)]
+    raw_id_fields = ["case"]
+    readonly_fields = [f.name for f in EnrichmentRequest._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

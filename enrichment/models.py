@@ -195,3 +195,38 @@ class EnrichmentRule(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class EnrichmentRequest(models.Model):
+    """Durable record that a case's observables need automatic enrichment, written in the same
+    transaction that puts alerts in the case (alerts.signals.case_alerts_added). At most one
+    open request per case: alerts joining while one is open only touch ``requested_at``, and
+    the task enriches the case again when that changed while it ran. The beat sweep re-queues
+    requests still open ``SOAR_FOLLOW_UP_SWEEP_AFTER_SECONDS`` after they were last queued
+    (the publish failed, the broker or the worker lost the task)."""
+
+    class Reason(models.TextChoices):
+        CASE_OPENED = "case_opened", "Case opened"
+        ALERTS_ADDED = "alerts_added", "Alerts added"
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="enrichment_requests")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Last time alerts were added to the case while this request was open.
+    requested_at = models.DateTimeField()
+    # Last time a task was published for it (or a publish attempted).
+    queued_at = models.DateTimeField()
+    # A worker is enriching the case until then (the task's hard time limit); others skip it.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["case"], condition=models.Q(done_at__isnull=True),
+                                               name="enrichmentrequest_one_open_per_case")]
+        indexes = [models.Index(fields=["queued_at"], condition=models.Q(done_at__isnull=True),
+                                name="enrichmentrequest_open_queued")]
+
+    def __str__(self):
+        return f"enrichment of case {self.case_id} ({'done' if self.done_at else 'open'})"

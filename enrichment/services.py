@@ -97,9 +97,10 @@ def enrich_case(case_id: int, *, observable_ids: list[int] | None = None, provid
                               actor=actor, actor_label=actor_label)
 
 
-def enrich_alerts(alert_ids: list[int]) -> int:
-    """Trigger for processed alerts: enrich into their cases; queued alerts only when
-    SOAR_ENRICH_QUEUED_ALERTS is on. Returns the number of results stored."""
+def enrich_alerts(alert_ids: list[int], *, queued_only: bool = False) -> int:
+    """Enrich processed alerts into their cases; queued alerts only when
+    SOAR_ENRICH_QUEUED_ALERTS is on (only those with ``queued_only``: the automatic trigger,
+    whose cases are enriched through enrichment.follow_up). Returns the number of results stored."""
     stored = 0
     by_case: dict[int | None, set[int]] = {}
     links = Alert.observables.through.objects.filter(alert_id__in=alert_ids)
@@ -107,6 +108,8 @@ def enrich_alerts(alert_ids: list[int]) -> int:
         by_case.setdefault(case_id, set()).add(obs_id)
     for case_id, obs_ids in by_case.items():
         if case_id is None and not settings.SOAR_ENRICH_QUEUED_ALERTS:
+            continue
+        if case_id is not None and queued_only:
             continue
         stored += len(enrich_observables(sorted(obs_ids), case_id=case_id))
     return stored

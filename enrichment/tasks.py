@@ -1,9 +1,14 @@
-"""Celery tasks: thin wrappers over enrichment.services."""
+"""Celery tasks: thin wrappers over enrichment.services and enrichment.follow_up.
+
+All are safe to run twice (acks_late: a task whose worker died is delivered again): automatic
+enrichment skips the (case, provider, observable) pairs already answered on the case, and a
+request already done is left alone. ``enrich_case`` with ``force=True`` (an analyst's "run
+again") is the exception by design: it stores a fresh answer."""
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
-from enrichment import services
+from enrichment import follow_up, services
 
 
 @shared_task(acks_late=True)
@@ -15,5 +20,15 @@ def enrich_case(case_id: int, observable_ids: list[int] | None = None, provider_
 
 
 @shared_task(acks_late=True)
-def enrich_alerts(alert_ids: list[int]) -> int:
-    return services.enrich_alerts(alert_ids)
+def enrich_alerts(alert_ids: list[int], queued_only: bool = False) -> int:
+    return services.enrich_alerts(alert_ids, queued_only=queued_only)
+
+
+@shared_task(acks_late=True)
+def run_enrichment_request(request_id: int) -> int:
+    return follow_up.run_request(request_id)
+
+
+@shared_task
+def sweep_enrichment_requests() -> int:
+    return follow_up.sweep()

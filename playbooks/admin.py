@@ -6,7 +6,15 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from playbooks.models import ApprovalRequest, Connector, Playbook, PlaybookRun, PlaybookVersion, StepRun
+from playbooks.models import (
+    ApprovalRequest,
+    Connector,
+    PendingTrigger,
+    Playbook,
+    PlaybookRun,
+    PlaybookVersion,
+    StepRun,
+)
 from playbooks.schema import DefinitionError, parse_and_validate
 from playbooks.services.definitions import detect_format, save_playbook
 from soar.admin_utils import HideSecretsMixin, WriteOnlySecretFormMixin
@@ -122,3 +130,12 @@ class ApprovalRequestAdmin(ReadOnlyAdmin):
                     "decided_at"]
     list_filter = ["status", "action"]
     raw_id_fields = ["case", "run", "step"]
+
+
+@admin.register(PendingTrigger)
+class PendingTriggerAdmin(ReadOnlyAdmin):
+    """Trigger evaluations owed to cases; open ones past SOAR_FOLLOW_UP_MAX_ATTEMPTS need a look."""
+
+    list_display = ["id", "case", "case_opened", "created_at", "queued_at", "attempts", "done_at"]
+    list_filter = ["case_opened", ("done_at", admin.EmptyFieldListFilter)]
+    raw_id_fields = ["case"]

@@ -8,10 +8,9 @@ class PlaybooksConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_save
 
-        from alerts.signals import alerts_processed, case_opened
+        from alerts.signals import case_alerts_added
         from playbooks import receivers
 
-        alerts_processed.connect(receivers.on_alerts_processed, dispatch_uid="playbooks.alerts_processed")
-        case_opened.connect(receivers.on_case_opened, dispatch_uid="playbooks.case_opened")
+        case_alerts_added.connect(receivers.on_case_alerts_added, dispatch_uid="playbooks.case_alerts_added")
         post_save.connect(receivers.on_case_event_saved, sender="cases.CaseEvent",
                           dispatch_uid="playbooks.case_event")

@@ -207,3 +207,28 @@ class ApprovalRequest(models.Model):
         if self.approver_group_id:
             parts.append(f"group {self.approver_group.name}")
         return " or ".join(parts) or "superusers"
+
+
+class PendingTrigger(models.Model):
+    """Durable record that alerts were put in a case and the playbook triggers that react to it
+    (case_created, severity_at_least, observable_type_present, alert_ingested) have yet to be
+    evaluated. Written in the transaction that puts the alerts in the case
+    (alerts.signals.case_alerts_added); evaluated right after the commit, in the same transaction
+    as the runs it starts and the ``done_at`` it sets, so exactly once; the beat sweep evaluates
+    the ones left open (a process that died or a database that dropped after the commit)."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="pending_triggers")
+    alert_ids = models.JSONField(default=list)
+    case_opened = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["queued_at"], condition=Q(done_at__isnull=True),
+                                name="pendingtrigger_open_queued")]
+
+    def __str__(self):
+        return f"triggers of case #{self.case_id} ({'done' if self.done_at else 'open'})"

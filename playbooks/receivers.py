@@ -1,5 +1,7 @@
-"""Signal glue: turn alert and case events into playbook runs, after the transaction that
-produced them commits. A failure here is logged and never breaks the caller."""
+"""Signal glue: turn alert and case events into playbook runs. Alerts put in cases are
+recorded durably inside their transaction (services.pending); timeline events are evaluated
+after the transaction that produced them commits, and a failure there is logged and never
+breaks the caller."""
 
 from __future__ import annotations
 
@@ -19,17 +21,14 @@ def _safely(function, *args, **kwargs):
         logger.exception("playbook trigger %s failed", getattr(function, "__name__", function))
 
 
-def on_alerts_processed(sender, alert_ids, **kwargs):
-    from playbooks.services import triggers
+def on_case_alerts_added(sender, case_id, alert_ids=None, opened=False, promoted=False, **kwargs):
+    """Inside the transaction that put the alerts in the case: record the trigger evaluation
+    (durable; evaluated after the commit, swept if left open). Errors propagate: the record
+    commits with the case or neither does. Alerts promoted from the queue by an analyst were
+    ingested earlier: they open the case but do not fire ``alert_ingested``."""
+    from playbooks.services import pending
 
-    if alert_ids:
-        _safely(triggers.alerts_processed, list(alert_ids))
-
-
-def on_case_opened(sender, case_id, alert_ids=None, **kwargs):
-    from playbooks.services import triggers
-
-    _safely(triggers.case_created, case_id)
+    pending.record(case_id, [] if promoted else list(alert_ids or []), opened=opened)
 
 
 def on_case_event_saved(sender, instance, created, raw=False, **kwargs):
@@ -38,7 +37,7 @@ def on_case_event_saved(sender, instance, created, raw=False, **kwargs):
     if (instance.actor_label or "").startswith(PLAYBOOK_ACTOR_PREFIX):
         return  # a run's own changes never start runs (no loops)
     if instance.kind == "alert_attached" and not instance.actor_id:
-        return  # the pipeline's attachments arrive through alerts_processed, once per batch
+        return  # the pipeline's attachments arrive through case_alerts_added (services.pending)
     from playbooks.services import triggers
 
     kind, case_id, data, by_user = instance.kind, instance.case_id, dict(instance.data or {}), bool(instance.actor_id)

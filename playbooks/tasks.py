@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from playbooks import engine
-from playbooks.services import approvals, runs
+from playbooks.services import approvals, pending, runs
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -19,3 +19,8 @@ def resume_stale_runs() -> int:
 @shared_task(ignore_result=True)
 def expire_approvals() -> int:
     return approvals.expire_due()
+
+
+@shared_task(ignore_result=True)
+def sweep_playbook_triggers() -> int:
+    return pending.sweep()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -234,14 +235,36 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A request must not hang while the broker is down: the outbox sweep re-dispatches later.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Every task is stopped after this long (hard limit: the prefork child is killed; the soft
+# limit, 30 s earlier, raises SoftTimeLimitExceeded inside the task first).
+SOAR_CELERY_TASK_TIME_LIMIT_SECONDS = env_int("SOAR_CELERY_TASK_TIME_LIMIT_SECONDS", 300)
+CELERY_TASK_TIME_LIMIT = SOAR_CELERY_TASK_TIME_LIMIT_SECONDS
+CELERY_TASK_SOFT_TIME_LIMIT = max(SOAR_CELERY_TASK_TIME_LIMIT_SECONDS - 30, 1)
 # visibility_timeout: a task taken by a worker that dies as a whole (SIGKILL of the main process,
 # host lost) stays unacknowledged in Redis this long before it is delivered again; a prefork
 # child dying is re-queued at once (REJECT_ON_WORKER_LOST). It must exceed the longest task's
-# run time, or Redis hands a still-running task to a second worker. docs/architecture.md.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5,
-                                   "visibility_timeout": env_int("SOAR_CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600)}
+# run time (the hard limit above), or Redis hands a still-running task to a second worker:
+# default twice the hard limit. docs/architecture.md.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2, "socket_timeout": 5,
+    "visibility_timeout": env_int("SOAR_CELERY_VISIBILITY_TIMEOUT_SECONDS", 2 * SOAR_CELERY_TASK_TIME_LIMIT_SECONDS),
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("SOAR_CELERY_QUEUE", "celery")
+# Recovery sweeps have a queue of their own, so that they do not wait behind a backlog of
+# enrichment or processing after a fault; workers consume both (celery worker -Q celery,celery-sweep).
+SOAR_CELERY_SWEEP_QUEUE = env("SOAR_CELERY_SWEEP_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-sweep")
+SOAR_SWEEP_TASKS = [
+    "alerts.tasks.sweep_unprocessed_alerts",
+    "enrichment.tasks.sweep_enrichment_requests",
+    "playbooks.tasks.sweep_playbook_triggers",
+    "playbooks.tasks.resume_stale_runs",
+    "playbooks.tasks.expire_approvals",
+]
+CELERY_TASK_ROUTES = {name: {"queue": SOAR_CELERY_SWEEP_QUEUE} for name in SOAR_SWEEP_TASKS}
+# A worker started without -Q consumes both queues: recovery never depends on an operator
+# remembering the sweep queue.
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(SOAR_CELERY_SWEEP_QUEUE))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
@@ -250,6 +273,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env("SOAR_SWEEP_INTERVAL_SECONDS", 15)),
     },
 }
+# Follow-up work of alerts put in cases (enrichment requests, playbook trigger evaluations) is
+# recorded in the same transaction; what is still not done this long after it was last
+# queued is queued again by the apps' sweeps (every SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS),
+# at most SOAR_FOLLOW_UP_MAX_ATTEMPTS times.
+SOAR_FOLLOW_UP_SWEEP_AFTER_SECONDS = env_int("SOAR_FOLLOW_UP_SWEEP_AFTER_SECONDS", 30)
+SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS = float(env("SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS", 15))
+SOAR_FOLLOW_UP_MAX_ATTEMPTS = env_int("SOAR_FOLLOW_UP_MAX_ATTEMPTS", 10)
 
 # --- caches ---------------------------------------------------------------------------
 # Optional: several web processes share the log-in throttle and report figures only through it.
@@ -290,6 +320,10 @@ SOAR_CLOUD_RANGES_FILE = env("SOAR_CLOUD_RANGES_FILE", "")
 SOAR_ENRICHMENT_AUTO = env_bool("SOAR_ENRICHMENT_AUTO", True)
 # Also enrich observables of alerts still waiting in the queue (results kept without a case).
 SOAR_ENRICH_QUEUED_ALERTS = env_bool("SOAR_ENRICH_QUEUED_ALERTS", False)
+CELERY_BEAT_SCHEDULE["sweep-enrichment-requests"] = {
+    "task": "enrichment.tasks.sweep_enrichment_requests",
+    "schedule": SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS,
+}
 # Longest wait honoured from a provider's Retry-After header, and for a local rate-limit token.
 SOAR_ENRICHMENT_MAX_RETRY_AFTER_SECONDS = env_int("SOAR_ENRICHMENT_MAX_RETRY_AFTER_SECONDS", 30)
 SOAR_ENRICHMENT_MAX_RATE_WAIT_SECONDS = env_int("SOAR_ENRICHMENT_MAX_RATE_WAIT_SECONDS", 5)
@@ -365,6 +399,10 @@ CELERY_BEAT_SCHEDULE.update({
     "playbooks-resume-stale-runs": {
         "task": "playbooks.tasks.resume_stale_runs",
         "schedule": SOAR_PLAYBOOK_SWEEP_INTERVAL_SECONDS,
+    },
+    "playbooks-sweep-triggers": {
+        "task": "playbooks.tasks.sweep_playbook_triggers",
+        "schedule": SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS,
     },
     "playbooks-expire-approvals": {
         "task": "playbooks.tasks.expire_approvals",

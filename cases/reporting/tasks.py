@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name=services.TASK_NAME, bind=True, autoretry_for=(smtplib.SMTPException, OSError),
-             retry_backoff=30, retry_backoff_max=600, max_retries=3)
+             retry_backoff=30, retry_backoff_max=300, max_retries=3)  # < visibility timeout
 def send_scheduled_report(self, **kwargs) -> dict:
     """Send one report e-mail; bad arguments are logged (and not retried), SMTP failures retried."""
     try:

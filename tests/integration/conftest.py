@@ -70,7 +70,7 @@ def _quiet_database_before_flush(request):
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
                 "AND state NOT IN ('idle') AND backend_type = 'client backend'", [database])
             busy = cursor.fetchone()[0]
-        queued = broker.llen(queue)
+        queued = broker.llen(queue) + broker.llen(f"{queue}-sweep")
         quiet_checks = quiet_checks + 1 if not busy and not queued else 0
         time.sleep(0.2)
 
@@ -170,7 +170,7 @@ def service_factory(django_db_setup, django_db_blocker):
         name = name or f"{kind}-{uuid.uuid4().hex[:6]}"
         if kind == "worker":
             argv = [str(VENV_BIN / "celery"), "-A", "soar", "worker", "-l", "info", "-P", "prefork",
-                    "-c", str(concurrency), "-Q", queue, "-n", f"{name}@%h",
+                    "-c", str(concurrency), "-Q", f"{queue},{queue}-sweep", "-n", f"{name}@%h",
                     "--without-gossip", "--without-mingle", "--without-heartbeat"]
             service = Service(name, argv, env, ready=lambda s: " ready." in s.log_text())
         elif kind == "beat":

@@ -183,27 +183,36 @@ def test_ingested_alert_is_enriched_when_its_case_opens(client, make_source):
     case.refresh_from_db()
     assert case.severity == "critical"
     assert case.events.filter(kind=CaseEvent.Kind.ENRICHMENT, data__provider="blocklist").count() == 1
-    # the alerts_processed trigger ran too, but did not repeat the case's evidence
+    # one request for the case: its evidence is not repeated
     assert EnrichmentResult.objects.filter(provider="blocklist", case=case).count() == 2  # ip + user
 
 
-def test_alerts_that_opened_a_case_are_not_enriched_twice(monkeypatch):
+def test_cases_are_enriched_through_requests_and_queued_alerts_only_when_asked(settings, monkeypatch):
     from enrichment import receivers, tasks
+    from enrichment.models import EnrichmentRequest
 
     queued = []
-    monkeypatch.setattr(tasks.enrich_case, "delay", lambda *a, **k: queued.append(("case", a)))
-    monkeypatch.setattr(tasks.enrich_alerts, "delay", lambda *a, **k: queued.append(("alerts", a)))
-    receivers.on_case_opened(sender=None, case_id=7, alert_ids=[1, 2])
-    receivers.on_alerts_processed(sender=None, alert_ids=[1, 2, 3])
-    receivers.on_alerts_processed(sender=None, alert_ids=[1])
-    assert queued == [("case", (7,)), ("alerts", ([3],)), ("alerts", ([1],))]
+    monkeypatch.setattr(tasks.enrich_alerts, "delay", lambda *a, **k: queued.append((a, k)))
+    receivers.on_alerts_processed(sender=None, alert_ids=[1, 2])
+    assert queued == []  # their cases are enriched through the case's request
+    settings.SOAR_ENRICH_QUEUED_ALERTS = True
+    receivers.on_alerts_processed(sender=None, alert_ids=[1, 2])
+    assert queued == [(([1, 2],), {"queued_only": True})]
+    case = make_case()
+    receivers.on_case_alerts_added(sender=None, case_id=case.pk, alert_ids=[1], opened=True)
+    receivers.on_case_alerts_added(sender=None, case_id=case.pk, alert_ids=[2], opened=False)
+    [request] = EnrichmentRequest.objects.filter(case=case)  # one open request per case
+    assert request.reason == "case_opened" and request.done_at is None
 
 
 def test_automatic_enrichment_can_be_switched_off(settings, monkeypatch):
     from enrichment import receivers, tasks
+    from enrichment.models import EnrichmentRequest
 
     settings.SOAR_ENRICHMENT_AUTO = False
-    monkeypatch.setattr(tasks.enrich_case, "delay", lambda *a, **k: pytest.fail("queued"))
+    settings.SOAR_ENRICH_QUEUED_ALERTS = True
     monkeypatch.setattr(tasks.enrich_alerts, "delay", lambda *a, **k: pytest.fail("queued"))
-    receivers.on_case_opened(sender=None, case_id=7, alert_ids=[1])
+    case = make_case()
+    receivers.on_case_alerts_added(sender=None, case_id=case.pk, alert_ids=[1], opened=True)
     receivers.on_alerts_processed(sender=None, alert_ids=[2])
+    assert not EnrichmentRequest.objects.exists()

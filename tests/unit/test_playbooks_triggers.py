@@ -59,12 +59,15 @@ def test_case_created_and_observable_type_present(world):
     assert runs(has_domain) == []
     low = case_services.open_case(title="y", severity="low")
     assert runs(created, case=low) == []
-    # observables arrive with alerts (the alerts pipeline sends alerts_processed / case_opened)
-    from alerts.signals import case_opened
+    # observables arrive with alerts (the alerts pipeline sends case_alerts_added in its transaction)
+    from django.db import transaction
+
+    from alerts.signals import case_alerts_added
 
     case.observables.add(observable("domain", "evil.example"))
-    case_opened.send(sender=None, case_id=case.pk, alert_ids=[])
-    case_opened.send(sender=None, case_id=case.pk, alert_ids=[])
+    for _ in range(2):
+        with transaction.atomic():
+            case_alerts_added.send(sender=None, case_id=case.pk, alert_ids=[], opened=True)
     assert [r.status for r in runs(has_domain)] == ["succeeded"]  # once per case
     assert set(case.tags.values_list("name", flat=True)) == {"new-high", "evil.example"}
     assert len(runs(created)) == 1

@@ -1,0 +1,132 @@
+"""Durable automatic enrichment: a request row per case with work pending, committed with the
+alerts that caused it, a task per request, and a beat sweep for requests left open.
+
+Why not ``enrich_case.delay`` straight from a signal: when the broker or the database is down
+at that moment the task is simply lost (a case without evidence). Here the request commits in
+the transaction that puts the alerts in the case (alerts.signals.case_alerts_added); only the
+publish happens after the commit, and if it fails, or the broker or a worker loses the task,
+``sweep`` queues the request again once it has been queued longer than
+``SOAR_FOLLOW_UP_SWEEP_AFTER_SECONDS`` ago, at most ``SOAR_FOLLOW_UP_MAX_ATTEMPTS`` times.
+
+Running a request twice is harmless: automatic enrichment skips (case, provider, observable)
+pairs already answered on the case, and a lease (``lease_until``, the task's hard time limit)
+keeps a second worker from enriching the same case while the first one still is."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from enrichment import services
+from enrichment.models import EnrichmentRequest
+
+logger = logging.getLogger(__name__)
+SWEEP_LIMIT = 500
+ROUNDS = 3  # alerts keep joining the case while it is enriched: enrich again, this often
+KEEP_DONE_DAYS = 7
+BROKER_BACKOFF_SECONDS = 5.0
+_broker_down_until = 0.0
+
+
+def record_request(case_id: int, *, opened: bool) -> EnrichmentRequest | None:
+    """Inside the caller's transaction: note that the case needs enriching, and publish the task
+    after the commit. An open request of the case absorbs the new alerts (its task enriches the
+    whole case, again if it is running now). Returns the new request, or None."""
+    now = timezone.now()
+    if EnrichmentRequest.objects.filter(case_id=case_id, done_at__isnull=True).update(requested_at=now):
+        return None
+    reason = EnrichmentRequest.Reason.CASE_OPENED if opened else EnrichmentRequest.Reason.ALERTS_ADDED
+    try:
+        with transaction.atomic():
+            request = EnrichmentRequest.objects.create(case_id=case_id, reason=reason, requested_at=now,
+                                                       queued_at=now, attempts=1)
+    except IntegrityError:  # another transaction opened one for this case meanwhile
+        EnrichmentRequest.objects.filter(case_id=case_id, done_at__isnull=True).update(requested_at=now)
+        return None
+    transaction.on_commit(lambda: publish(request.pk))
+    return request
+
+
+def publish(request_id: int) -> bool:
+    """Queue the request's task; never raises (the sweep queues it again)."""
+    global _broker_down_until
+    from enrichment.tasks import run_enrichment_request
+
+    if time.monotonic() < _broker_down_until:
+        return False
+    try:
+        run_enrichment_request.apply_async(args=[request_id], retry=False)
+        return True
+    except Exception as exc:  # noqa: BLE001 - the request row is stored; the sweep retries
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        logger.warning("could not queue enrichment request %s (%s); the sweep will retry",
+                       request_id, exc.__class__.__name__)
+        return False
+
+
+def lease_seconds() -> int:
+    """How long a running task keeps the request: past its hard time limit it is dead."""
+    return int(getattr(settings, "CELERY_TASK_TIME_LIMIT", None) or 300) + 30
+
+
+def run_request(request_id: int) -> int:
+    """The task's body: enrich the request's case, mark the request done unless alerts were
+    added meanwhile (then enrich again). Returns the number of results stored."""
+    now = timezone.now()
+    claimed = (EnrichmentRequest.objects.filter(pk=request_id, done_at__isnull=True)
+               .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+               .update(lease_until=now + timedelta(seconds=lease_seconds())))
+    if not claimed:
+        return 0  # done already, or another worker is on it
+    stored = 0
+    try:
+        for _ in range(ROUNDS):
+            row = EnrichmentRequest.objects.filter(pk=request_id).values("case_id", "requested_at").first()
+            if row is None:
+                return stored  # the case was deleted
+            stored += len(services.enrich_case(row["case_id"]))
+            if EnrichmentRequest.objects.filter(pk=request_id, requested_at=row["requested_at"]).update(
+                    done_at=timezone.now(), lease_until=None):
+                return stored
+        logger.info("case of enrichment request %s keeps growing; left to the sweep", request_id)
+    finally:
+        EnrichmentRequest.objects.filter(pk=request_id, done_at__isnull=True).update(lease_until=None)
+    return stored
+
+
+def sweep(now=None, limit: int = SWEEP_LIMIT) -> int:
+    """Queue again the open requests last queued more than the grace period ago and not leased
+    by a running task; each at most once per grace period (the claim is a conditional UPDATE,
+    so two sweeps at once do not both queue it). Returns how many were queued."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SOAR_FOLLOW_UP_SWEEP_AFTER_SECONDS)
+    due = (EnrichmentRequest.objects
+           .filter(done_at__isnull=True, queued_at__lte=cutoff, attempts__lt=settings.SOAR_FOLLOW_UP_MAX_ATTEMPTS)
+           .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now)))
+    queued = 0
+    for request_id, queued_at in list(due.order_by("queued_at").values_list("id", "queued_at")[:limit]):
+        if not due.filter(pk=request_id).update(queued_at=now, attempts=F("attempts") + 1):
+            continue  # queued by someone else meanwhile
+        if not publish(request_id):
+            # Broker down: not an attempt, and due again at the next sweep, like the rest.
+            EnrichmentRequest.objects.filter(pk=request_id, queued_at=now).update(
+                queued_at=queued_at, attempts=F("attempts") - 1)
+            break
+        queued += 1
+    if queued:
+        logger.warning("re-queued %d enrichment request(s) left open", queued)
+    _forget_done(now)
+    return queued
+
+
+def _forget_done(now) -> None:
+    old = list(EnrichmentRequest.objects.filter(done_at__lt=now - timedelta(days=KEEP_DONE_DAYS))
+               .values_list("id", flat=True)[:SWEEP_LIMIT])
+    if old:
+        EnrichmentRequest.objects.filter(pk__in=old).delete()
