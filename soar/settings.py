@@ -193,6 +193,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Alert ingestion, cases, enrichment and playbooks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The default hook, then the error responses (400/401/403/404/409/413/415/429/503) of every operation.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "soar.openapi.add_error_responses"],
 }
 
 # --- ingestion limits -----------------------------------------------------------------
