@@ -120,7 +120,10 @@ def parse(text: str, fmt: str | None = None) -> dict:
         except json.JSONDecodeError as exc:
             raise DefinitionError([f"definition: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"])
     else:
-        loader = _BoundedLoader(text, max_depth)
+        try:
+            loader = _BoundedLoader(text, max_depth)
+        except yaml.YAMLError as exc:  # the reader refuses non-printable characters up front
+            raise DefinitionError([f"definition: invalid YAML: {exc}".split("\n")[0]])
         try:
             data = loader.get_single_data()
         except yaml.YAMLError as exc:

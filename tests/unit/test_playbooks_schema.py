@@ -157,3 +157,12 @@ def test_yaml_alias_bombs_are_refused_quickly():
         parse("\n".join(lines))
     assert time.monotonic() - started < 1
     assert "aliases" in caught.value.errors[0]
+
+
+@pytest.mark.parametrize("text", ["name: \x9d", "a: b\n\x07", "\ufffe: x"])
+def test_non_printable_characters_are_refused_not_a_crash(text):
+    """The YAML reader refuses them when the loader is built, before parsing: that error
+    escaped as a 500 on /api/v1/playbooks/validate (found by schemathesis)."""
+    with pytest.raises(DefinitionError) as caught:
+        parse(text)
+    assert caught.value.errors[0].startswith("definition: invalid YAML: unacceptable character")
