@@ -174,8 +174,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so that refusals are 401 + WWW-Authenticate (DRF takes the first class's header).
+        "soar.authentication.ThrottledTokenAuthentication",  # hashed, expiring tokens + a throttle on wrong ones
         "rest_framework.authentication.SessionAuthentication",
-        "soar.authentication.ThrottledTokenAuthentication",  # TokenAuthentication + a throttle on wrong tokens
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -407,6 +408,11 @@ SOAR_LOGIN_LOCKOUT_MAX_SECONDS = env_int("SOAR_LOGIN_LOCKOUT_MAX_SECONDS", 3600)
 # SOAR_TOKEN_LOCKOUT_SECONDS (0 switches it off).
 SOAR_TOKEN_MAX_FAILURES_PER_IP = env_int("SOAR_TOKEN_MAX_FAILURES_PER_IP", 20)
 SOAR_TOKEN_LOCKOUT_SECONDS = env_int("SOAR_TOKEN_LOCKOUT_SECONDS", 300)
+# User API tokens (DRF "Authorization: Token <key>") are stored hashed and expire this many days
+# after they are issued; an expired token is refused with 401 (cases.models.ApiToken).
+SOAR_API_TOKEN_TTL_DAYS = env_int("SOAR_API_TOKEN_TTL_DAYS", 90)
+if SOAR_API_TOKEN_TTL_DAYS < 1:
+    raise RuntimeError("SOAR_API_TOKEN_TTL_DAYS must be at least 1.")
 
 if PRODUCTION:
     # Placeholders from docker-compose.yml or the dev default must never reach production.
