@@ -35,7 +35,7 @@ SECRET_KEY = env("SOAR_SECRET_KEY")
 if not SECRET_KEY:
     if PRODUCTION:
         raise RuntimeError("SOAR_SECRET_KEY must be set when SOAR_ENV=production")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
+    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"  # noqa: S105 - development fallback; production refuses to start without SOAR_SECRET_KEY
 ALLOWED_HOSTS = env_list("SOAR_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("SOAR_CSRF_TRUSTED_ORIGINS", "")
 
