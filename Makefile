@@ -40,8 +40,23 @@ test-integration:
 		SOAR_CELERY_QUEUE=test-$$$$ \
 		$(PY) -m pytest -m integration -q $(PYTEST_ARGS)
 
+# pip-audit asks PyPI's JSON API (https://pypi.org/pypi/NAME/VERSION/json) about every installed
+# package. Without that service (offline, or a mirror that has only part of PyPI) it would skip
+# every package and still say "No known vulnerabilities found": lint says it is skipped
+# instead. The probe: an old Django release, whose JSON lists known vulnerabilities. When the
+# service answers, a vulnerability or a package that could not be audited fails lint.
+PYPI_JSON_PROBE := https://pypi.org/pypi/Django/1.11/json
+PROBE_VULNERABILITY_SERVICE := import json, sys, urllib.request; \
+	sys.exit(not json.load(urllib.request.urlopen(sys.argv[1], timeout=10)).get("vulnerabilities"))
+
 lint: install
 	$(VENV)/bin/ruff check .
+	@if $(PY) -c '$(PROBE_VULNERABILITY_SERVICE)' "$(PYPI_JSON_PROBE)" 2>/dev/null; then \
+		$(VENV)/bin/pip-audit --strict --progress-spinner off; \
+	else \
+		echo "pip-audit SKIPPED: the vulnerability service ($(PYPI_JSON_PROBE)) cannot be reached;" \
+			"run 'make lint' with access to pypi.org to audit the dependencies." >&2; \
+	fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

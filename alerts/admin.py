@@ -8,7 +8,7 @@ from soar.admin_utils import HideSecretsMixin, WriteOnlySecretFormMixin
 
 
 class AlertSourceForm(WriteOnlySecretFormMixin, forms.ModelForm):
-    secret_field = "hmac_secret"
+    secret_field = "hmac_secret"  # noqa: S105 - a form field's name, not a secret
     kind = forms.ChoiceField(choices=adapter_choices)
 
     class Meta:

@@ -238,7 +238,7 @@ def _upsert_statement() -> str:
         columns = ", ".join(q(meta.get_field(name).column) for name in bulk.ALERT_INSERT_FIELDS)
         count, seen = q("occurrence_count"), q("last_seen_at")
         _upsert_sql = (
-            f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(bulk.ALERT_INSERT_FIELDS))}) "
+            f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(bulk.ALERT_INSERT_FIELDS))}) "  # noqa: S608 - identifiers from the model's meta, quoted; values are %s parameters
             f"ON CONFLICT ({q('source_id')}, {q('dedup_key')}) WHERE NOT ({q('dedup_key')} = '') "
             f"DO UPDATE SET {count} = {table}.{count} + 1, {seen} = EXCLUDED.{seen} "
             # A firing alert whose identity matches a resolved one is a new occurrence of the

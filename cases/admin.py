@@ -7,10 +7,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from cases import selectors, services
 from cases.lifecycle import ACTION_LABELS
-from cases.models import AuditLog, Case, CaseEvent, Note, SlaTarget, Tag, Team
+from cases.models import ApiToken, AuditLog, Case, CaseEvent, Note, SlaTarget, Tag, Team
 
 User = get_user_model()
 
@@ -255,3 +256,54 @@ class AuditedUserAdmin(AuditedAdmin, UserAdmin):
 if admin.site.is_registered(User):
     admin.site.unregister(User)
 admin.site.register(User, AuditedUserAdmin)
+
+
+# User API tokens: stored hashed (cases.models.ApiToken); DRF's Token admin would list the keys.
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
+
+
+class ApiTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["user"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Issue (the key is shown once, in a message), list and revoke user API tokens."""
+
+    form = ApiTokenForm
+    list_display = ["prefix", "user", "created_at", "expires_at", "is_expired"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "prefix"]
+    readonly_fields = ["prefix", "created_at", "expires_at"]
+    actions = ["delete_selected"]
+
+    @admin.display(boolean=True, description="Expired")
+    def is_expired(self, obj):
+        return obj.expired
+
+    def get_fields(self, request, obj=None):
+        return ["user"] if obj is None else ["user", "prefix", "created_at", "expires_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["user", "prefix", "created_at", "expires_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        key = ApiToken.issue(obj.user)  # one per user: the form refuses a user who has one (delete it first)
+        obj.pk = ApiToken.objects.get(user=obj.user).pk
+        obj.refresh_from_db()
+        services.record_audit("api_token.issue", obj.user, actor=request.user)
+        messages.warning(request, f"API token for '{obj.user}' (shown only now, store it safely; "
+                                  f"expires {obj.expires_at:%Y-%m-%d}): {key}")
+
+    def delete_model(self, request, obj):
+        services.record_audit("api_token.revoke", obj.user, actor=request.user)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)

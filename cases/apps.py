@@ -18,6 +18,7 @@ class CasesConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_ensure_roles_after_migrate, dispatch_uid="cases.ensure_roles")
-        from cases import admin_audit
+        from cases import admin_audit, api_tokens
 
         admin_audit.connect()
+        api_tokens.connect()

@@ -1,5 +1,7 @@
 """Cases, teams, tags, the case timeline and the audit trail."""
 
+import hashlib
+import secrets
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -289,3 +291,39 @@ class AlertEntityRollup(models.Model):
 
     def __str__(self):
         return f"{self.alerts} alerts of {self.entity_type}:{self.entity_value[:80]} on {self.day}"
+
+
+class ApiToken(models.Model):
+    """A user's API token (``Authorization: Token <key>``), one per user as DRF's. Only the key's
+    SHA-256 is stored, with an expiry (SOAR_API_TOKEN_TTL_DAYS); the key is shown once, when it
+    is issued (``manage.py drf_create_token``, the admin or ``ApiToken.issue``)."""
+
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the key (hex).")
+    prefix = models.CharField(max_length=8, help_text="First characters of the key, to recognise it.")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "API token"
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def digest_of(key: str) -> str:
+        return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+    @classmethod
+    def issue(cls, user, key: str | None = None) -> str:
+        """A new token for ``user`` (replacing the previous one); returns the key, never stored."""
+        key = key or secrets.token_hex(20)
+        now = timezone.now()
+        cls.objects.update_or_create(user=user, defaults={
+            "digest": cls.digest_of(key), "prefix": key[:6], "created_at": now,
+            "expires_at": now + timedelta(days=settings.SOAR_API_TOKEN_TTL_DAYS)})
+        return key
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= timezone.now()

@@ -14,7 +14,7 @@ from cases import services
 from cases.models import Team
 from cases.roles_setup import ensure_roles
 
-PASSWORD = "pw-for-tests-123"
+PASSWORD = "pw-for-tests-123"  # noqa: S105 - password of the test users only
 
 
 @cache

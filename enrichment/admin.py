@@ -15,7 +15,7 @@ from soar.admin_utils import HideSecretsMixin, WriteOnlySecretFormMixin
 
 
 class ProviderConfigForm(WriteOnlySecretFormMixin, forms.ModelForm):
-    secret_field = "api_key"
+    secret_field = "api_key"  # noqa: S105 - a form field's name, not a secret
     # The key is write-only: never rendered back into the page; blank keeps the stored one.
     api_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
                               help_text="Leave blank to keep the current key. Tick 'clear API key' to remove it.")

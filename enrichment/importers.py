@@ -7,11 +7,13 @@ import csv
 import datetime as dt
 import io
 import json
-import re
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
+from stix2patterns.exceptions import ParseException
+from stix2patterns.v21.inspector import InspectionListener
+from stix2patterns.v21.pattern import Pattern
 
 from alerts.normalization import NormalizationError, make_observable
 from enrichment.models import Asset, Indicator, Verdict
@@ -23,8 +25,11 @@ TYPE_ALIASES = {
     "hash": "hash", "md5": "hash", "sha1": "hash", "sha256": "hash", "sha-256": "hash", "sha512": "hash",
     "file": "hash",
 }
-# [ipv4-addr:value = '1.2.3.4'], [file:hashes.'SHA-256' = '...'], joined by OR only.
-STIX_TERM = re.compile(r"""\[?\s*([a-z0-9-]+):([A-Za-z0-9_.'-]+)\s*=\s*'((?:[^'\\]|\\.)*)'\s*\]?""")
+# STIX patterns imported: equality on these object paths only.
+STIX_VALUE_TYPES = {"ipv4-addr": "ip", "ipv6-addr": "ip", "domain-name": "domain", "url": "url",
+                    "email-addr": "email"}
+STIX_HASHES = {"SHA-256", "MD5", "SHA-1"}
+MAX_STIX_PATTERN_CHARS = 10_000
 
 
 class ImportProblem(ValueError):
@@ -94,51 +99,115 @@ def parse_intel_csv(text: str) -> list[ParsedIndicator]:
     return items
 
 
-def _stix_terms(pattern: str, where: str) -> list[tuple[str, str]]:
-    body = pattern.strip()
-    if " AND " in body.upper() or "FOLLOWEDBY" in body.upper():
-        raise ImportProblem(f"{where}: only equality patterns joined by OR are supported.")
-    terms = STIX_TERM.findall(body)
-    if not terms:
-        raise ImportProblem(f"{where}: unsupported pattern {pattern[:120]!r}.")
+class _PatternListener(InspectionListener):
+    """The library's inspector (every comparison with its object type, path and operator), plus
+    whether a comparison AND joins terms inside an observation (the inspector does not say)."""
+
+    def __init__(self):
+        super().__init__()
+        self.comparison_and = False
+
+    def exitComparisonExpressionAnd(self, ctx):  # noqa: N802 - the ANTLR listener's name
+        if ctx.AND():
+            self.comparison_and = True
+
+
+def _unsupported(reason: str) -> ImportProblem:
+    return ImportProblem(f"skipped: {reason} (only equality comparisons of supported types, joined by OR)")
+
+
+def _stix_terms(pattern: str) -> list[tuple[str, str]]:
+    """(type, value) pairs of a pattern that is a plain observation of equality comparisons of
+    supported types, possibly OR'ed (as observations or inside one); parsed by the OASIS
+    ``stix2-patterns`` library. Any other pattern raises ImportProblem with the reason."""
+    if len(pattern) > MAX_STIX_PATTERN_CHARS:
+        raise _unsupported(f"pattern longer than {MAX_STIX_PATTERN_CHARS} characters")
+    listener = _PatternListener()
+    try:
+        Pattern(pattern).walk(listener)
+    except ParseException as exc:
+        raise _unsupported(f"not a valid STIX pattern ({str(exc)[:200]})") from None
+    except RecursionError:  # the parser recurses per nesting level: "((((...": refused, not a crash
+        raise _unsupported("pattern nested too deeply") from None
+    data = listener.pattern_data()
+    if data.qualifiers:
+        raise _unsupported(f"qualifier {sorted(data.qualifiers)[0]}")
+    joins = set(data.observation_ops) - {"OR"}
+    if joins:
+        raise _unsupported(f"observations joined by {sorted(joins)[0]}")
+    if listener.comparison_and and set(data.comparisons) != {"file"}:
+        # Several hashes of one file may be AND'ed; anything else needs all terms at once.
+        raise _unsupported("comparisons joined by AND")
     pairs = []
-    for object_type, path, value in terms:
-        value = value.replace("\\'", "'").replace("\\\\", "\\")
-        if object_type == "file" and path.lower().startswith("hashes."):
-            pairs.append(("hash", value))
-        elif path == "value" and object_type in TYPE_ALIASES:
-            pairs.append((object_type, value))
-        else:
-            raise ImportProblem(f"{where}: unsupported pattern term {object_type}:{path}.")
+    for object_type, terms in data.comparisons.items():
+        for path, operator, literal in terms:
+            where = f"{object_type}:{'.'.join(str(part) for part in path)}"
+            if operator != "=":
+                raise _unsupported(f"operator {operator!r} in {where}")
+            if not (literal.startswith("'") and literal.endswith("'") and len(literal) >= 2):
+                raise _unsupported(f"non-string value in {where}")
+            value = literal[1:-1].replace("\\'", "'").replace("\\\\", "\\")
+            if object_type in STIX_VALUE_TYPES and path == ["value"]:
+                pairs.append((STIX_VALUE_TYPES[object_type], value))
+            elif object_type == "file" and len(path) == 2 and path[0] == "hashes" \
+                    and str(path[1]).upper() in STIX_HASHES:
+                pairs.append(("hash", value))
+            else:
+                raise _unsupported(f"unsupported term {where}")
+    if not pairs:
+        raise _unsupported("no comparison")
     return pairs
 
 
-def parse_stix_bundle(text: str) -> list[ParsedIndicator]:
+def _strings(value) -> list[str]:
+    """STIX list properties as found in the wild: a list, or a single string."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(item) for item in value if isinstance(item, str | int | float)]
+    return []
+
+
+@dataclass
+class StixImport:
+    items: list[ParsedIndicator]
+    skipped: list[str]  # "object N (id): skipped: reason"
+
+
+def parse_stix_bundle(text: str) -> StixImport:
     try:
         bundle = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportProblem(f"not valid JSON: {exc}") from None
     if not isinstance(bundle, dict) or bundle.get("type") != "bundle" or not isinstance(bundle.get("objects"), list):
         raise ImportProblem("not a STIX 2.1 bundle (expected {\"type\": \"bundle\", \"objects\": [...]}).")
-    items = []
+    items, skipped = [], []
     for index, obj in enumerate(bundle["objects"]):
         if not isinstance(obj, dict) or obj.get("type") != "indicator":
             continue
         where = f"object {index} ({obj.get('id', 'no id')})"
-        if obj.get("pattern_type", "stix") != "stix":
-            raise ImportProblem(f"{where}: pattern_type {obj.get('pattern_type')!r} is not supported.")
         if obj.get("revoked"):
             continue
-        labels = {str(label).lower() for label in obj.get("labels", []) + obj.get("indicator_types", [])}
+        if obj.get("pattern_type", "stix") != "stix":
+            skipped.append(f"{where}: skipped: pattern_type {obj.get('pattern_type')!r} is not supported")
+            continue
+        try:
+            terms = _stix_terms(str(obj.get("pattern", "")))
+        except ImportProblem as exc:
+            skipped.append(f"{where}: {exc}")
+            continue
+        labels = {label.lower() for label in _strings(obj.get("labels")) + _strings(obj.get("indicator_types"))}
         verdict = Verdict.BENIGN if "benign" in labels else (
             Verdict.SUSPICIOUS if labels & {"anomalous-activity", "suspicious"} else Verdict.MALICIOUS)
         description = str(obj.get("description") or obj.get("name") or "")[:5000]
-        for raw_type, raw_value in _stix_terms(str(obj.get("pattern", "")), where):
+        for raw_type, raw_value in terms:
             obs_type, value = _canonical(raw_type, raw_value, where)
             items.append(ParsedIndicator(obs_type, value, verdict, _confidence(obj.get("confidence"), where),
                                          description, _timestamp(obj.get("valid_until", ""), where),
                                          str(obj.get("id", ""))[:200]))
-    return items
+    if skipped and not items:
+        raise ImportProblem("no supported indicator in the bundle; " + "; ".join(skipped[:5]))
+    return StixImport(items, skipped)
 
 
 @transaction.atomic

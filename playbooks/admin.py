@@ -72,7 +72,7 @@ class PlaybookAdmin(admin.ModelAdmin):
 
 
 class ConnectorForm(WriteOnlySecretFormMixin, forms.ModelForm):
-    secret_field = "secret"
+    secret_field = "secret"  # noqa: S105 - a form field's name, not a secret
     secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False),
                              help_text="API token or password. Leave empty to keep the current one.")
     clear_secret = forms.BooleanField(required=False, help_text="Remove the stored secret.")

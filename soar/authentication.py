@@ -9,10 +9,16 @@ from rest_framework.exceptions import AuthenticationFailed, Throttled
 from soar import security
 
 
+class ExpiredToken(AuthenticationFailed):
+    default_detail = "Token has expired; ask an administrator for a new one."
+    default_code = "token_expired"
+
+
 class ThrottledTokenAuthentication(TokenAuthentication):
-    """DRF's user-token authentication, refusing with 429 + Retry-After an address that sent
-    too many wrong tokens (soar.security.token_lock_remaining); requests without a token are
-    left to the other authenticators as before."""
+    """User API tokens (``Authorization: Token <key>``), looked up by their SHA-256
+    (cases.models.ApiToken: the key itself is not stored) and refused once expired. An address
+    that sent too many wrong tokens gets 429 + Retry-After (soar.security.token_lock_remaining);
+    requests without a token are left to the other authenticators as before."""
 
     def authenticate(self, request):
         auth = get_authorization_header(request).split()
@@ -24,6 +30,20 @@ class ThrottledTokenAuthentication(TokenAuthentication):
             raise Throttled(wait=remaining, detail="Too many invalid tokens from this address.")
         try:
             return super().authenticate(request)
+        except ExpiredToken:
+            raise  # a real key, only old: not a guess
         except AuthenticationFailed:
             security.record_token_failure(address)
             raise
+
+    def authenticate_credentials(self, key):
+        from cases.models import ApiToken  # models: not at import time (see the module's docstring)
+
+        token = ApiToken.objects.select_related("user").filter(digest=ApiToken.digest_of(key)).first()
+        if token is None:
+            raise AuthenticationFailed("Invalid token.")
+        if token.expired:
+            raise ExpiredToken()
+        if not token.user.is_active:
+            raise AuthenticationFailed("User inactive or deleted.")
+        return token.user, token

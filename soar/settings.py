@@ -37,7 +37,7 @@ SECRET_KEY = env("SOAR_SECRET_KEY")
 if not SECRET_KEY:
     if PRODUCTION:
         raise RuntimeError("SOAR_SECRET_KEY must be set when SOAR_ENV=production")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
+    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"  # noqa: S105 - development fallback; production refuses to start without SOAR_SECRET_KEY
 ALLOWED_HOSTS = env_list("SOAR_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("SOAR_CSRF_TRUSTED_ORIGINS", "")
 
@@ -176,8 +176,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so that refusals are 401 + WWW-Authenticate (DRF takes the first class's header).
+        "soar.authentication.ThrottledTokenAuthentication",  # hashed, expiring tokens + a throttle on wrong ones
         "rest_framework.authentication.SessionAuthentication",
-        "soar.authentication.ThrottledTokenAuthentication",  # TokenAuthentication + a throttle on wrong tokens
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -195,6 +196,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Alert ingestion, cases, enrichment and playbooks.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The default hook, then the error responses (400/401/403/404/409/413/415/429/503) of every operation.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "soar.openapi.add_error_responses"],
 }
 
 # --- ingestion limits -----------------------------------------------------------------
@@ -449,6 +452,11 @@ SOAR_LOGIN_LOCKOUT_MAX_SECONDS = env_int("SOAR_LOGIN_LOCKOUT_MAX_SECONDS", 3600)
 # SOAR_TOKEN_LOCKOUT_SECONDS (0 switches it off).
 SOAR_TOKEN_MAX_FAILURES_PER_IP = env_int("SOAR_TOKEN_MAX_FAILURES_PER_IP", 20)
 SOAR_TOKEN_LOCKOUT_SECONDS = env_int("SOAR_TOKEN_LOCKOUT_SECONDS", 300)
+# User API tokens (DRF "Authorization: Token <key>") are stored hashed and expire this many days
+# after they are issued; an expired token is refused with 401 (cases.models.ApiToken).
+SOAR_API_TOKEN_TTL_DAYS = env_int("SOAR_API_TOKEN_TTL_DAYS", 90)
+if SOAR_API_TOKEN_TTL_DAYS < 1:
+    raise RuntimeError("SOAR_API_TOKEN_TTL_DAYS must be at least 1.")
 
 if PRODUCTION:
     # Placeholders from docker-compose.yml or the dev default must never reach production.

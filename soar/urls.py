@@ -6,6 +6,8 @@ from cases.reporting import views as reporting_views
 from soar import views
 from soar.security import ThrottledLoginView, throttled_admin_login
 
+handler404 = "soar.views.not_found"
+
 urlpatterns = [
     # Before admin.site.urls: the admin's log-in answers 429 while throttled, as /login/ does.
     path("admin/login/", throttled_admin_login, name="admin-login-throttled"),

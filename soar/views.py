@@ -1,5 +1,6 @@
 from django.db import connection
 from django.http import JsonResponse
+from django.views.defaults import page_not_found
 
 
 def healthz(request):
@@ -11,3 +12,10 @@ def healthz(request):
         return JsonResponse({"status": "unavailable", "database": False}, status=503)
     return JsonResponse({"status": "ok", "database": True})
 
+
+def not_found(request, exception=None):
+    """handler404: under /api/ a JSON error as DRF gives (a path such as /api/v1/cases/-1 does not
+    reach DRF: its converter refuses it), the usual page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

@@ -24,7 +24,7 @@ from cases.selectors import visible_alerts
 from soar.authentication import ThrottledTokenAuthentication
 from soar.filters import UtcIsoDateTimeFilter
 
-USER_AUTH = [SessionAuthentication, ThrottledTokenAuthentication]
+USER_AUTH = [ThrottledTokenAuthentication, SessionAuthentication]  # token first: refusals are 401
 
 
 class AlertFilter(filters.FilterSet):

@@ -27,7 +27,7 @@ from cases.reporting.selectors import cached_report_summary
 from cases.selectors import teams_for
 from soar.authentication import ThrottledTokenAuthentication
 
-USER_AUTH = [SessionAuthentication, ThrottledTokenAuthentication]
+USER_AUTH = [ThrottledTokenAuthentication, SessionAuthentication]  # token first: refusals are 401
 
 
 def _export_queries(scope) -> dict[str, str]:

@@ -45,7 +45,7 @@ class ValidateSerializer(serializers.Serializer):
 
 
 class PlaybookVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = PlaybookVersion
@@ -70,9 +70,9 @@ class StepRunSerializer(serializers.ModelSerializer):
 
 
 class ApprovalSerializer(serializers.ModelSerializer):
-    approver_group = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    approver_user = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approver_group = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    approver_user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     step = serializers.CharField(source="step.step_id", read_only=True)
     can_answer = serializers.SerializerMethodField()
 
@@ -91,7 +91,7 @@ class ApprovalSerializer(serializers.ModelSerializer):
 class PlaybookRunSerializer(serializers.ModelSerializer):
     steps = StepRunSerializer(many=True, read_only=True)
     approvals = ApprovalSerializer(many=True, read_only=True)
-    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = PlaybookRun

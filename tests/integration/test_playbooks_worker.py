@@ -133,6 +133,27 @@ def test_approval_granted_then_edr_isolates(playbook_worker, monkeypatch, fake, 
     assert case.tags.filter(name="contained").exists()
 
 
+def test_audit_rows_written_by_the_worker_carry_the_request_id(playbook_worker, monkeypatch, lead, wait_until):
+    """The request id travels with the task (message headers, soar/task_context.py): the
+    blocklist.add audit row, written inside the worker process, carries it."""
+    from cases.models import AuditLog
+    from soar.middleware import _request_context, bind_request_context
+
+    publish_to(monkeypatch, QUEUE)
+    case = case_with_host(lead)
+    definition = {"name": "Block", "trigger": {"type": "manual"}, "steps": [
+        {"id": "block", "type": "action", "action": "add_to_blocklist",
+         "with": {"list": "edge", "type": "ip", "value": "203.0.113.77"}}]}
+    token = bind_request_context(request_id="req-worker-1", client_ip="192.0.2.77")
+    try:
+        run = start_run(playbook(definition), case, trigger="manual", started_by=lead)
+    finally:
+        _request_context.reset(token)
+    wait_until(lambda: run_status(run.pk) == "succeeded", timeout=30, message="the run to finish")
+    row = AuditLog.objects.get(action="blocklist.add")
+    assert (row.request_id, row.client_ip) == ("req-worker-1", "192.0.2.77")
+
+
 def test_approval_denied_means_no_edr_call(playbook_worker, monkeypatch, fake, lead, wait_until):
     publish_to(monkeypatch, QUEUE)
     fake.add("POST", ISOLATE, json={"status": "isolated"})

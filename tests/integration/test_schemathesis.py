@@ -1,7 +1,8 @@
 """Schemathesis over the whole OpenAPI schema, on PostgreSQL, in-process through the WSGI
 application (faster and as faithful as gunicorn for this purpose): every operation, called as
-a superuser with a DRF token (the webhook with its source token), never answers 5xx and its
-documented responses match the schema. Bounded: a few examples per operation, no shrinking."""
+a superuser with a DRF token (the webhook with its source token), never answers 5xx, answers
+only status codes and content types the schema declares, and its bodies match the schema.
+Bounded: a few examples per operation, no shrinking."""
 
 from __future__ import annotations
 
@@ -15,15 +16,21 @@ from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from alerts.models import Alert
 from cases.testing import build_world
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
+# Bounded run time: a few examples per operation (about 55 operations), no shrinking.
 MAX_EXAMPLES = int(os.environ.get("SOAR_SCHEMATHESIS_EXAMPLES", 12))
-CHECKS = [not_a_server_error, response_schema_conformance]
+# Not only "no 5xx": every status code is declared, its content type and body match the schema.
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 INGESTION = {("POST", "/api/v1/alerts"), ("POST", "/api/v1/alerts/batch")}
 
 

@@ -122,7 +122,7 @@ def test_import_intel_stix_bundle():
 
 @pytest.mark.parametrize("name, args, message", [
     ("intel/bad_type.csv", [], "line 3: unknown indicator type 'banana'"),
-    ("intel/unsupported_pattern.json", [], "only equality patterns"),
+    ("intel/unsupported_pattern.json", [], "no supported indicator.*observations joined by AND"),
     ("intel/indicators.csv", ["--format", "stix"], "not valid JSON"),
     ("intel/missing.csv", [], "no such file"),
     ("enrichment/assets.csv", [], "columns 'type' and 'value'"),

@@ -23,7 +23,7 @@ from cases import services
 from cases.demo_payloads import BUILDERS, payloads
 from cases.models import Case, CaseEvent, Team
 
-PASSWORD = "soar-demo-123"
+PASSWORD = "soar-demo-123"  # noqa: S105 - the documented demo password; refused in production
 USERS = [
     # username, roles, teams, superuser
     ("admin", ["admin"], [], True),
@@ -55,7 +55,7 @@ class Command(BaseCommand):
     def handle(self, *args, seed=42, **options):
         if settings.PRODUCTION:
             raise CommandError("Refusing to create demo users with a published password when SOAR_ENV=production.")
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not a secret
         call_command("setup_roles", stdout=open("/dev/null", "w"))  # noqa: SIM115
         teams = {name: Team.objects.get_or_create(name=name, defaults={"slug": name.lower().replace(" ", "-")})[0]
                  for name in ("Blue Team", "Red Team")}
