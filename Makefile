@@ -8,15 +8,23 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/soar
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-unit test-integration install lint clean
+.PHONY: run test test-unit test-integration install install-dev lint clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Runtime packages only (what `make run` and a real deployment need) ...
+$(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# ... and the test and lint tools on top (Playwright, schemathesis, pytest, ruff, pip-audit).
+$(VENV)/.installed: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.runtime
+
+install-dev: $(VENV)/.installed
 
 run: install
 	$(PY) manage.py migrate --noinput
@@ -25,17 +33,17 @@ run: install
 	# The development server only: /metrics for a Prometheus on this machine (it is closed by default).
 	SOAR_METRICS_ALLOWLIST="$${SOAR_METRICS_ALLOWLIST-127.0.0.1/32,::1/128}" $(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install
+test: install-dev
 	$(MAKE) --no-print-directory test-unit
 	$(MAKE) --no-print-directory test-integration
 
 # Embedded stack: SQLite, Celery tasks in-process.
-test-unit:
+test-unit: install-dev
 	env -u DATABASE_URL -u CELERY_BROKER_URL SOAR_VAR_DIR=$(CURDIR)/var/test \
 		$(PY) -m pytest -m "not integration" -q $(PYTEST_ARGS)
 
 # Real PostgreSQL, Redis and Celery worker processes; refuses to skip.
-test-integration:
+test-integration: install-dev
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) SOAR_REQUIRE_INTEGRATION=1 \
 		SOAR_CELERY_QUEUE=test-$$$$ \
 		$(PY) -m pytest -m integration -q $(PYTEST_ARGS)
@@ -49,7 +57,7 @@ PYPI_JSON_PROBE := https://pypi.org/pypi/Django/1.11/json
 PROBE_VULNERABILITY_SERVICE := import json, sys, urllib.request; \
 	sys.exit(not json.load(urllib.request.urlopen(sys.argv[1], timeout=10)).get("vulnerabilities"))
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	@if $(PY) -c '$(PROBE_VULNERABILITY_SERVICE)' "$(PYPI_JSON_PROBE)" 2>/dev/null; then \
 		$(VENV)/bin/pip-audit --strict --progress-spinner off; \
