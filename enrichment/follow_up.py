@@ -9,17 +9,22 @@ publish happens after the commit, and if it fails, or the broker or a worker los
 ``SOAR_FOLLOW_UP_SWEEP_AFTER_SECONDS`` ago, at most ``SOAR_FOLLOW_UP_MAX_ATTEMPTS`` times.
 
 Running a request twice is harmless: automatic enrichment skips (case, provider, observable)
-pairs already answered on the case, and a lease (``lease_until``, the task's hard time limit)
-keeps a second worker from enriching the same case while the first one still is."""
+pairs already answered on the case, and a lease (``lease_until``) keeps a second worker from
+enriching the same case while the first one still is. The lease is short
+(``SOAR_FOLLOW_UP_LEASE_SECONDS``) and renewed by a heartbeat while the task runs: a worker
+killed mid-task (SIGKILL skips every ``finally``) frees its requests within that time instead
+of holding them for the whole task time limit (bench/faults.py found cases enriched ~5.5 min
+late after a worker SIGKILL with a lease of the hard limit)."""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -71,8 +76,36 @@ def publish(request_id: int) -> bool:
 
 
 def lease_seconds() -> int:
-    """How long a running task keeps the request: past its hard time limit it is dead."""
-    return int(getattr(settings, "CELERY_TASK_TIME_LIMIT", None) or 300) + 30
+    """How long a claim lasts without a heartbeat: a dead task's request is free again after it."""
+    return settings.SOAR_FOLLOW_UP_LEASE_SECONDS
+
+
+class _Heartbeat:
+    """Renews a running request's lease every third of its length, from a thread of its own
+    (its own database connection), until the task ends."""
+
+    def __init__(self, request_id: int):
+        self.request_id = request_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"enrichment-lease-{request_id}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(max(lease_seconds() / 3, 0.05)):
+                EnrichmentRequest.objects.filter(pk=self.request_id, done_at__isnull=True).update(
+                    lease_until=timezone.now() + timedelta(seconds=lease_seconds()))
+        except Exception:  # noqa: BLE001 - a missed renewal only lets the sweep queue the request again
+            logger.warning("could not renew the lease of enrichment request %s", self.request_id, exc_info=True)
+        finally:
+            connection.close()
 
 
 def run_request(request_id: int) -> int:
@@ -86,15 +119,16 @@ def run_request(request_id: int) -> int:
         return 0  # done already, or another worker is on it
     stored = 0
     try:
-        for _ in range(ROUNDS):
-            row = EnrichmentRequest.objects.filter(pk=request_id).values("case_id", "requested_at").first()
-            if row is None:
-                return stored  # the case was deleted
-            stored += len(services.enrich_case(row["case_id"]))
-            if EnrichmentRequest.objects.filter(pk=request_id, requested_at=row["requested_at"]).update(
-                    done_at=timezone.now(), lease_until=None):
-                return stored
-        logger.info("case of enrichment request %s keeps growing; left to the sweep", request_id)
+        with _Heartbeat(request_id):
+            for _ in range(ROUNDS):
+                row = EnrichmentRequest.objects.filter(pk=request_id).values("case_id", "requested_at").first()
+                if row is None:
+                    return stored  # the case was deleted
+                stored += len(services.enrich_case(row["case_id"]))
+                if EnrichmentRequest.objects.filter(pk=request_id, requested_at=row["requested_at"]).update(
+                        done_at=timezone.now(), lease_until=None):
+                    return stored
+            logger.info("case of enrichment request %s keeps growing; left to the sweep", request_id)
     finally:
         EnrichmentRequest.objects.filter(pk=request_id, done_at__isnull=True).update(lease_until=None)
     return stored

@@ -281,6 +281,9 @@ CELERY_BEAT_SCHEDULE = {
 # queued is queued again by the apps' sweeps (every SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS),
 # at most SOAR_FOLLOW_UP_MAX_ATTEMPTS times.
 SOAR_FOLLOW_UP_SWEEP_AFTER_SECONDS = env_int("SOAR_FOLLOW_UP_SWEEP_AFTER_SECONDS", 30)
+# A running enrichment request's claim, renewed by a heartbeat every third of it: a worker killed
+# mid-task frees its requests for the sweep after this long.
+SOAR_FOLLOW_UP_LEASE_SECONDS = env_int("SOAR_FOLLOW_UP_LEASE_SECONDS", 30)
 SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS = float(env("SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS", 15))
 SOAR_FOLLOW_UP_MAX_ATTEMPTS = env_int("SOAR_FOLLOW_UP_MAX_ATTEMPTS", 10)
 

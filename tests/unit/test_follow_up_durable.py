@@ -178,3 +178,33 @@ def test_sweeps_have_a_queue_of_their_own_and_limits_fit_the_visibility_timeout(
     hard = django_settings.CELERY_TASK_TIME_LIMIT
     assert django_settings.CELERY_TASK_SOFT_TIME_LIMIT < hard
     assert django_settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > hard
+
+
+def test_a_running_request_renews_a_short_lease_and_a_dead_ones_request_is_swept_after_it(
+        source, monkeypatch, settings):
+    """A worker SIGKILLed mid-task never clears its lease (bench/faults.py: cases enriched ~5.5 min
+    late with a lease of the task's hard limit). The lease is short and renewed by a heartbeat
+    while the task runs; a dead task's request is swept once the short lease is over."""
+    import time as _time
+
+    settings.SOAR_FOLLOW_UP_LEASE_SECONDS = 0.3
+    with monkeypatch.context() as patch:
+        broker_down(patch)
+        alert = ingest(source)
+    [request] = EnrichmentRequest.objects.filter(case_id=alert.case_id)
+    seen = []
+
+    def slow_enrichment(case_id, **kwargs):
+        for _ in range(4):
+            _time.sleep(0.25)
+            seen.append(EnrichmentRequest.objects.get(pk=request.pk).lease_until)
+        return []
+
+    monkeypatch.setattr(follow_up.services, "enrich_case", slow_enrichment)
+    follow_up.run_request(request.pk)
+    assert len(set(seen)) >= 2, "the heartbeat renewed the lease while the task ran"
+    # A task killed right after its claim: the claim stays, as run_request wrote it.
+    EnrichmentRequest.objects.filter(pk=request.pk).update(
+        done_at=None, lease_until=timezone.now() + timedelta(seconds=follow_up.lease_seconds()))
+    follow_up._broker_down_until = 0.0
+    assert follow_up.sweep(now=later(31)) == 1
