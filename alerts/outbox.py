@@ -50,13 +50,24 @@ def publish_processing(alert_ids: list[int]) -> bool:
 
 
 class Relay:
-    """One background publisher per process (re-created after a fork)."""
+    """One background publisher per process (re-created after a fork).
 
-    def __init__(self, publish=publish_processing, linger_seconds: float | None = None):
+    Ids whose publish failed (broker down) are held and tried again every
+    ``retry_seconds``: once the broker is back they go out within seconds, instead of waiting
+    for the beat sweep's grace period (SOAR_SWEEP_AFTER_SECONDS). The sweep still covers a
+    process that dies holding them."""
+
+    MAX_HELD = 50_000
+
+    def __init__(self, publish=publish_processing, linger_seconds: float | None = None,
+                 retry_seconds: float = BROKER_BACKOFF_SECONDS):
         self._publish = publish
         self._linger = linger_seconds
+        self.retry_seconds = retry_seconds
         self._lock = threading.Lock()
         self._pending: list[int] = []
+        self._held: list[int] = []
+        self._retry_at = 0.0
         self._wakeup = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
@@ -80,30 +91,43 @@ class Relay:
     def _run(self) -> None:
         linger = settings.SOAR_OUTBOX_LINGER_MS / 1000 if self._linger is None else self._linger
         while True:
-            self._wakeup.wait()
-            if linger:
+            woke = self._wakeup.wait(timeout=self.retry_seconds if self._held else None)
+            if linger and woke:
                 # A publish costs about a millisecond of CPU whatever it carries: wait a moment
                 # so that the requests arriving meanwhile share it.
                 time.sleep(linger)
             self._wakeup.clear()
+            with self._lock:
+                if self._held and time.monotonic() >= self._retry_at:
+                    self._pending, self._held = self._held + self._pending, []
             self.flush()
 
     def flush(self) -> None:
         """Publish everything handed over so far (also called at exit)."""
         with self._lock:
             ids, self._pending = self._pending, []
+        published = True
         try:
             if ids:
-                self._publish(ids)
+                published = self._publish(ids) is not False
         except Exception:  # noqa: BLE001 - the relay thread must survive; the sweep has the rows
-            logger.exception("outbox relay failed to publish %d alert(s); the sweep will retry", len(ids))
+            published = False
+            logger.exception("outbox relay failed to publish %d alert(s); held for a retry", len(ids))
         finally:
             with self._lock:
+                if ids and not published:
+                    self._held = (self._held + ids)[-self.MAX_HELD:]
+                    self._retry_at = time.monotonic() + self.retry_seconds
                 if not self._pending:
                     self._idle.set()
 
+    def held(self) -> int:
+        """Ids waiting for the broker to come back."""
+        return len(self._held)
+
     def wait_idle(self, timeout: float = 5.0) -> bool:
-        """For tests and shutdown: True once every submitted id has been published."""
+        """For tests and shutdown: True once every submitted id has been tried (published, or
+        held for a retry)."""
         return self._idle.wait(timeout)
 
 

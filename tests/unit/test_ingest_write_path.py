@@ -146,3 +146,25 @@ def test_relay_flush_publishes_leftovers_synchronously():
     relay.flush()  # what atexit does when the process stops
     assert recorder.calls == [[7, 8]]
     assert relay.wait_idle(1)
+
+
+def test_relay_holds_ids_the_broker_refused_and_publishes_them_when_it_is_back():
+    """After a broker outage the web processes re-publish within seconds, not after the sweep's
+    grace period (bench/faults.py: recovery after a Redis outage)."""
+    broker_up = threading.Event()
+    published: list[int] = []
+
+    def publish(ids):
+        if not broker_up.is_set():
+            return False
+        published.extend(ids)
+        return True
+
+    relay = Relay(publish=publish, linger_seconds=0, retry_seconds=0.05)
+    relay.submit([1, 2])
+    assert relay.wait_idle(5) and relay.held() == 2 and published == []
+    broker_up.set()
+    deadline = time.monotonic() + 5
+    while sorted(published) != [1, 2] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sorted(published) == [1, 2] and relay.held() == 0
