@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from alerts.models import Alert
@@ -186,11 +187,15 @@ def sweep_unprocessed_alerts(older_than_seconds: int | None = None, limit: int =
     revived = retry_failed_alerts(now)
     if revived:
         logger.warning("%d failed alert(s) put back in line for processing", revived)
-    ids = list(
-        Alert.objects.filter(processing=Alert.Processing.PENDING, received_at__lte=now - timedelta(seconds=age))
-        .order_by("received_at").values_list("id", flat=True)[:limit]
-    )
+    cutoff = now - timedelta(seconds=age)
+    # processed_at is unused while an alert is PENDING: the sweep stamps it with the time it
+    # queued the alert, so an alert still waiting in a long queue (a storm) is not queued again
+    # at every sweep, only once per grace period.
+    due = (Alert.objects.filter(processing=Alert.Processing.PENDING, received_at__lte=cutoff)
+           .filter(Q(processed_at__isnull=True) | Q(processed_at__lte=cutoff)))
+    ids = list(due.order_by("received_at").values_list("id", flat=True)[:limit])
     if ids and publish_processing(ids):
+        Alert.objects.filter(pk__in=ids, processing=Alert.Processing.PENDING).update(processed_at=now)
         return len(ids)
     return 0
 

@@ -60,3 +60,23 @@ def test_commands_and_inline_mode_process_before_returning(client, make_source, 
     client.post("/api/v1/alerts", data=json.dumps(group(3)), content_type="application/json",
                 HTTP_AUTHORIZATION=f"Bearer {token}")
     assert Alert.objects.filter(processing=Alert.Processing.DONE).count() == 3
+
+
+def test_the_sweep_queues_a_waiting_alert_once_per_grace_period(make_source, settings, monkeypatch):
+    """An alert still waiting behind a long queue is not published again at every sweep
+    (issue 14: the sweep re-queued the same pending alerts twice)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.SOAR_SWEEP_AFTER_SECONDS = 30
+    source, _ = make_source(name="siem")
+    waiting = Alert.objects.create(source=source, title="in a long queue", severity="low", fingerprint="f")
+    Alert.objects.filter(pk=waiting.pk).update(received_at=timezone.now() - timedelta(seconds=60))
+    queued: list[list[int]] = []
+    monkeypatch.setattr(outbox, "publish_processing", lambda ids: queued.append(ids) or True)
+    assert outbox.sweep_unprocessed_alerts() == 1
+    assert outbox.sweep_unprocessed_alerts() == 0  # queued a moment ago: still in the queue
+    Alert.objects.filter(pk=waiting.pk).update(processed_at=timezone.now() - timedelta(seconds=31))
+    assert outbox.sweep_unprocessed_alerts() == 1  # a grace period later it may have been lost
+    assert queued == [[waiting.pk], [waiting.pk]]
