@@ -9,6 +9,7 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 
 from enrichment import follow_up, services
+from soar.task_retry import DATABASE_RETRY
 
 
 @shared_task(acks_late=True)
@@ -24,7 +25,7 @@ def enrich_alerts(alert_ids: list[int], queued_only: bool = False) -> int:
     return services.enrich_alerts(alert_ids, queued_only=queued_only)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, **DATABASE_RETRY)
 def run_enrichment_request(request_id: int) -> int:
     return follow_up.run_request(request_id)
 

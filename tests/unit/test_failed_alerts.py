@@ -86,3 +86,22 @@ def test_retries_are_bounded(monkeypatch, held, settings):
     alert = Alert.objects.get(pk=held[0])
     assert alert.processing == "failed"
     assert alert.processing_attempts == 3, "the first try and two retries"
+
+
+def test_a_database_outage_in_the_task_is_retried_by_the_task_not_left_to_the_sweep(monkeypatch, held):
+    """PostgreSQL restarting under a worker: the task is tried again after a short backoff
+    (soar/task_retry.py), so the alert is processed seconds after the database is back."""
+    from alerts import tasks
+
+    real = correlation.process_alerts
+    outage = {"left": 2}
+
+    def flaky(alert_ids):
+        if outage["left"]:
+            outage["left"] -= 1
+            raise OperationalError("server closed the connection unexpectedly")
+        real(alert_ids)
+
+    monkeypatch.setattr(correlation, "process_alerts", flaky)
+    tasks.process_alerts.apply(args=[[held[0]]])
+    assert outage["left"] == 0 and Alert.objects.get(pk=held[0]).processing == "done"
