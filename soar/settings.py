@@ -206,7 +206,7 @@ SOAR_MAX_BATCH_ITEMS = env_int("SOAR_MAX_BATCH_ITEMS", 1000)
 SOAR_MAX_JSON_DEPTH = env_int("SOAR_MAX_JSON_DEPTH", 32)
 SOAR_HMAC_WINDOW_SECONDS = env_int("SOAR_HMAC_WINDOW_SECONDS", 300)
 # Alerts still unprocessed this long after arrival are re-dispatched by the sweep.
-SOAR_SWEEP_AFTER_SECONDS = env_int("SOAR_SWEEP_AFTER_SECONDS", 30)
+SOAR_SWEEP_AFTER_SECONDS = env_int("SOAR_SWEEP_AFTER_SECONDS", 10)
 # An alert whose processing failed is retried by the sweep this long after its last attempt,
 # at most this many times; then it stays FAILED (and waits in the alert queue).
 SOAR_FAILED_ALERT_RETRY_AFTER_SECONDS = env_int("SOAR_FAILED_ALERT_RETRY_AFTER_SECONDS", 300)
@@ -273,18 +273,18 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "sweep-unprocessed-alerts": {
         "task": "alerts.tasks.sweep_unprocessed_alerts",
-        "schedule": float(env("SOAR_SWEEP_INTERVAL_SECONDS", 15)),
+        "schedule": float(env("SOAR_SWEEP_INTERVAL_SECONDS", 5)),
     },
 }
 # Follow-up work of alerts put in cases (enrichment requests, playbook trigger evaluations) is
 # recorded in the same transaction; what is still not done this long after it was last
 # queued is queued again by the apps' sweeps (every SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS),
 # at most SOAR_FOLLOW_UP_MAX_ATTEMPTS times.
-SOAR_FOLLOW_UP_SWEEP_AFTER_SECONDS = env_int("SOAR_FOLLOW_UP_SWEEP_AFTER_SECONDS", 30)
+SOAR_FOLLOW_UP_SWEEP_AFTER_SECONDS = env_int("SOAR_FOLLOW_UP_SWEEP_AFTER_SECONDS", 10)
 # A running enrichment request's claim, renewed by a heartbeat every third of it: a worker killed
 # mid-task frees its requests for the sweep after this long.
 SOAR_FOLLOW_UP_LEASE_SECONDS = env_int("SOAR_FOLLOW_UP_LEASE_SECONDS", 30)
-SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS = float(env("SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS", 15))
+SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS = float(env("SOAR_FOLLOW_UP_SWEEP_INTERVAL_SECONDS", 5))
 SOAR_FOLLOW_UP_MAX_ATTEMPTS = env_int("SOAR_FOLLOW_UP_MAX_ATTEMPTS", 10)
 
 # --- caches ---------------------------------------------------------------------------
