@@ -1,8 +1,10 @@
 import gc
+import logging
 import os
 
 from celery import Celery
 from celery.signals import worker_process_init
+from kombu.transport import redis as kombu_redis
 
 from soar.task_context import ContextTask
 
@@ -20,3 +22,26 @@ app.autodiscover_tasks(["cases.reporting"])
 def _freeze_loaded_objects(**kwargs):
     """Same as soar/wsgi.py: collections skip the objects loaded at start-up."""
     gc.freeze()
+
+
+logger = logging.getLogger(__name__)
+_restore_unacked = kombu_redis.QoS.restore_unacked
+
+
+def _restore_unacked_or_leave_to_redelivery(self, client=None):
+    """kombu 5.7.0 (the newest) ends the whole worker ("Unrecoverable error: AttributeError ...
+    'hostname'") when the broker connection is lost while a message is still unacknowledged:
+    restoring it builds a client from the closed connection. Seen in bench/faults.py and in a
+    busy CI run. The message stays in Redis's unacked set and is delivered again after the
+    visibility timeout, and the sweeps re-queue alerts and enrichment within seconds; so the
+    worker logs it and reconnects instead of exiting."""
+    try:
+        return _restore_unacked(self, client)
+    except AttributeError as exc:
+        logger.warning("could not restore %d unacknowledged message(s) after losing the broker (%s); "
+                       "they are delivered again after the visibility timeout", len(self._delivered), exc)
+        self._delivered.clear()
+        return None
+
+
+kombu_redis.QoS.restore_unacked = _restore_unacked_or_leave_to_redelivery
