@@ -26,22 +26,37 @@ def _freeze_loaded_objects(**kwargs):
 
 logger = logging.getLogger(__name__)
 _restore_unacked = kombu_redis.QoS.restore_unacked
+_ack = kombu_redis.QoS.ack
+
+# kombu 5.7.0 (the newest) ends the whole worker ("Unrecoverable error: AttributeError ...") when
+# the broker connection is lost while a message is unacknowledged: restoring it at the loss, or
+# acknowledging it when its task finishes after the loss, builds a client from the closed
+# connection. Seen in bench/faults.py and in a busy CI run (a task still running when Redis
+# stopped). The message stays in Redis's unacked set either way and is delivered again after the
+# visibility timeout (the tasks are idempotent; the sweeps re-queue alerts and enrichment within
+# seconds), so the worker logs it and goes on reconnecting instead of exiting.
+_CLOSED = "the broker connection this message came on is closed"
 
 
 def _restore_unacked_or_leave_to_redelivery(self, client=None):
-    """kombu 5.7.0 (the newest) ends the whole worker ("Unrecoverable error: AttributeError ...
-    'hostname'") when the broker connection is lost while a message is still unacknowledged:
-    restoring it builds a client from the closed connection. Seen in bench/faults.py and in a
-    busy CI run. The message stays in Redis's unacked set and is delivered again after the
-    visibility timeout, and the sweeps re-queue alerts and enrichment within seconds; so the
-    worker logs it and reconnects instead of exiting."""
     try:
         return _restore_unacked(self, client)
     except AttributeError as exc:
-        logger.warning("could not restore %d unacknowledged message(s) after losing the broker (%s); "
-                       "they are delivered again after the visibility timeout", len(self._delivered), exc)
+        logger.warning("could not restore %d unacknowledged message(s): %s (%s); they are delivered again "
+                       "after the visibility timeout", len(self._delivered), _CLOSED, exc)
         self._delivered.clear()
         return None
 
 
+def _ack_or_leave_to_redelivery(self, delivery_tag):
+    try:
+        return _ack(self, delivery_tag)
+    except AttributeError as exc:
+        logger.warning("could not acknowledge message %s: %s (%s); it is delivered again after the "
+                       "visibility timeout", delivery_tag, _CLOSED, exc)
+        self._delivered.pop(delivery_tag, None)
+        return None
+
+
 kombu_redis.QoS.restore_unacked = _restore_unacked_or_leave_to_redelivery
+kombu_redis.QoS.ack = _ack_or_leave_to_redelivery
