@@ -21,33 +21,22 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alerts.models import Alert
+from soar import broker
 
 logger = logging.getLogger(__name__)
 DISPATCH_CHUNK = 100
-# After a failed publish, skip the broker for this long: during an outage each publish would
-# otherwise wait for a connect timeout, and the sweep delivers the alerts anyway.
-BROKER_BACKOFF_SECONDS = 5.0
-_broker_down_until = 0.0
 
 
 def publish_processing(alert_ids: list[int]) -> bool:
     """Queue processing now; failure is logged, not raised: the alert rows stay PENDING and the
-    sweep re-dispatches them once the broker is back."""
-    global _broker_down_until
+    relay's retry or the sweep re-dispatches them once the broker is back."""
     from alerts.tasks import process_alerts
 
-    if time.monotonic() < _broker_down_until:
-        logger.info("broker marked down; %d alert(s) left for the sweep", len(alert_ids))
-        return False
-    try:
-        for start in range(0, len(alert_ids), DISPATCH_CHUNK):
-            process_alerts.apply_async(args=[alert_ids[start:start + DISPATCH_CHUNK]], retry=False)
-        return True
-    except Exception as exc:  # noqa: BLE001 - any broker failure must not lose the request
-        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
-        logger.warning("could not queue %d alert(s) for processing (%s); the sweep will retry",
-                       len(alert_ids), exc.__class__.__name__)
-        return False
+    for start in range(0, len(alert_ids), DISPATCH_CHUNK):
+        chunk = alert_ids[start:start + DISPATCH_CHUNK]
+        if not broker.publish(process_alerts, [chunk], what=f"processing of {len(chunk)} alert(s)"):
+            return False
+    return True
 
 
 class Relay:
@@ -61,7 +50,7 @@ class Relay:
     MAX_HELD = 50_000
 
     def __init__(self, publish=publish_processing, linger_seconds: float | None = None,
-                 retry_seconds: float = BROKER_BACKOFF_SECONDS):
+                 retry_seconds: float = broker.BACKOFF_SECONDS):
         self._publish = publish
         self._linger = linger_seconds
         self.retry_seconds = retry_seconds
@@ -172,10 +161,7 @@ def dispatch_resolution(alert_ids: list[int]) -> None:
     resolution in the same group or case, or an analyst, settles them."""
     from alerts.tasks import apply_resolution
 
-    try:
-        apply_resolution.apply_async(args=[alert_ids], retry=False)
-    except Exception as exc:  # noqa: BLE001 - the resolved rows are stored; never fail the request
-        logger.warning("could not queue resolution of %d alert(s) (%s)", len(alert_ids), exc.__class__.__name__)
+    broker.publish(apply_resolution, [alert_ids], what=f"resolution of {len(alert_ids)} alert(s)")
 
 
 def sweep_unprocessed_alerts(older_than_seconds: int | None = None, limit: int = 5000) -> int:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -30,13 +29,12 @@ from django.utils import timezone
 
 from enrichment import services
 from enrichment.models import EnrichmentRequest
+from soar import broker
 
 logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 500
 ROUNDS = 3  # alerts keep joining the case while it is enriched: enrich again, this often
 KEEP_DONE_DAYS = 7
-BROKER_BACKOFF_SECONDS = 5.0
-_broker_down_until = 0.0
 
 
 def record_request(case_id: int, *, opened: bool) -> EnrichmentRequest | None:
@@ -60,19 +58,9 @@ def record_request(case_id: int, *, opened: bool) -> EnrichmentRequest | None:
 
 def publish(request_id: int) -> bool:
     """Queue the request's task; never raises (the sweep queues it again)."""
-    global _broker_down_until
     from enrichment.tasks import run_enrichment_request
 
-    if time.monotonic() < _broker_down_until:
-        return False
-    try:
-        run_enrichment_request.apply_async(args=[request_id], retry=False)
-        return True
-    except Exception as exc:  # noqa: BLE001 - the request row is stored; the sweep retries
-        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
-        logger.warning("could not queue enrichment request %s (%s); the sweep will retry",
-                       request_id, exc.__class__.__name__)
-        return False
+    return broker.publish(run_enrichment_request, [request_id], what=f"enrichment request {request_id}")
 
 
 def lease_seconds() -> int:

@@ -41,6 +41,15 @@ def _process_alerts_inline(settings):
 
 
 @pytest.fixture(autouse=True)
+def _broker_not_marked_down():
+    """soar.broker skips the broker for 5 s after a failed publish, for the whole process: a
+    test that broke the broker on purpose must not hold back the next test's publishes."""
+    from soar import broker
+
+    broker.forget_failure()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Log-in failure counters (soar.security) live in the cache: no test inherits another's."""
     from django.core.cache import cache

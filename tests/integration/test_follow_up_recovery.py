@@ -10,9 +10,9 @@ import pytest
 from alerts import correlation, outbox
 from alerts.models import Alert
 from alerts.services import ingest
-from enrichment import follow_up
 from enrichment import services as enrichment_services
 from enrichment.models import EnrichmentRequest, EnrichmentResult
+from soar import broker
 from tests.integration.conftest import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -33,8 +33,7 @@ def broker_unreachable():
         yield
     finally:
         point_at(None)
-        outbox._broker_down_until = 0.0
-        follow_up._broker_down_until = 0.0
+        broker.forget_failure()
 
 
 def test_case_opened_while_the_broker_is_down_gets_its_evidence_after_the_sweep(

@@ -18,6 +18,7 @@ from enrichment import tasks as enrichment_tasks
 from enrichment.models import EnrichmentRequest, EnrichmentResult
 from playbooks.models import PendingTrigger, PlaybookRun
 from playbooks.services import pending, triggers
+from soar import broker
 from tests.unit.playbooks_helpers import action, make_playbook
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,7 +28,7 @@ ALERT = {"title": "Brute force", "severity": "high", "confidence": 90,
 
 @pytest.fixture(autouse=True)
 def broker_up(monkeypatch):
-    monkeypatch.setattr(follow_up, "_broker_down_until", 0.0)
+    broker.forget_failure()
 
 
 @pytest.fixture
@@ -61,10 +62,10 @@ def test_case_opened_while_the_publish_fails_is_enriched_by_the_sweep(source, mo
         assert request.done_at is None and request.reason == "case_opened"
         assert not EnrichmentResult.objects.filter(case_id=alert.case_id).exists()  # lost with a plain .delay()
         # the broker still down: the sweep does not burn the request's attempts
-        follow_up._broker_down_until = 0.0
+        broker.forget_failure()
         assert follow_up.sweep(now=later(31)) == 0
         assert EnrichmentRequest.objects.get(pk=request.pk).attempts == 1
-    follow_up._broker_down_until = 0.0
+    broker.forget_failure()
     assert follow_up.sweep(now=later(31)) == 1
     request.refresh_from_db()
     assert request.done_at is not None and request.attempts == 2 and request.lease_until is None
@@ -76,7 +77,7 @@ def test_alerts_joining_a_case_share_its_open_request(source, monkeypatch):
     with monkeypatch.context() as patch:
         broker_down(patch)
         first = ingest(source, source_ref="a-1")
-        follow_up._broker_down_until = 0.0
+        broker.forget_failure()
         second = ingest(source, source_ref="a-2", observables=[{"type": "user", "value": "bob"}])
     assert first.case_id == second.case_id
     [request] = EnrichmentRequest.objects.filter(case_id=first.case_id)
@@ -206,5 +207,5 @@ def test_a_running_request_renews_a_short_lease_and_a_dead_ones_request_is_swept
     # A task killed right after its claim: the claim stays, as run_request wrote it.
     EnrichmentRequest.objects.filter(pk=request.pk).update(
         done_at=None, lease_until=timezone.now() + timedelta(seconds=follow_up.lease_seconds()))
-    follow_up._broker_down_until = 0.0
+    broker.forget_failure()
     assert follow_up.sweep(now=later(31)) == 1
