@@ -183,8 +183,6 @@ def record_alerts_resolved(case_id: int, *, alert_count: int, resolve: bool) -> 
     resolution notice finds the entry); with ``resolve`` an open case walks to RESOLVED, each
     skipped step on the timeline, as automation."""
     case = Case.objects.select_for_update().get(pk=case_id)
-    if case.events.filter(kind=CaseEvent.Kind.ALERTS_RESOLVED).exists() and case.status not in Case.OPEN_STATUSES:
-        return case
     if not case.events.filter(kind=CaseEvent.Kind.ALERTS_RESOLVED).exists():
         add_case_event(case, CaseEvent.Kind.ALERTS_RESOLVED,
                        f"All {alert_count} alert(s) of this case were resolved by their source",
@@ -192,8 +190,6 @@ def record_alerts_resolved(case_id: int, *, alert_count: int, resolve: bool) -> 
     if resolve and case.status in Case.OPEN_STATUSES and not case.merged_into_id:
         reason = "every alert was resolved by its source"
         for step in (Case.Status.TRIAGED, Case.Status.IN_PROGRESS, Case.Status.RESOLVED):
-            if case.status == Case.Status.RESOLVED:
-                break
             if step in allowed_targets(case.status):
                 case = transition_case(case, step, actor=None, reason=reason, actor_label=AUTOMATION)
     return case
