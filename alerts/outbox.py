@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alerts.models import Alert
-from soar import broker
+from soar import queue
 
 logger = logging.getLogger(__name__)
 DISPATCH_CHUNK = 100
@@ -30,11 +30,9 @@ DISPATCH_CHUNK = 100
 def publish_processing(alert_ids: list[int]) -> bool:
     """Queue processing now; failure is logged, not raised: the alert rows stay PENDING and the
     relay's retry or the sweep re-dispatches them once the broker is back."""
-    from alerts.tasks import process_alerts
-
     for start in range(0, len(alert_ids), DISPATCH_CHUNK):
         chunk = alert_ids[start:start + DISPATCH_CHUNK]
-        if not broker.publish(process_alerts, [chunk], what=f"processing of {len(chunk)} alert(s)"):
+        if not queue.publish("alerts.tasks.process_alerts", [chunk], what=f"processing of {len(chunk)} alert(s)"):
             return False
     return True
 
@@ -50,7 +48,7 @@ class Relay:
     MAX_HELD = 50_000
 
     def __init__(self, publish=publish_processing, linger_seconds: float | None = None,
-                 retry_seconds: float = broker.BACKOFF_SECONDS):
+                 retry_seconds: float = queue.BACKOFF_SECONDS):
         self._publish = publish
         self._linger = linger_seconds
         self.retry_seconds = retry_seconds
@@ -159,9 +157,7 @@ def dispatch_resolution(alert_ids: list[int]) -> None:
     """Apply what a sender's "resolved" means to the groups and cases of these alerts. The
     alert rows are already marked resolved (committed); if the broker is down, the next
     resolution in the same group or case, or an analyst, settles them."""
-    from alerts.tasks import apply_resolution
-
-    broker.publish(apply_resolution, [alert_ids], what=f"resolution of {len(alert_ids)} alert(s)")
+    queue.publish("alerts.tasks.apply_resolution", [alert_ids], what=f"resolution of {len(alert_ids)} alert(s)")
 
 
 def sweep_unprocessed_alerts(older_than_seconds: int | None = None, limit: int = 5000) -> int:

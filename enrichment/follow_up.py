@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from enrichment import services
 from enrichment.models import EnrichmentRequest
-from soar import broker
+from soar import queue
 
 logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 500
@@ -58,9 +58,8 @@ def record_request(case_id: int, *, opened: bool) -> EnrichmentRequest | None:
 
 def publish(request_id: int) -> bool:
     """Queue the request's task; never raises (the sweep queues it again)."""
-    from enrichment.tasks import run_enrichment_request
-
-    return broker.publish(run_enrichment_request, [request_id], what=f"enrichment request {request_id}")
+    return queue.publish("enrichment.tasks.run_enrichment_request", [request_id],
+                         what=f"enrichment request {request_id}")
 
 
 def lease_seconds() -> int:

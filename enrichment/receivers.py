@@ -9,23 +9,22 @@ import logging
 
 from django.conf import settings
 
+from enrichment import follow_up
+from soar import queue
+
 logger = logging.getLogger(__name__)
 
 
 def on_case_alerts_added(sender, case_id, alert_ids=None, opened=False, **kwargs):
     if not settings.SOAR_ENRICHMENT_AUTO:
         return
-    from enrichment import follow_up
-
     follow_up.record_request(case_id, opened=opened)
 
 
 def on_alerts_processed(sender, alert_ids, **kwargs):
     if not (settings.SOAR_ENRICHMENT_AUTO and settings.SOAR_ENRICH_QUEUED_ALERTS) or not alert_ids:
         return
-    from enrichment.tasks import enrich_alerts
-
     try:
-        enrich_alerts.delay(list(alert_ids), queued_only=True)
+        queue.enqueue("enrichment.tasks.enrich_alerts", list(alert_ids), queued_only=True)
     except Exception as exc:  # noqa: BLE001
         logger.warning("could not queue enrichment of %d alert(s) (%s)", len(alert_ids), exc.__class__.__name__)

@@ -10,6 +10,8 @@ import time
 from django.conf import settings
 from django.db import transaction
 
+from soar import queue
+
 logger = logging.getLogger(__name__)
 EAGER_MAX_SLEEP = 5.0
 
@@ -19,13 +21,7 @@ def queue_run(run_id: int, countdown: float = 0) -> None:
 
 
 def dispatch(run_id: int, countdown: float = 0) -> bool:
-    from playbooks.tasks import execute_run
-
-    try:
-        if settings.CELERY_TASK_ALWAYS_EAGER and countdown:
-            time.sleep(min(countdown, EAGER_MAX_SLEEP))  # eager mode ignores countdown; keep the backoff real
-        execute_run.apply_async((run_id,), countdown=countdown or None, retry=False)
-        return True
-    except Exception as exc:  # noqa: BLE001 - the sweep re-queues the run
-        logger.warning("could not queue playbook run %s (%s); the sweep will retry", run_id, exc.__class__.__name__)
-        return False
+    if settings.CELERY_TASK_ALWAYS_EAGER and countdown:
+        time.sleep(min(countdown, EAGER_MAX_SLEEP))  # eager mode ignores countdown; keep the backoff real
+    return queue.publish("playbooks.tasks.execute_run", [run_id], what=f"playbook run {run_id}",
+                         countdown=countdown or None)

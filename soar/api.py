@@ -9,12 +9,16 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from soar.errors import ApplicationError, http_headers, http_status
 from soar.json_limits import json_problem
 
 logger = logging.getLogger(__name__)
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler, plus the application's refusals (soar/errors.py) and a database outage."""
+    if isinstance(exc, ApplicationError):
+        return Response(exc.body(), status=http_status(exc), headers=http_headers(exc))
     response = drf_exception_handler(exc, context)
     if response is not None:
         return response

@@ -1,12 +1,18 @@
-"""Request id + client address for every request, exposed to logs and the audit trail."""
+"""Request id + client address for every request, exposed to logs and the audit trail; the
+database-outage answer; the pages' handler of the application's refusals."""
 
 import contextvars
 import logging
 import re
 import uuid
 
+from django.contrib import messages
 from django.db import InterfaceError, OperationalError
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from soar.errors import ApplicationError, http_headers, http_status
 
 _request_context: contextvars.ContextVar[dict | None] = contextvars.ContextVar("soar_request", default=None)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -66,3 +72,31 @@ class DatabaseUnavailableMiddleware:
             response["Retry-After"] = "5"
             return response
         return None
+
+
+class ApplicationErrorMiddleware:
+    """The pages' side of soar/errors.py: a refusal that a page view did not handle itself becomes
+    a message on the page the analyst came from (a form post), or an error page with the
+    refusal's status (a GET, or a post without a same-site referrer). API views answer through
+    soar.api.exception_handler instead and never reach this."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, ApplicationError):
+            return None
+        status = http_status(exception)
+        referrer = request.META.get("HTTP_REFERER", "")
+        if request.method == "POST" and referrer and url_has_allowed_host_and_scheme(
+                referrer, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+            messages.error(request, str(exception.message or exception))
+            return HttpResponseRedirect(referrer)
+        response = render(request, "error.html", {"status": status, "message": exception.message or str(exception)},
+                          status=status)
+        for name, value in http_headers(exception).items():
+            response[name] = value
+        return response

@@ -42,9 +42,9 @@ def _process_alerts_inline(settings):
 
 @pytest.fixture(autouse=True)
 def _broker_not_marked_down():
-    """soar.broker skips the broker for 5 s after a failed publish, for the whole process: a
+    """soar.queue skips the broker for 5 s after a failed publish, for the whole process: a
     test that broke the broker on purpose must not hold back the next test's publishes."""
-    from soar import broker
+    from soar import queue as broker
 
     broker.forget_failure()
 

@@ -12,7 +12,7 @@ from alerts.models import Alert
 from alerts.services import ingest
 from enrichment import services as enrichment_services
 from enrichment.models import EnrichmentRequest, EnrichmentResult
-from soar import broker
+from soar import queue as broker
 from tests.integration.conftest import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

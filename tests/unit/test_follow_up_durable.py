@@ -18,7 +18,7 @@ from enrichment import tasks as enrichment_tasks
 from enrichment.models import EnrichmentRequest, EnrichmentResult
 from playbooks.models import PendingTrigger, PlaybookRun
 from playbooks.services import pending, triggers
-from soar import broker
+from soar import queue as broker
 from tests.unit.playbooks_helpers import action, make_playbook
 
 pytestmark = pytest.mark.django_db(transaction=True)
