@@ -1,6 +1,6 @@
 """Webhook counters for Prometheus: real counters, incremented as requests are answered.
 
-Unlike the stored-row figures of ``cases.reporting.metrics`` (``soar_alerts_stored``, which
+Unlike the stored-row figures of ``reporting.metrics`` (``soar_alerts_stored``, which
 falls when alerts are deleted), these only ever go up while the process lives, so
 ``rate()``/``increase()`` work on them. Under gunicorn they are kept per worker in
 prometheus_client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, set up by

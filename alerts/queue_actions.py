@@ -3,6 +3,7 @@ visibility checks around alerts.correlation.promote_alerts / attach_alerts."""
 
 from __future__ import annotations
 
+from alerts import selectors as alert_selectors
 from alerts.correlation import attach_alerts, promote_alerts
 from alerts.models import Alert
 from cases import roles, selectors
@@ -16,7 +17,7 @@ class QueueActionError(Exception):
 
 
 def _visible_alert_ids(user, alert_ids) -> list[int]:
-    return list(selectors.visible_alerts(user).filter(pk__in=alert_ids).values_list("pk", flat=True))
+    return list(alert_selectors.visible_alerts(user).filter(pk__in=alert_ids).values_list("pk", flat=True))
 
 
 def _choose_team(user, team_id, alert_ids):

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from alerts import queue_actions
+from alerts import selectors as alert_selectors
 from alerts.models import SEVERITY_CHOICES, Alert, AlertSource
 from cases import roles, selectors
 from cases.models import Case
@@ -22,9 +23,9 @@ def queue(request):
     params = request.GET
     status = params.get("status", "queued")
     if status == Alert.Status.QUEUED:
-        alerts = selectors.visible_queued_alerts(request.user).filter(status=status)
+        alerts = alert_selectors.visible_queued_alerts(request.user).filter(status=status)
     else:
-        alerts = selectors.visible_alerts(request.user)
+        alerts = alert_selectors.visible_alerts(request.user)
         if status in Alert.Status.values:
             alerts = alerts.filter(status=status)
     # The raw payload can be large and the list never shows it.

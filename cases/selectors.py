@@ -13,7 +13,6 @@ Both joins are subqueries on indexed foreign keys, so the query stays fast at 10
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db.models import Case as CaseExpr
 from django.db.models import F, IntegerField, Q, QuerySet, Value, When
@@ -156,34 +155,6 @@ def queue_rows(queryset: QuerySet[Case]) -> QuerySet[Case]:
     return (queryset.select_related("team", "assignee")
             .prefetch_related("tags")
             .annotate(severity_rank=severity_rank_expression()))
-
-
-# --- alerts (visibility of the alert queue follows the cases') --------------------------
-
-def visible_alerts(user):
-    """Alerts ``user`` may read: those of visible cases, plus queued alerts of sources that
-    feed one of the user's teams (or no team). Admins and auditors read all."""
-    Alert = apps.get_model("alerts", "Alert")
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return Alert.objects.none()
-    if roles.sees_all_cases(user):
-        return Alert.objects.all()
-    in_queue = Q(case__isnull=True) & (
-        Q(source__default_team__isnull=True) | Q(source__default_team__in=team_ids_query(user))
-    )
-    return Alert.objects.filter(Q(case__in=visible_cases(user).values("pk")) | in_queue)
-
-
-def visible_queued_alerts(user):
-    """The alert-queue subset of ``visible_alerts``: alerts in no case. Same rule, without the
-    visible-cases subquery that the planner would otherwise evaluate for every queued row."""
-    Alert = apps.get_model("alerts", "Alert")
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return Alert.objects.none()
-    queued = Alert.objects.filter(case__isnull=True)
-    if roles.sees_all_cases(user):
-        return queued
-    return queued.filter(Q(source__default_team__isnull=True) | Q(source__default_team__in=team_ids_query(user)))
 
 
 def visible_audit_log(user):

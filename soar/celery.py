@@ -14,8 +14,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "soar.settings")
 app = Celery("soar", task_cls=ContextTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# Sub-packages with their own tasks.py (autodiscovery only looks at each app's top level).
-app.autodiscover_tasks(["cases.reporting"])
 
 
 @worker_process_init.connect

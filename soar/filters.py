@@ -8,6 +8,8 @@ from django.db import models
 from django_filters import rest_framework as rest_framework_filters
 from django_filters.fields import IsoDateTimeField
 
+# The largest bigint: a larger id in a query string is a 400, not a database error.
+MAX_ID = 2**63 - 1
 
 class UtcIsoDateTimeField(IsoDateTimeField):
     """ISO 8601 date-time, compared in UTC. Python parses UTC offsets up to ±23:59 and years

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "alerts",
     "enrichment",
     "playbooks",
+    "reporting",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -358,7 +360,7 @@ EMAIL_TIMEOUT = env_int("SOAR_SMTP_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env("SOAR_MAIL_FROM", "soar@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# --- reporting and /metrics (cases.reporting) -------------------------------------------
+# --- reporting and /metrics (reporting) -------------------------------------------
 # /metrics answers clients in these CIDRs, or any client sending "Authorization: Bearer <token>".
 # Both empty (the default): /metrics answers 403 to everyone. No loopback default: behind a
 # reverse proxy on the same host every client would come from 127.0.0.1.
@@ -374,7 +376,7 @@ SOAR_REPORT_CACHE_SECONDS = env_int("SOAR_REPORT_CACHE_SECONDS", 60)
 SOAR_REPORT_ROLLUPS = env_bool("SOAR_REPORT_ROLLUPS", True)
 SOAR_REPORT_ROLLUP_FOLD_SECONDS = float(env("SOAR_REPORT_ROLLUP_FOLD_SECONDS", 60))
 CELERY_BEAT_SCHEDULE["fold-report-rollups"] = {
-    "task": "cases.reporting.tasks.fold_report_rollups",
+    "task": "reporting.tasks.fold_report_rollups",
     "schedule": SOAR_REPORT_ROLLUP_FOLD_SECONDS,
 }
 # Public base URL of the web UI, for links in e-mails (empty: no link).

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from cases.reporting import views as reporting_views
+from reporting import views as reporting_views
 from soar import views
 from soar.security import ThrottledLoginView, throttled_admin_login
 
@@ -17,7 +17,7 @@ urlpatterns = [
     path("api/v1/", include("cases.api.urls")),
     path("api/v1/", include("enrichment.api.urls")),
     path("api/v1/", include("playbooks.api.urls")),
-    path("api/v1/", include("cases.reporting.api_urls")),
+    path("api/v1/", include("reporting.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: no inline script under the CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -27,7 +27,7 @@ urlpatterns = [
     path("", include("django.contrib.auth.urls")),
     path("enrichment/", include("enrichment.urls")),
     path("playbooks/", include("playbooks.urls")),
-    path("reports/", include("cases.reporting.urls")),
+    path("reports/", include("reporting.urls")),
     path("alerts/", include("alerts.urls")),
     path("", include("cases.urls")),
 ]

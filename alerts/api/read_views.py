@@ -4,7 +4,6 @@ its path with the ingestion webhook (POST, source-token auth)."""
 
 from __future__ import annotations
 
-import django_filters as filters
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
@@ -18,27 +17,13 @@ from rest_framework.views import APIView
 from alerts import queue_actions
 from alerts.api import read_serializers as s
 from alerts.api.views import IngestAlertView
-from alerts.models import SEVERITY_CHOICES, Alert
+from alerts.filtersets import AlertFilter
+from alerts.models import Alert
+from alerts.selectors import visible_alerts
 from cases.api.pagination import NewestFirstCursorPagination
-from cases.selectors import visible_alerts
 from soar.authentication import ThrottledTokenAuthentication
-from soar.filters import UtcIsoDateTimeFilter
 
 USER_AUTH = [ThrottledTokenAuthentication, SessionAuthentication]  # token first: refusals are 401
-
-
-class AlertFilter(filters.FilterSet):
-    status = filters.MultipleChoiceFilter(choices=Alert.Status.choices)
-    severity = filters.MultipleChoiceFilter(choices=SEVERITY_CHOICES)
-    source = filters.CharFilter(field_name="source__name")
-    case = filters.NumberFilter(field_name="case_id")
-    entity = filters.CharFilter(field_name="entity_value")
-    received_after = UtcIsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = UtcIsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
-
-    class Meta:
-        model = Alert
-        fields: list[str] = []
 
 
 class AlertReadMixin:

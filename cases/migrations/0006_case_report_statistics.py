@@ -9,7 +9,7 @@ from django.db import migrations
 
 from soar.migration_ops import postgresql_only
 
-BUCKET = "date_trunc('{unit}', created_at AT TIME ZONE 'UTC')"  # as cases.reporting.expressions.BucketKey
+BUCKET = "date_trunc('{unit}', created_at AT TIME ZONE 'UTC')"  # as reporting.expressions.BucketKey
 FORWARD = "\n".join(
     f"CREATE STATISTICS IF NOT EXISTS case_report_{unit}_groups (ndistinct) "
     f"ON team_id, assignee_id, severity, ({BUCKET.format(unit=unit)}) FROM cases_case;"

@@ -2,7 +2,7 @@
 dashboard figures without anyone having to remember `manage.py rebuild_report_rollups`.
 PostgreSQL only; on an empty database this is instant (~20 s at a million alerts).
 
-The SQL is frozen here, as a migration must be; cases.reporting.rollup_services holds the live
+The SQL is frozen here, as a migration must be; reporting.rollup_services holds the live
 copy used by the fold task and the rebuild command."""
 
 from django.db import migrations

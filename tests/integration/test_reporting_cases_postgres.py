@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 
 from cases.models import Case, Team
-from cases.reporting.expressions import BucketKey
-from cases.reporting.selectors import ReportScope, case_aggregates, report_summary
+from reporting.expressions import BucketKey
+from reporting.selectors import ReportScope, case_aggregates, report_summary
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from reporting_data import FEB_START, JAN_START, NOW, build_world  # noqa: E402

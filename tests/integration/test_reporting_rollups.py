@@ -10,10 +10,11 @@ from django.test import override_settings
 from guardian.shortcuts import assign_perm
 
 from alerts.models import Alert
-from cases.models import AlertRollupDelta, Case
-from cases.reporting.rollup_selectors import rollups_enabled
-from cases.reporting.rollup_services import fold_alert_rollups, rebuild_alert_rollups
-from cases.reporting.selectors import ReportScope, report_summary
+from cases.models import Case
+from reporting.models import AlertRollupDelta
+from reporting.rollup_selectors import rollups_enabled
+from reporting.rollup_services import fold_alert_rollups, rebuild_alert_rollups
+from reporting.selectors import ReportScope, report_summary
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from reporting_data import DAY, FEB_START, HOUR, JAN_START, MIN, NOW, T0, build_world, make_alert  # noqa: E402

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from cases.models import Case, CaseEvent, Team
-from cases.reporting import services
+from reporting import services
 from tests.smtp_server import LocalSMTPServer
 
 pytestmark = pytest.mark.django_db(transaction=True)

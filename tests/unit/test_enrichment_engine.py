@@ -192,7 +192,8 @@ def test_cases_are_enriched_through_requests_and_queued_alerts_only_when_asked(s
     from enrichment.models import EnrichmentRequest
 
     queued = []
-    monkeypatch.setattr(tasks.enrich_alerts, "delay", lambda *a, **k: queued.append((a, k)))
+    monkeypatch.setattr(tasks.enrich_alerts, "apply_async",
+                        lambda args=(), kwargs=None, **options: queued.append((tuple(args), kwargs)))
     receivers.on_alerts_processed(sender=None, alert_ids=[1, 2])
     assert queued == []  # their cases are enriched through the case's request
     settings.SOAR_ENRICH_QUEUED_ALERTS = True

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from alerts import ingest_metrics
-from cases.reporting import metrics
+from reporting import metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

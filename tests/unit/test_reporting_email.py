@@ -14,7 +14,7 @@ from django_celery_beat.models import PeriodicTask
 from reporting_data import NOW, build_world
 
 from cases.models import Case
-from cases.reporting import services, tasks
+from reporting import services, tasks
 from tests.smtp_server import LocalSMTPServer
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +95,7 @@ def test_bad_schedule_arguments_are_explained(world, kwargs, error):
 
 
 def test_task_with_bad_arguments_logs_a_clear_error_and_sends_nothing(world, smtp, caplog):
-    with caplog.at_level(logging.ERROR, logger="cases.reporting.tasks"):
+    with caplog.at_level(logging.ERROR, logger="reporting.tasks"):
         result = tasks.send_scheduled_report.apply(kwargs={"recipients": [], "range_days": 7}).get()
     assert result == {"sent": False, "error": "recipients is empty"}
     assert "scheduled report not sent" in caplog.text and "recipients is empty" in caplog.text
@@ -130,7 +130,7 @@ def test_create_report_schedule_makes_a_beat_periodic_task(world):
     task = services.create_report_schedule("Red weekly", ["lead@example.org"], team_slug="red",
                                            frequency="weekly", hour=6)
     task = PeriodicTask.objects.get(pk=task.pk)
-    assert task.task == "cases.reporting.tasks.send_scheduled_report" and task.enabled
+    assert task.task == "reporting.tasks.send_scheduled_report" and task.enabled
     assert json.loads(task.kwargs) == {"recipients": ["lead@example.org"], "team": "red", "range_days": 7,
                                        "frequency": "weekly"}
     assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == ("0", "6", "1")

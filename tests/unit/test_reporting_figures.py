@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from reporting_data import FEB_START, JAN_START, NOW, T0, build_world
 
-from cases.reporting.selectors import ReportScope, report_summary
+from reporting.selectors import ReportScope, report_summary
 
 pytestmark = pytest.mark.django_db
 

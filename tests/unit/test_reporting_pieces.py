@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
-from cases.reporting import rollup_selectors
-from cases.reporting.rollup_selectors import _entity_pieces, _net
+from reporting import rollup_selectors
+from reporting.rollup_selectors import _entity_pieces, _net
 
 UTC = dt.UTC
 DAY = dt.timedelta(days=1)

@@ -6,8 +6,8 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from reporting_data import build_world
 
-from cases.reporting import metrics
-from cases.reporting.metrics import SoarCollector
+from reporting import metrics
+from reporting.metrics import SoarCollector
 
 pytestmark = pytest.mark.django_db
 

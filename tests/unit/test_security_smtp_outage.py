@@ -1,4 +1,4 @@
-"""SMTP outages for the scheduled report e-mail (cases.reporting.tasks): a refused connection
+"""SMTP outages for the scheduled report e-mail (reporting.tasks): a refused connection
 or a temporary SMTP error is retried (max_retries=3); a server that comes back gets the mail
 exactly once; an outage that outlasts the retries fails the task with the SMTP error in the
 log. Embedded mode runs the retries at once; a worker waits retry_backoff between them."""
@@ -10,7 +10,7 @@ import logging
 import pytest
 from django.test import override_settings
 
-from cases.reporting import tasks
+from reporting import tasks
 from tests.smtp_server import LocalSMTPServer, _Collector, _free_port
 
 pytestmark = pytest.mark.django_db

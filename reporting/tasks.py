@@ -1,4 +1,4 @@
-"""Celery entry point of the scheduled report e-mails (see cases.reporting.services)."""
+"""Celery entry point of the scheduled report e-mails (see reporting.services)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import smtplib
 
 from celery import shared_task
 
-from cases.reporting import services
+from reporting import services
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +25,9 @@ def send_scheduled_report(self, **kwargs) -> dict:
     return services.send_report(report)
 
 
-@shared_task(name="cases.reporting.tasks.fold_report_rollups", ignore_result=True)
+@shared_task(name="reporting.tasks.fold_report_rollups", ignore_result=True)
 def fold_report_rollups() -> int:
     """Periodic (SOAR_REPORT_ROLLUP_FOLD_SECONDS): keeps the deltas the dashboard adds up short."""
-    from cases.reporting.rollup_services import fold_alert_rollups
+    from reporting.rollup_services import fold_alert_rollups
 
     return fold_alert_rollups()

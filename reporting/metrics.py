@@ -67,7 +67,7 @@ def _alert_families():
 
 def _histogram(name: str, documentation: str, stamp: str, bounds) -> HistogramMetricFamily:
     from cases.models import Case
-    from cases.reporting.expressions import seconds_between
+    from reporting.expressions import seconds_between
 
     done = Q(**{f"{stamp}__isnull": False})
     seconds = seconds_between("created_at", stamp)

@@ -21,16 +21,15 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from alerts.models import SEVERITY_CHOICES as ALERT_SEVERITIES
-from alerts.models import Alert
+from alerts.filtersets import AlertExportFilter
+from alerts.selectors import visible_alerts
 from cases.filters import CaseFilter
 from cases.models import AuditLog
-from cases.selectors import sla_breached_q, visible_alerts, visible_cases
-from soar.filters import UtcIsoDateTimeFilter
+from cases.selectors import sla_breached_q, visible_cases
+from soar.filters import MAX_ID, UtcIsoDateTimeFilter
 
 CHUNK_SIZE = 2000
 # Larger ids overflow the database's bigint (a 500 on SQLite): a 400 instead.
-MAX_ID = 2**63 - 1
 # A spreadsheet runs a cell starting with one of these as a formula; alert titles come from outside.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -54,28 +53,6 @@ class CaseExportFilter(CaseFilter):
     """The case list's filters, with the team id bounded."""
 
     team = filters.NumberFilter(field_name="team_id", label="Team id", min_value=0, max_value=MAX_ID)
-
-
-class AlertExportFilter(filters.FilterSet):
-    """The alert list's filters (API parameters, plus the page's ``q``)."""
-
-    status = filters.MultipleChoiceFilter(choices=Alert.Status.choices)
-    severity = filters.MultipleChoiceFilter(choices=ALERT_SEVERITIES)
-    source = filters.CharFilter(field_name="source__name")
-    case = filters.NumberFilter(field_name="case_id", min_value=0, max_value=MAX_ID)
-    entity = filters.CharFilter(field_name="entity_value")
-    received_after = UtcIsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = UtcIsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
-    q = filters.CharFilter(method="filter_text", label="Text in the title or entity")
-    search = filters.CharFilter(method="filter_text", label="Same as q (the API's name)")
-
-    class Meta:
-        model = Alert
-        fields: list[str] = []
-
-    def filter_text(self, queryset, name, value):
-        value = value.strip()
-        return queryset.filter(Q(title__icontains=value) | Q(entity_value__icontains=value)) if value else queryset
 
 
 class AuditExportFilter(filters.FilterSet):

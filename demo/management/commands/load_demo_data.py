@@ -20,8 +20,8 @@ from alerts import services as alert_services
 from alerts.correlation import process_alerts, promote_alerts
 from alerts.models import Alert, AlertSource, CorrelationRule
 from cases import services
-from cases.demo_payloads import BUILDERS, payloads
 from cases.models import Case, CaseEvent, Team
+from demo.payloads import BUILDERS, payloads
 
 PASSWORD = "soar-demo-123"  # noqa: S105 - the documented demo password; refused in production
 USERS = [

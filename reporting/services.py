@@ -1,7 +1,7 @@
 """Report e-mails and their schedules.
 
 A schedule is a django-celery-beat ``PeriodicTask`` (edited in the admin under "Periodic
-tasks") running ``cases.reporting.tasks.send_scheduled_report`` with keyword arguments:
+tasks") running ``reporting.tasks.send_scheduled_report`` with keyword arguments:
 
     {"recipients": ["soc@example.org"], "team": "<team slug or empty>", "range_days": 7,
      "frequency": "daily" | "weekly"}
@@ -26,12 +26,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from cases.models import Team
-from cases.reporting import exports, formatting
-from cases.reporting.selectors import ReportScope, report_summary, scoped_cases
+from reporting import exports, formatting
+from reporting.selectors import ReportScope, report_summary, scoped_cases
 
 logger = logging.getLogger(__name__)
 
-TASK_NAME = "cases.reporting.tasks.send_scheduled_report"
+TASK_NAME = "reporting.tasks.send_scheduled_report"
 FREQUENCIES = ("daily", "weekly")
 MAX_RANGE_DAYS = 366
 MAX_RECIPIENTS = 50

@@ -21,10 +21,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import roles
-from cases.reporting import exports, formatting, metrics
-from cases.reporting.params import PRESET_DAYS, ReportParamsSerializer
-from cases.reporting.selectors import cached_report_summary
 from cases.selectors import teams_for
+from reporting import exports, formatting, metrics
+from reporting.params import PRESET_DAYS, ReportParamsSerializer
+from reporting.selectors import cached_report_summary
 from soar.authentication import ThrottledTokenAuthentication
 
 USER_AUTH = [ThrottledTokenAuthentication, SessionAuthentication]  # token first: refusals are 401
@@ -160,7 +160,7 @@ def metrics_protected(view):
 @require_GET
 @metrics_protected
 def metrics_view(request):
-    """django-prometheus's exporter, plus the product metrics (see cases.reporting.metrics)."""
+    """django-prometheus's exporter, plus the product metrics (see reporting.metrics)."""
     from django_prometheus.exports import ExportToDjangoView
 
     metrics.register_collector()

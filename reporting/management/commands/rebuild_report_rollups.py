@@ -5,7 +5,7 @@ current by themselves (triggers plus the fold task)."""
 
 from django.core.management.base import BaseCommand
 
-from cases.reporting.rollup_services import rebuild_alert_rollups
+from reporting.rollup_services import rebuild_alert_rollups
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cases.reporting import views
+from reporting import views
 
 urlpatterns = [
     path("reports/summary", views.ReportSummaryView.as_view(), name="api-reports-summary"),

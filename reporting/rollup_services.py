@@ -1,7 +1,7 @@
 """Writes of the dashboard's alert sums (PostgreSQL): folding the trigger-written deltas into
 them (a periodic task) and rebuilding them from the alerts (after the migration, or to repair).
 
-See cases.models.AlertRollupDelta for why the sums exist and how they stay exact."""
+See reporting.models.AlertRollupDelta for why the sums exist and how they stay exact."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 from django.db import connection, transaction
 
-from cases.models import AlertEntityRollup
+from reporting.models import AlertEntityRollup
 
 # {rows}: a relation of alerts as (received_at, team_id, queued, source_id, severity,
 # entity_type, entity_value, change). Each UTC hour and day is upserted once per run, in key

@@ -1,5 +1,5 @@
 """The dashboard's alert figures (volume, severity mix, top sources, top entities) read from the
-sums kept by the database (cases.models.AlertRollupDelta and friends) instead of counting the
+sums kept by the database (reporting.models.AlertRollupDelta and friends) instead of counting the
 alerts: PostgreSQL only, ``rollups_enabled()``.
 
 A range is cut into signed pieces whose sum is exactly the range:
@@ -26,9 +26,10 @@ from django.db.models import Q
 
 from alerts.models import AlertSource
 from cases import roles
-from cases.models import AlertEntityRollup, Case
-from cases.reporting.expressions import BUCKET_FORMATS
+from cases.models import Case
 from cases.selectors import _shared_case_ids, user_team_ids
+from reporting.expressions import BUCKET_FORMATS
+from reporting.models import AlertEntityRollup
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)

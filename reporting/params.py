@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from cases.models import Team
-from cases.reporting.selectors import ReportScope
+from reporting.selectors import ReportScope
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

@@ -16,12 +16,13 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from alerts.models import Alert, AlertSource
+from alerts.selectors import visible_alerts
 from cases import roles
 from cases.models import SEVERITY_CHOICES, Case, CaseEvent, Team
-from cases.reporting.expressions import BucketKey, parse_bucket_key, sum_of_seconds
-from cases.reporting.rollup_selectors import alert_counts, alert_visibility, rollups_enabled
-from cases.reporting.rollup_selectors import top_entities as rollup_top_entities
-from cases.selectors import sla_breached_q, visible_alerts, visible_cases
+from cases.selectors import sla_breached_q, visible_cases
+from reporting.expressions import BucketKey, parse_bucket_key, sum_of_seconds
+from reporting.rollup_selectors import alert_counts, alert_visibility, rollups_enabled
+from reporting.rollup_selectors import top_entities as rollup_top_entities
 from soar import safe_cache
 
 TOP_LIMIT = 10
