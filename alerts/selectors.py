@@ -4,11 +4,13 @@ team. Admins and auditors read all."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 
-from alerts.models import Alert
+from alerts.models import Alert, AlertSource
 from cases import roles
 from cases.selectors import team_ids_query, visible_cases
 
@@ -40,3 +42,39 @@ def visible_queued_alerts(user: Any) -> QuerySet[Alert]:
     if roles.sees_all_cases(user):
         return queued
     return queued.filter(_queued_for_teams(user))
+
+
+def readable_alerts(user: Any | None) -> QuerySet[Alert]:
+    """``visible_alerts(user)``; ``user`` None is the system (scheduled reports): every alert."""
+    return Alert.objects.all() if user is None else visible_alerts(user)
+
+
+def source_ids_feeding(team_ids: Iterable[int], *, teamless: bool) -> list[int]:
+    """Ids of the sources whose default team is one of ``team_ids`` (and, with ``teamless``,
+    of the sources without one): whose queued alerts those teams see."""
+    feeding = Q(default_team__in=list(team_ids))
+    if teamless:
+        feeding |= Q(default_team__isnull=True)
+    return list(AlertSource.objects.filter(feeding).values_list("pk", flat=True))
+
+
+def source_names(source_ids: Iterable[int]) -> dict[int, str]:
+    return dict(AlertSource.objects.filter(pk__in=list(source_ids)).values_list("pk", "name"))
+
+
+def stored_counts() -> list[tuple[str, str, int]]:
+    """(source name, severity, alerts) for every stored alert."""
+    rows = (Alert.objects.order_by().values("source__name", "severity").annotate(n=Count("pk"))
+            .values_list("source__name", "severity", "n"))
+    return list(rows)
+
+
+def outbox_backlog() -> tuple[int, datetime | None]:
+    """How many alerts are stored but not yet processed, and when the oldest was received."""
+    row = Alert.objects.filter(processing=Alert.Processing.PENDING).aggregate(n=Count("pk"), oldest=Min("received_at"))
+    return row["n"], row["oldest"]
+
+
+def queued_count() -> int:
+    """Alerts waiting in the analyst alert queue (in no case)."""
+    return Alert.objects.filter(status=Alert.Status.QUEUED).count()

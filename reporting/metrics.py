@@ -23,11 +23,13 @@ import threading
 
 from django.apps import apps
 from django.db import DatabaseError, transaction
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+
+from alerts import selectors as alert_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -43,26 +45,20 @@ def _isolated():
 
 
 def _alert_families():
-    from alerts.models import Alert
-
     # A gauge, not a counter: deleting alerts lowers it (and a re-send does not raise it).
     stored = GaugeMetricFamily("soar_alerts_stored", "Alerts now stored, by source and severity.",
                                labels=["source", "severity"])
-    rows = (Alert.objects.order_by().values("source__name", "severity").annotate(n=Count("pk"))
-            .values_list("source__name", "severity", "n"))
-    for source, severity, count in rows:
+    for source, severity, count in alert_selectors.stored_counts():
         stored.add_metric([source, severity], count)
     yield stored
 
-    outbox = (Alert.objects.filter(processing=Alert.Processing.PENDING)
-              .aggregate(n=Count("pk"), oldest=Min("received_at")))
-    yield GaugeMetricFamily("soar_alerts_pending", "Alerts stored but not yet processed (outbox).", value=outbox["n"])
-    lag = (timezone.now() - outbox["oldest"]).total_seconds() if outbox["oldest"] else 0.0
+    pending, oldest = alert_selectors.outbox_backlog()
+    yield GaugeMetricFamily("soar_alerts_pending", "Alerts stored but not yet processed (outbox).", value=pending)
+    lag = (timezone.now() - oldest).total_seconds() if oldest else 0.0
     yield GaugeMetricFamily("soar_alert_queue_lag_seconds", "Age of the oldest unprocessed alert.",
                             value=max(lag, 0.0))
-    queued = Alert.objects.filter(status=Alert.Status.QUEUED).count()
     yield GaugeMetricFamily("soar_alerts_queued", "Alerts waiting in the analyst alert queue (no case).",
-                            value=queued)
+                            value=alert_selectors.queued_count())
 
 
 def _histogram(name: str, documentation: str, stamp: str, bounds) -> HistogramMetricFamily:

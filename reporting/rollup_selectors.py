@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
 
-from alerts.models import AlertSource
+from alerts.selectors import source_ids_feeding
 from cases import roles
 from cases.models import Case
 from cases.selectors import _shared_case_ids, user_team_ids
@@ -57,12 +56,10 @@ def alert_visibility(user, team=None) -> AlertVisibility:
     if sees_all and team is None:
         return AlertVisibility(everything=True)
     if sees_all:
-        sources = AlertSource.objects.filter(default_team=team)
-        return AlertVisibility(teams=[team.pk], sources=list(sources.values_list("pk", flat=True)))
+        return AlertVisibility(teams=[team.pk], sources=source_ids_feeding([team.pk], teamless=False))
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return AlertVisibility()
     teams = user_team_ids(user)
-    sources = AlertSource.objects.filter(Q(default_team__isnull=True) | Q(default_team__in=teams))
     # The shared ids first (two small permission tables), then those cases by primary key: as
     # "pk IN (...) OR pk IN (...)" the planner scanned every case (~25 ms at 100k cases).
     direct, via_groups = _shared_case_ids(user, "view_case")
@@ -71,10 +68,11 @@ def alert_visibility(user, team=None) -> AlertVisibility:
     shared = Case.objects.filter(pk__in=shared_ids).exclude(team_id__in=teams) if shared_ids else Case.objects.none()
     if team is not None:
         teams = teams & {team.pk}
-        sources = sources.filter(default_team=team)
+        sources = source_ids_feeding(teams, teamless=False)
         shared = shared.filter(team=team)
-    return AlertVisibility(teams=sorted(teams), sources=list(sources.values_list("pk", flat=True)),
-                           shared_cases=list(shared.values_list("pk", flat=True)))
+    else:
+        sources = source_ids_feeding(teams, teamless=True)
+    return AlertVisibility(teams=sorted(teams), sources=sources, shared_cases=list(shared.values_list("pk", flat=True)))
 
 
 # --- SQL pieces ------------------------------------------------------------------------------

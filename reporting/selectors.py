@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from alerts.models import Alert, AlertSource
-from alerts.selectors import visible_alerts
+from alerts.selectors import readable_alerts, source_names
 from cases import roles
 from cases.models import SEVERITY_CHOICES, Case, CaseEvent, Team
 from cases.selectors import sla_breached_q, visible_cases
@@ -24,6 +24,9 @@ from reporting.expressions import BucketKey, parse_bucket_key, sum_of_seconds
 from reporting.rollup_selectors import alert_counts, alert_visibility, rollups_enabled
 from reporting.rollup_selectors import top_entities as rollup_top_entities
 from soar import safe_cache
+
+if TYPE_CHECKING:
+    from alerts.models import Alert
 
 TOP_LIMIT = 10
 BREAKDOWN_LIMIT = 50
@@ -62,7 +65,7 @@ def scoped_cases(user, scope: ReportScope) -> QuerySet[Case]:
 def scoped_alerts(user, scope: ReportScope) -> QuerySet[Alert]:
     """Alerts of the scope. With a team: alerts of the team's cases, and queued alerts of the
     sources that feed the team."""
-    alerts = Alert.objects.all() if user is None else visible_alerts(user)
+    alerts = readable_alerts(user)
     alerts = alerts.filter(received_at__gte=scope.start, received_at__lt=scope.end)
     if scope.team is not None:
         alerts = alerts.filter(Q(case__team=scope.team) | Q(case__isnull=True, source__default_team=scope.team))
@@ -196,7 +199,7 @@ def _alert_figures(rows, scope: ReportScope) -> dict:
         severity[level] = severity.get(level, 0) + n
         per_source[source_id] = per_source.get(source_id, 0) + n
     per_source = {pk: n for pk, n in per_source.items() if n}
-    names = dict(AlertSource.objects.filter(pk__in=per_source).values_list("pk", "name"))
+    names = source_names(per_source)
     top = sorted(((names.get(pk, "?"), n) for pk, n in per_source.items()), key=lambda item: (-item[1], item[0]))
     return {
         "volume": {start: per_bucket.get(start, 0) for start in _bucket_starts(scope)},
