@@ -17,7 +17,7 @@ $(VENV)/.runtime: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-# ... and the test and lint tools on top (Playwright, schemathesis, pytest, ruff, pip-audit).
+# ... and the test and lint tools on top (Playwright, schemathesis, pytest, ruff, import-linter, mypy, pip-audit).
 $(VENV)/.installed: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
@@ -59,6 +59,8 @@ PROBE_VULNERABILITY_SERVICE := import json, sys, urllib.request; \
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	@if $(PY) -c '$(PROBE_VULNERABILITY_SERVICE)' "$(PYPI_JSON_PROBE)" 2>/dev/null; then \
 		$(VENV)/bin/pip-audit --strict --progress-spinner off; \
 	else \
