@@ -16,13 +16,21 @@ from __future__ import annotations
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db.models import Case as CaseExpr
-from django.db.models import F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import CharField, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 
 from cases import roles
 from cases.lifecycle import allowed_targets
-from cases.models import SEVERITY_RANK, Case, CaseGroupObjectPermission, CaseUserObjectPermission, Team
+from cases.models import (
+    SEVERITY_RANK,
+    AuditLog,
+    Case,
+    CaseGroupObjectPermission,
+    CaseUserObjectPermission,
+    Team,
+)
 
 # For other apps that read a case status through a relation (one query instead of two).
 OPEN_CASE_STATUSES = tuple(Case.OPEN_STATUSES)
@@ -189,11 +197,6 @@ def visible_queued_alerts(user):
 def visible_audit_log(user):
     """Audit entries ``user`` may read: all for admins and auditors; for SOC leads, the entries
     about cases they can see and their own actions; nothing for anyone else."""
-    from django.db.models import CharField
-    from django.db.models.functions import Cast
-
-    from cases.models import AuditLog
-
     if not roles.can_read_audit_log(user):
         return AuditLog.objects.none()
     if roles.sees_all_cases(user):

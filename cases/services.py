@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
 
 from cases import roles
 from cases.lifecycle import allowed_targets, is_reopen
@@ -29,6 +30,7 @@ from cases.models import (
     Tag,
     Team,
 )
+from cases.selectors import can_change_case
 from soar.middleware import current_request_context
 
 AUTOMATION = "automation"
@@ -97,8 +99,6 @@ def add_case_event(case: Case, kind: str, message: str = "", *, actor=None, acto
 
 def _ensure_may_change(actor, case: Case) -> None:
     """Automation (no user) may change anything; a user needs change access to the case."""
-    from cases.selectors import can_change_case
-
     if getattr(actor, "is_authenticated", False) and not can_change_case(actor, case):
         raise NotAllowed("You may not change this case.")
     if case.merged_into_id:
@@ -406,8 +406,6 @@ def add_note(case: Case, body: str, *, actor, actor_label: str = "") -> Note:
 @transaction.atomic
 def share_case(case: Case, user, *, actor, can_change: bool = True, actor_label: str = "") -> Case:
     """Grant ``user`` guardian object permissions on the case (view, and change unless read-only)."""
-    from guardian.shortcuts import assign_perm, remove_perm
-
     case = _locked(case)
     _ensure_may_change(actor, case)
     if user is None or not user.is_active:
@@ -427,8 +425,6 @@ def share_case(case: Case, user, *, actor, can_change: bool = True, actor_label:
 
 @transaction.atomic
 def unshare_case(case: Case, user, *, actor, actor_label: str = "") -> Case:
-    from guardian.shortcuts import remove_perm
-
     case = _locked(case)
     _ensure_may_change(actor, case)
     remove_perm("cases.view_case", user, case)

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from cases import services
 from cases.models import Case, CaseEvent, CaseUserObjectPermission, Note
+from cases.selectors import visible_cases
 from cases.services import CaseError, InvalidInput, NotAllowed
 from cases.signals import case_merged
 
@@ -73,8 +74,6 @@ def bulk_update_cases(user, case_ids, action: str, *, assignee=None, status: str
                       tags=()) -> dict[int, str]:
     """Apply ``action`` to each visible case; returns {case_id: "ok" | error message}.
     Cases the user cannot see answer "not found" (no hint that they exist)."""
-    from cases.selectors import visible_cases
-
     if action not in BULK_ACTIONS:
         raise InvalidInput(f"Unknown action; use one of {', '.join(BULK_ACTIONS)}.", "action")
     ids = list(dict.fromkeys(int(i) for i in case_ids))
