@@ -9,10 +9,12 @@ enforce the business rules (lifecycle table, who may assign to whom)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import models, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
@@ -30,8 +32,14 @@ from cases.models import (
     Tag,
     Team,
 )
+from cases.roles import signed_in
 from cases.selectors import can_change_case
 from soar.middleware import current_request_context
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from cases.roles import Actor
 
 AUTOMATION = "automation"
 MAX_NOTE_LENGTH = 20_000
@@ -61,7 +69,7 @@ class InvalidInput(CaseError):
 
 # --- audit and timeline ----------------------------------------------------------------
 
-def snapshot(obj, fields=None) -> dict[str, Any]:
+def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, Any]:
     """JSON-safe dict of a model's concrete fields, for audit before/after."""
     data = model_to_dict(obj, fields=fields)
     plain = (int, str, bool, type(None), float)
@@ -69,11 +77,12 @@ def snapshot(obj, fields=None) -> dict[str, Any]:
             for k, v in data.items() if not isinstance(v, list)}
 
 
-def record_audit(action: str, obj, *, actor=None, actor_label: str = "", before=None, after=None) -> AuditLog:
+def record_audit(action: str, obj: models.Model | None, *, actor: Actor = None, actor_label: str = "",
+                 before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> AuditLog:
     ctx = current_request_context()
     return AuditLog.objects.create(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        actor_label=actor_label or (getattr(actor, "username", "") if actor else ""),
+        actor=signed_in(actor),
+        actor_label=actor_label or (actor.username if actor else ""),
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(getattr(obj, "pk", "") or ""),
@@ -85,21 +94,21 @@ def record_audit(action: str, obj, *, actor=None, actor_label: str = "", before=
     )
 
 
-def add_case_event(case: Case, kind: str, message: str = "", *, actor=None, actor_label: str = "",
-                   data: dict | None = None) -> CaseEvent:
+def add_case_event(case: Case, kind: str, message: str = "", *, actor: Actor = None, actor_label: str = "",
+                   data: dict[str, Any] | None = None) -> CaseEvent:
     return CaseEvent.objects.create(
         case=case,
         kind=kind,
         message=message,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        actor_label=actor_label or (getattr(actor, "username", "") if actor else ""),
+        actor=signed_in(actor),
+        actor_label=actor_label or (actor.username if actor else ""),
         data=data or {},
     )
 
 
-def _ensure_may_change(actor, case: Case) -> None:
+def _ensure_may_change(actor: Actor, case: Case) -> None:
     """Automation (no user) may change anything; a user needs change access to the case."""
-    if getattr(actor, "is_authenticated", False) and not can_change_case(actor, case):
+    if signed_in(actor) and not can_change_case(actor, case):
         raise NotAllowed("You may not change this case.")
     if case.merged_into_id:
         raise InvalidTransition(f"Case #{case.pk} was merged into case #{case.merged_into_id}; change that one.")
@@ -122,8 +131,8 @@ def apply_sla(case: Case) -> None:
     """Set the due times from the case's creation time and current severity (not saved)."""
     ack, resolve = sla_minutes(case.severity)
     start = case.created_at or timezone.now()
-    case.sla_ack_due = start + timezone.timedelta(minutes=ack)
-    case.sla_resolve_due = start + timezone.timedelta(minutes=resolve)
+    case.sla_ack_due = start + timedelta(minutes=ack)
+    case.sla_resolve_due = start + timedelta(minutes=resolve)
 
 
 # --- creation and alerts -----------------------------------------------------------------
@@ -134,7 +143,7 @@ def higher_severity(a: str, b: str) -> str:
 
 @transaction.atomic
 def open_case(*, title: str, severity: str, confidence: int = 50, description: str = "",
-              team: Team | None = None, actor=None, actor_label: str = AUTOMATION) -> Case:
+              team: Team | None = None, actor: Actor = None, actor_label: str = AUTOMATION) -> Case:
     case = Case.objects.create(title=title[:500], description=description, severity=severity,
                                confidence=confidence, team=team)
     apply_sla(case)  # due times count from the stored creation time
@@ -145,7 +154,8 @@ def open_case(*, title: str, severity: str, confidence: int = 50, description: s
 
 
 @transaction.atomic
-def record_alerts_attached(case_id: int, alerts: list[dict], *, actor=None, actor_label: str = AUTOMATION) -> Case:
+def record_alerts_attached(case_id: int, alerts: list[dict[str, Any]], *, actor: Actor = None,
+                           actor_label: str = AUTOMATION) -> Case:
     """Called by the alerts app once it has linked alerts to a case: raises the case's
     severity/confidence to the highest alert's and writes one timeline entry per alert.
     ``alerts`` are plain dicts (id, title, severity, confidence, observable_ids)."""
@@ -197,7 +207,7 @@ def record_alerts_resolved(case_id: int, *, alert_count: int, resolve: bool) -> 
 
 # --- lifecycle ---------------------------------------------------------------------------
 
-_TIMESTAMP_FOR = {
+_TIMESTAMP_FOR: dict[str, str] = {
     Case.Status.TRIAGED: "triaged_at",
     Case.Status.IN_PROGRESS: "in_progress_at",
     Case.Status.RESOLVED: "resolved_at",
@@ -206,7 +216,7 @@ _TIMESTAMP_FOR = {
 
 
 @transaction.atomic
-def transition_case(case: Case, to_status: str, *, actor, reason: str = "", actor_label: str = "") -> Case:
+def transition_case(case: Case, to_status: str, *, actor: Actor, reason: str = "", actor_label: str = "") -> Case:
     """Move ``case`` along the lifecycle; raises InvalidTransition with a clear message."""
     case = _locked(case)
     _ensure_may_change(actor, case)
@@ -248,13 +258,13 @@ def transition_case(case: Case, to_status: str, *, actor, reason: str = "", acto
 
 # --- assignment, team, fields ---------------------------------------------------------------
 
-def _check_assignment(actor, case: Case, assignee) -> None:
+def _check_assignment(actor: Actor, case: Case, assignee: User | None) -> None:
     if assignee is not None:
         if not assignee.is_active:
             raise InvalidInput("This user is inactive.", "assignee")
         if case.team_id and not assignee.soc_teams.filter(pk=case.team_id).exists():
             raise InvalidInput(f"{assignee.username} is not a member of team {case.team}.", "assignee")
-    if not getattr(actor, "is_authenticated", False) or roles.is_lead(actor):
+    if actor is None or not actor.is_authenticated or roles.is_lead(actor):
         return  # leads and admins reassign across the team; automation is trusted
     # Analysts may take an unowned case, and hand over or drop their own.
     current = case.assignee_id
@@ -265,7 +275,7 @@ def _check_assignment(actor, case: Case, assignee) -> None:
 
 
 @transaction.atomic
-def assign_case(case: Case, assignee, *, actor, actor_label: str = "") -> Case:
+def assign_case(case: Case, assignee: User | None, *, actor: Actor, actor_label: str = "") -> Case:
     case = _locked(case)
     _ensure_may_change(actor, case)
     if case.assignee_id == (assignee.pk if assignee else None):
@@ -283,14 +293,14 @@ def assign_case(case: Case, assignee, *, actor, actor_label: str = "") -> Case:
 
 
 @transaction.atomic
-def set_case_team(case: Case, team: Team | None, *, actor, actor_label: str = "") -> Case:
+def set_case_team(case: Case, team: Team | None, *, actor: Actor, actor_label: str = "") -> Case:
     """Move a case to another team (leads: only teams they belong to). Clears an assignee
     who is not in the new team."""
     case = _locked(case)
     _ensure_may_change(actor, case)
     if case.team_id == (team.pk if team else None):
         return case
-    if getattr(actor, "is_authenticated", False) and not roles.is_admin(actor):
+    if actor is not None and actor.is_authenticated and not roles.is_admin(actor):
         if not roles.is_lead(actor):
             raise NotAllowed("Only a SOC lead can move a case to another team.")
         if team is None or not team.members.filter(pk=actor.pk).exists():
@@ -311,7 +321,7 @@ EDITABLE_FIELDS = ("title", "description", "severity")
 
 
 @transaction.atomic
-def update_case(case: Case, *, actor, actor_label: str = "", **changes) -> Case:
+def update_case(case: Case, *, actor: Actor, actor_label: str = "", **changes: Any) -> Case:
     """Edit title/description/severity (severity re-computes the SLA due times)."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
@@ -345,10 +355,10 @@ def update_case(case: Case, *, actor, actor_label: str = "", **changes) -> Case:
 
 # --- tags and notes -------------------------------------------------------------------------
 
-def clean_tag_names(names) -> list[str]:
-    cleaned = []
-    for name in names or []:
-        name = str(name).strip()
+def clean_tag_names(names: Iterable[object] | None) -> list[str]:
+    cleaned: list[str] = []
+    for given in names or []:
+        name = str(given).strip()
         if not name:
             continue
         if not TAG_PATTERN.match(name):
@@ -359,13 +369,14 @@ def clean_tag_names(names) -> list[str]:
 
 
 @transaction.atomic
-def change_tags(case: Case, *, add=(), remove=(), actor, actor_label: str = "") -> Case:
+def change_tags(case: Case, *, add: Iterable[object] = (), remove: Iterable[object] = (), actor: Actor,
+                actor_label: str = "") -> Case:
     case = _locked(case)
     _ensure_may_change(actor, case)
-    add, remove = clean_tag_names(add), clean_tag_names(remove)
+    adding, removing = clean_tag_names(add), clean_tag_names(remove)
     current = set(case.tags.values_list("name", flat=True))
-    to_add = [n for n in add if n not in current]
-    to_remove = [n for n in remove if n in current and n not in add]
+    to_add = [n for n in adding if n not in current]
+    to_remove = [n for n in removing if n in current and n not in adding]
     if not to_add and not to_remove:
         return case
     tags = [Tag.objects.get_or_create(name=n)[0] for n in to_add]
@@ -383,7 +394,7 @@ def change_tags(case: Case, *, add=(), remove=(), actor, actor_label: str = "") 
 
 
 @transaction.atomic
-def add_note(case: Case, body: str, *, actor, actor_label: str = "") -> Note:
+def add_note(case: Case, body: str, *, actor: Actor, actor_label: str = "") -> Note:
     body = (body or "").strip()
     if not body:
         raise InvalidInput("A note cannot be empty.", "body")
@@ -391,8 +402,7 @@ def add_note(case: Case, body: str, *, actor, actor_label: str = "") -> Note:
         raise InvalidInput(f"A note is at most {MAX_NOTE_LENGTH} characters.", "body")
     case = _locked(case)
     _ensure_may_change(actor, case)
-    note = Note.objects.create(case=case, author=actor if getattr(actor, "is_authenticated", False) else None,
-                               body=body)
+    note = Note.objects.create(case=case, author=signed_in(actor), body=body)
     Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
     excerpt = body if len(body) <= 300 else body[:300] + "…"
     add_case_event(case, CaseEvent.Kind.NOTE, excerpt, actor=actor, actor_label=actor_label,
@@ -404,7 +414,8 @@ def add_note(case: Case, body: str, *, actor, actor_label: str = "") -> Note:
 # --- sharing -----------------------------------------------------------------------------------
 
 @transaction.atomic
-def share_case(case: Case, user, *, actor, can_change: bool = True, actor_label: str = "") -> Case:
+def share_case(case: Case, user: User | None, *, actor: Actor, can_change: bool = True,
+               actor_label: str = "") -> Case:
     """Grant ``user`` guardian object permissions on the case (view, and change unless read-only)."""
     case = _locked(case)
     _ensure_may_change(actor, case)
@@ -424,7 +435,7 @@ def share_case(case: Case, user, *, actor, can_change: bool = True, actor_label:
 
 
 @transaction.atomic
-def unshare_case(case: Case, user, *, actor, actor_label: str = "") -> Case:
+def unshare_case(case: Case, user: User, *, actor: Actor, actor_label: str = "") -> Case:
     case = _locked(case)
     _ensure_may_change(actor, case)
     remove_perm("cases.view_case", user, case)
@@ -435,7 +446,7 @@ def unshare_case(case: Case, user, *, actor, actor_label: str = "") -> Case:
     return case
 
 
-def find_user(username_or_id) -> Any:
+def find_user(username_or_id: object) -> User | None:
     User = get_user_model()
     value = str(username_or_id or "").strip()
     if value.isdigit():

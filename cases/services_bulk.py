@@ -3,6 +3,9 @@ queue/API (each case in its own transaction; one refusal does not undo the other
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,12 +15,17 @@ from cases.selectors import visible_cases
 from cases.services import CaseError, InvalidInput, NotAllowed
 from cases.signals import case_merged
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from cases.roles import Actor
+
 MAX_BULK = 500
 BULK_ACTIONS = ("assign", "status", "tag", "untag")
 
 
 @transaction.atomic
-def merge_cases(source: Case, target: Case, *, actor, actor_label: str = "") -> Case:
+def merge_cases(source: Case, target: Case, *, actor: Actor, actor_label: str = "") -> Case:
     """Move alerts, alert groups, observables, notes, tags, shares and the timeline of
     ``source`` into ``target``; ``source`` is closed and points to ``target``."""
     if source.pk == target.pk:
@@ -70,8 +78,8 @@ def merge_cases(source: Case, target: Case, *, actor, actor_label: str = "") -> 
     return target
 
 
-def bulk_update_cases(user, case_ids, action: str, *, assignee=None, status: str = "", reason: str = "",
-                      tags=()) -> dict[int, str]:
+def bulk_update_cases(user: Actor, case_ids: Iterable[int | str], action: str, *, assignee: User | None = None,
+                      status: str = "", reason: str = "", tags: Iterable[object] = ()) -> dict[int, str]:
     """Apply ``action`` to each visible case; returns {case_id: "ok" | error message}.
     Cases the user cannot see answer "not found" (no hint that they exist)."""
     if action not in BULK_ACTIONS:

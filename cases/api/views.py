@@ -251,7 +251,7 @@ class ObservableViewSet(viewsets.ReadOnlyModelViewSet):
         model = Case._meta.get_field("observables").related_model
         links = Case.observables.through.objects.filter(
             case_id__in=selectors.visible_cases(self.request.user).values("pk"))
-        return model.objects.filter(pk__in=links.values("observable_id"))
+        return model._default_manager.filter(pk__in=links.values("observable_id"))
 
 
 @extend_schema(tags=["audit"])
