@@ -34,6 +34,7 @@ from cases.models import (
 )
 from cases.roles import signed_in
 from cases.selectors import can_change_case
+from soar import errors
 from soar.middleware import current_request_context
 
 if TYPE_CHECKING:
@@ -47,24 +48,21 @@ MAX_REASON_LENGTH = 2_000
 TAG_PATTERN = re.compile(r"^[\w .:/@-]{1,64}$")
 
 
-class CaseError(Exception):
-    """A refused change; ``str(exc)`` is a message fit for the analyst."""
+class CaseError(errors.ApplicationError):
+    """A refused change to a case; ``str(exc)`` is a message fit for the analyst. Each refusal
+    below is also one of soar.errors' kinds, which decides the HTTP answer."""
 
 
-class InvalidTransition(CaseError):
-    """The lifecycle does not allow this status change (HTTP 409)."""
+class InvalidTransition(CaseError, errors.Conflict):
+    """The lifecycle (or a merge) does not allow this change."""
 
 
-class NotAllowed(CaseError):
-    """The actor's role does not allow this change (HTTP 403)."""
+class NotAllowed(CaseError, errors.NotAllowed):
+    """The actor's role or team does not allow this change."""
 
 
-class InvalidInput(CaseError):
-    """Bad value for a field (HTTP 400); ``field`` names it."""
-
-    def __init__(self, message: str, field: str = "non_field_errors"):
-        super().__init__(message)
-        self.field = field
+class InvalidInput(CaseError, errors.InvalidInput):
+    """Bad value for a field; ``field`` names it."""
 
 
 # --- audit and timeline ----------------------------------------------------------------
@@ -261,9 +259,9 @@ def transition_case(case: Case, to_status: str, *, actor: Actor, reason: str = "
 def _check_assignment(actor: Actor, case: Case, assignee: User | None) -> None:
     if assignee is not None:
         if not assignee.is_active:
-            raise InvalidInput("This user is inactive.", "assignee")
+            raise InvalidInput("This user is inactive.", field="assignee")
         if case.team_id and not assignee.soc_teams.filter(pk=case.team_id).exists():
-            raise InvalidInput(f"{assignee.username} is not a member of team {case.team}.", "assignee")
+            raise InvalidInput(f"{assignee.username} is not a member of team {case.team}.", field="assignee")
     if actor is None or not actor.is_authenticated or roles.is_lead(actor):
         return  # leads and admins reassign across the team; automation is trusted
     # Analysts may take an unowned case, and hand over or drop their own.
@@ -329,9 +327,9 @@ def update_case(case: Case, *, actor: Actor, actor_label: str = "", **changes: A
     case = _locked(case)
     _ensure_may_change(actor, case)
     if "severity" in changes and changes["severity"] not in SEVERITY_RANK:
-        raise InvalidInput("Unknown severity.", "severity")
+        raise InvalidInput("Unknown severity.", field="severity")
     if "title" in changes and not str(changes["title"]).strip():
-        raise InvalidInput("The title cannot be empty.", "title")
+        raise InvalidInput("The title cannot be empty.", field="title")
     changed = {k: v for k, v in changes.items() if getattr(case, k) != v}
     if not changed:
         return case
@@ -355,14 +353,15 @@ def update_case(case: Case, *, actor: Actor, actor_label: str = "", **changes: A
 
 # --- tags and notes -------------------------------------------------------------------------
 
-def clean_tag_names(names: Iterable[object] | None) -> list[str]:
+def clean_tag_names(names: Iterable[object] | None, *, field: str = "tags") -> list[str]:
     cleaned: list[str] = []
     for given in names or []:
         name = str(given).strip()
         if not name:
             continue
         if not TAG_PATTERN.match(name):
-            raise InvalidInput(f"Invalid tag {name[:70]!r}: use 1-64 letters, digits, spaces or . : / @ _ -", "tags")
+            raise InvalidInput(f"Invalid tag {name[:70]!r}: use 1-64 letters, digits, spaces or . : / @ _ -",
+                               field=field)
         if name not in cleaned:
             cleaned.append(name)
     return cleaned
@@ -397,9 +396,9 @@ def change_tags(case: Case, *, add: Iterable[object] = (), remove: Iterable[obje
 def add_note(case: Case, body: str, *, actor: Actor, actor_label: str = "") -> Note:
     body = (body or "").strip()
     if not body:
-        raise InvalidInput("A note cannot be empty.", "body")
+        raise InvalidInput("A note cannot be empty.", field="body")
     if len(body) > MAX_NOTE_LENGTH:
-        raise InvalidInput(f"A note is at most {MAX_NOTE_LENGTH} characters.", "body")
+        raise InvalidInput(f"A note is at most {MAX_NOTE_LENGTH} characters.", field="body")
     case = _locked(case)
     _ensure_may_change(actor, case)
     note = Note.objects.create(case=case, author=signed_in(actor), body=body)
@@ -420,7 +419,7 @@ def share_case(case: Case, user: User | None, *, actor: Actor, can_change: bool 
     case = _locked(case)
     _ensure_may_change(actor, case)
     if user is None or not user.is_active:
-        raise InvalidInput("Choose an active user to share with.", "user")
+        raise InvalidInput("Choose an active user to share with.", field="user")
     assign_perm("cases.view_case", user, case)
     if can_change:
         assign_perm("cases.change_case", user, case)
