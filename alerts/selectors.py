@@ -6,45 +6,47 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Min, Q, QuerySet
 
 from alerts.models import Alert, AlertSource
 from cases import roles
+from cases.roles import Actor
 from cases.selectors import team_ids_query, visible_cases
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _can_read(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_active)
 
-
-def _queued_for_teams(user: Any) -> Q:
+def _queued_for_teams(user: User) -> Q:
     return Q(source__default_team__isnull=True) | Q(source__default_team__in=team_ids_query(user))
 
 
-def visible_alerts(user: Any) -> QuerySet[Alert]:
+def visible_alerts(user: Actor) -> QuerySet[Alert]:
     """Alerts ``user`` may read."""
-    if not _can_read(user):
+    reader = roles.signed_in(user)
+    if reader is None or not reader.is_active:
         return Alert.objects.none()
-    if roles.sees_all_cases(user):
+    if roles.sees_all_cases(reader):
         return Alert.objects.all()
-    in_queue = Q(case__isnull=True) & _queued_for_teams(user)
-    return Alert.objects.filter(Q(case__in=visible_cases(user).values("pk")) | in_queue)
+    in_queue = Q(case__isnull=True) & _queued_for_teams(reader)
+    return Alert.objects.filter(Q(case__in=visible_cases(reader).values("pk")) | in_queue)
 
 
-def visible_queued_alerts(user: Any) -> QuerySet[Alert]:
+def visible_queued_alerts(user: Actor) -> QuerySet[Alert]:
     """The alert-queue subset of ``visible_alerts``: alerts in no case. Same rule, without the
     visible-cases subquery that the planner would otherwise evaluate for every queued row."""
-    if not _can_read(user):
+    reader = roles.signed_in(user)
+    if reader is None or not reader.is_active:
         return Alert.objects.none()
     queued = Alert.objects.filter(case__isnull=True)
-    if roles.sees_all_cases(user):
+    if roles.sees_all_cases(reader):
         return queued
-    return queued.filter(_queued_for_teams(user))
+    return queued.filter(_queued_for_teams(reader))
 
 
-def readable_alerts(user: Any | None) -> QuerySet[Alert]:
+def readable_alerts(user: Actor) -> QuerySet[Alert]:
     """``visible_alerts(user)``; ``user`` None is the system (scheduled reports): every alert."""
     return Alert.objects.all() if user is None else visible_alerts(user)
 

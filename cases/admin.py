@@ -79,7 +79,7 @@ class CaseEventInline(admin.TabularInline):
     model = CaseEvent
     extra = 0
     can_delete = False
-    readonly_fields = ["created_at", "kind", "actor", "actor_label", "message"]
+    readonly_fields = ("created_at", "kind", "actor", "actor_label", "message")
     fields = readonly_fields
 
     def has_add_permission(self, request, obj=None):

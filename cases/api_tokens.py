@@ -6,20 +6,23 @@ deleted, so no key is ever kept in the database."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.db import transaction
 from django.db.models.signals import post_save
+from rest_framework.authtoken.models import Token, TokenProxy
+
+from cases.models import ApiToken
+from cases.services import record_audit
 
 logger = logging.getLogger(__name__)
 
 
-def convert_plaintext_token(sender, instance, created, raw=False, **kwargs):
+def convert_plaintext_token(sender: type[Token], instance: Token, created: bool, raw: bool = False,
+                            **kwargs: Any) -> None:
     """post_save of rest_framework.authtoken's Token (and its admin proxy)."""
     if raw:  # loaddata: nothing to do with fixtures' rows here
         return
-    from cases.models import ApiToken
-    from cases.services import record_audit
-
     with transaction.atomic():
         ApiToken.issue(instance.user, key=instance.key)
         type(instance).objects.filter(pk=instance.pk).delete()
@@ -28,7 +31,5 @@ def convert_plaintext_token(sender, instance, created, raw=False, **kwargs):
 
 
 def connect() -> None:
-    from rest_framework.authtoken.models import Token, TokenProxy
-
     for model in (Token, TokenProxy):
         post_save.connect(convert_plaintext_token, sender=model, dispatch_uid=f"cases.api_tokens.{model.__name__}")

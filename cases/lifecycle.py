@@ -13,10 +13,10 @@ ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
     S.CLOSED: (S.IN_PROGRESS,),
 }
 # Going back to work on a finished case is a reopen, and needs a reason.
-REOPENS = {(S.RESOLVED, S.IN_PROGRESS), (S.CLOSED, S.IN_PROGRESS)}
+REOPENS: set[tuple[str, str]] = {(S.RESOLVED, S.IN_PROGRESS), (S.CLOSED, S.IN_PROGRESS)}
 
 # Button labels for the case page and admin actions.
-ACTION_LABELS = {
+ACTION_LABELS: dict[str, str] = {
     S.TRIAGED: "Triage",
     S.IN_PROGRESS: "Start work",
     S.RESOLVED: "Resolve",

@@ -4,8 +4,11 @@ what each role may do in general."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.apps import AppConfig, apps
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from cases import roles
 
@@ -20,7 +23,7 @@ AUDITOR_APPS = ("cases", "alerts", "enrichment", "playbooks")
 ADMIN_EXCLUDED_APPS = ("contenttypes", "sessions", "admin")
 
 
-def _named(perms: list[str]):
+def _named(perms: list[str]) -> QuerySet[Permission]:
     query = Q()
     for name in perms:
         app_label, codename = name.split(".", 1)
@@ -28,7 +31,7 @@ def _named(perms: list[str]):
     return Permission.objects.filter(query)
 
 
-def role_permissions(role: str):
+def role_permissions(role: str) -> QuerySet[Permission]:
     if role == roles.ADMIN:
         return Permission.objects.exclude(content_type__app_label__in=ADMIN_EXCLUDED_APPS)
     if role == roles.AUDITOR:
@@ -39,7 +42,7 @@ def role_permissions(role: str):
 def ensure_roles(reset: bool = False) -> dict[str, int]:
     """Create the groups; add missing permissions (``reset``: make them exactly the defaults).
     Returns {role: number of permissions}."""
-    counts = {}
+    counts: dict[str, int] = {}
     for role in roles.ROLES:
         group, _ = Group.objects.get_or_create(name=role)
         perms = list(role_permissions(role).values_list("pk", flat=True))
@@ -49,3 +52,12 @@ def ensure_roles(reset: bool = False) -> dict[str, int]:
             group.permissions.add(*perms)
         counts[role] = len(perms)
     return counts
+
+
+def ensure_roles_after_migrate(sender: AppConfig, app_config: AppConfig | None = None, **kwargs: Any) -> None:
+    """post_migrate receiver: the permissions of every app exist only once the last app's
+    post_migrate has run, so the roles are completed then."""
+    last = [config for config in apps.get_app_configs() if config.models_module is not None][-1]
+    if app_config is None or app_config.label != last.label:
+        return
+    ensure_roles()

@@ -13,15 +13,31 @@ Both joins are subqueries on indexed foreign keys, so the query stays fast at 10
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
 from django.contrib.auth import get_user_model
 from django.db.models import Case as CaseExpr
-from django.db.models import F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import CharField, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 
 from cases import roles
 from cases.lifecycle import allowed_targets
-from cases.models import SEVERITY_RANK, Case, CaseGroupObjectPermission, CaseUserObjectPermission, Team
+from cases.models import (
+    SEVERITY_RANK,
+    AuditLog,
+    Case,
+    CaseGroupObjectPermission,
+    CaseUserObjectPermission,
+    Team,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from cases.roles import Actor
 
 # For other apps that read a case status through a relation (one query instead of two).
 OPEN_CASE_STATUSES = tuple(Case.OPEN_STATUSES)
@@ -37,26 +53,26 @@ def is_case_open(case_id: int) -> bool:
     return Case.objects.filter(pk=case_id, status__in=Case.OPEN_STATUSES).exists()
 
 
-def team_ids_query(user):
+def team_ids_query(user: User) -> QuerySet[Any, Any]:
     """Subquery of the ids of ``user``'s teams."""
     return Membership.objects.filter(user_id=user.pk).values("team_id")
 
 
-def user_team_ids(user) -> set[int]:
-    if not getattr(user, "is_authenticated", False):
+def user_team_ids(user: Actor) -> set[int]:
+    if user is None or not user.is_authenticated:
         return set()
     return set(Membership.objects.filter(user_id=user.pk).values_list("team_id", flat=True))
 
 
-def _shared_case_ids(user, codename: str):
+def _shared_case_ids(user: User, codename: str) -> tuple[QuerySet[Any, Any], QuerySet[Any, Any]]:
     direct = CaseUserObjectPermission.objects.filter(user_id=user.pk, permission__codename=codename)
     via_groups = CaseGroupObjectPermission.objects.filter(group__user=user, permission__codename=codename)
     return direct.values("content_object_id"), via_groups.values("content_object_id")
 
 
-def visible_cases(user) -> QuerySet[Case]:
+def visible_cases(user: Actor) -> QuerySet[Case]:
     """Cases ``user`` may read (see the module docstring)."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if user is None or not user.is_authenticated or not user.is_active:
         return Case.objects.none()
     if roles.sees_all_cases(user):
         return Case.objects.all()
@@ -75,20 +91,20 @@ def case_status(case_id: int) -> str | None:
     return Case.objects.filter(pk=case_id).values_list("status", flat=True).first()
 
 
-def get_visible_case(user, case_id) -> Case:
+def get_visible_case(user: Actor, case_id: int | str) -> Case:
     """The case, or Http404 when it does not exist *or* the user may not see it (no IDOR)."""
     try:
-        case_id = int(case_id)
+        pk = int(case_id)
     except (TypeError, ValueError):
         raise Http404("No such case.")
-    case = visible_cases(user).filter(pk=case_id).select_related("team", "assignee", "merged_into").first()
+    case = visible_cases(user).filter(pk=pk).select_related("team", "assignee", "merged_into").first()
     if case is None:
         raise Http404("No such case.")
     return case
 
 
-def can_change_case(user, case: Case) -> bool:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+def can_change_case(user: Actor, case: Case) -> bool:
+    if user is None or not user.is_authenticated or not user.is_active:
         return False
     if roles.is_admin(user):
         return True
@@ -100,9 +116,9 @@ def can_change_case(user, case: Case) -> bool:
     ).exists()
 
 
-def changeable_cases(user) -> QuerySet[Case]:
+def changeable_cases(user: Actor) -> QuerySet[Case]:
     """Cases ``user`` may change, as a queryset (bulk actions, merge targets)."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active or roles.is_auditor(user):
+    if user is None or not user.is_authenticated or not user.is_active or roles.is_auditor(user):
         return Case.objects.none()
     if roles.is_admin(user):
         return Case.objects.all()
@@ -110,19 +126,19 @@ def changeable_cases(user) -> QuerySet[Case]:
     return Case.objects.filter(Q(team_id__in=team_ids_query(user)) | Q(pk__in=direct) | Q(pk__in=via_groups))
 
 
-def shared_users(case: Case):
+def shared_users(case: Case) -> QuerySet[User]:
     User = get_user_model()
     ids = CaseUserObjectPermission.objects.filter(content_object=case, permission__codename="view_case")
     return User.objects.filter(pk__in=ids.values("user_id")).order_by("username")
 
 
-def allowed_transitions(user, case: Case) -> tuple[str, ...]:
+def allowed_transitions(user: Actor, case: Case) -> tuple[str, ...]:
     if case.merged_into_id or not can_change_case(user, case):
         return ()
     return allowed_targets(case.status)
 
 
-def assignable_users(case: Case):
+def assignable_users(case: Case) -> QuerySet[User]:
     """Who may hold a case: active members of its team (everyone active when it has none)."""
     User = get_user_model()
     users = User.objects.filter(is_active=True).order_by("username")
@@ -131,20 +147,22 @@ def assignable_users(case: Case):
     return users
 
 
-def teams_for(user) -> QuerySet[Team]:
+def teams_for(user: Actor) -> QuerySet[Team]:
     if roles.sees_all_cases(user):
         return Team.objects.all()
+    if user is None or not user.is_authenticated:
+        return Team.objects.none()
     return Team.objects.filter(pk__in=team_ids_query(user))
 
 
 # --- queue helpers ---------------------------------------------------------------------
 
-def severity_rank_expression():
+def severity_rank_expression() -> CaseExpr:
     return CaseExpr(*[When(severity=name, then=Value(rank)) for name, rank in SEVERITY_RANK.items()],
                     default=Value(0), output_field=IntegerField())
 
 
-def sla_breached_q(now=None) -> Q:
+def sla_breached_q(now: dt.datetime | None = None) -> Q:
     now = now or timezone.now()
     return (Q(triaged_at__isnull=True, sla_ack_due__lt=now) | Q(triaged_at__gt=F("sla_ack_due"))
             | Q(resolved_at__isnull=True, sla_resolve_due__lt=now) | Q(resolved_at__gt=F("sla_resolve_due")))
@@ -157,14 +175,9 @@ def queue_rows(queryset: QuerySet[Case]) -> QuerySet[Case]:
             .annotate(severity_rank=severity_rank_expression()))
 
 
-def visible_audit_log(user):
+def visible_audit_log(user: Actor) -> QuerySet[AuditLog]:
     """Audit entries ``user`` may read: all for admins and auditors; for SOC leads, the entries
     about cases they can see and their own actions; nothing for anyone else."""
-    from django.db.models import CharField
-    from django.db.models.functions import Cast
-
-    from cases.models import AuditLog
-
     if not roles.can_read_audit_log(user):
         return AuditLog.objects.none()
     if roles.sees_all_cases(user):

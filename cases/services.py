@@ -9,12 +9,15 @@ enforce the business rules (lifecycle table, who may assign to whom)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import models, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
 
 from cases import roles
 from cases.lifecycle import allowed_targets, is_reopen
@@ -29,7 +32,15 @@ from cases.models import (
     Tag,
     Team,
 )
+from cases.roles import signed_in
+from cases.selectors import can_change_case
+from soar import errors
 from soar.middleware import current_request_context
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from cases.roles import Actor
 
 AUTOMATION = "automation"
 MAX_NOTE_LENGTH = 20_000
@@ -37,29 +48,26 @@ MAX_REASON_LENGTH = 2_000
 TAG_PATTERN = re.compile(r"^[\w .:/@-]{1,64}$")
 
 
-class CaseError(Exception):
-    """A refused change; ``str(exc)`` is a message fit for the analyst."""
+class CaseError(errors.ApplicationError):
+    """A refused change to a case; ``str(exc)`` is a message fit for the analyst. Each refusal
+    below is also one of soar.errors' kinds, which decides the HTTP answer."""
 
 
-class InvalidTransition(CaseError):
-    """The lifecycle does not allow this status change (HTTP 409)."""
+class InvalidTransition(CaseError, errors.Conflict):
+    """The lifecycle (or a merge) does not allow this change."""
 
 
-class NotAllowed(CaseError):
-    """The actor's role does not allow this change (HTTP 403)."""
+class NotAllowed(CaseError, errors.NotAllowed):
+    """The actor's role or team does not allow this change."""
 
 
-class InvalidInput(CaseError):
-    """Bad value for a field (HTTP 400); ``field`` names it."""
-
-    def __init__(self, message: str, field: str = "non_field_errors"):
-        super().__init__(message)
-        self.field = field
+class InvalidInput(CaseError, errors.InvalidInput):
+    """Bad value for a field; ``field`` names it."""
 
 
 # --- audit and timeline ----------------------------------------------------------------
 
-def snapshot(obj, fields=None) -> dict[str, Any]:
+def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, Any]:
     """JSON-safe dict of a model's concrete fields, for audit before/after."""
     data = model_to_dict(obj, fields=fields)
     plain = (int, str, bool, type(None), float)
@@ -67,11 +75,12 @@ def snapshot(obj, fields=None) -> dict[str, Any]:
             for k, v in data.items() if not isinstance(v, list)}
 
 
-def record_audit(action: str, obj, *, actor=None, actor_label: str = "", before=None, after=None) -> AuditLog:
+def record_audit(action: str, obj: models.Model | None, *, actor: Actor = None, actor_label: str = "",
+                 before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> AuditLog:
     ctx = current_request_context()
     return AuditLog.objects.create(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        actor_label=actor_label or (getattr(actor, "username", "") if actor else ""),
+        actor=signed_in(actor),
+        actor_label=actor_label or (actor.username if actor else ""),
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(getattr(obj, "pk", "") or ""),
@@ -83,23 +92,21 @@ def record_audit(action: str, obj, *, actor=None, actor_label: str = "", before=
     )
 
 
-def add_case_event(case: Case, kind: str, message: str = "", *, actor=None, actor_label: str = "",
-                   data: dict | None = None) -> CaseEvent:
+def add_case_event(case: Case, kind: str, message: str = "", *, actor: Actor = None, actor_label: str = "",
+                   data: dict[str, Any] | None = None) -> CaseEvent:
     return CaseEvent.objects.create(
         case=case,
         kind=kind,
         message=message,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        actor_label=actor_label or (getattr(actor, "username", "") if actor else ""),
+        actor=signed_in(actor),
+        actor_label=actor_label or (actor.username if actor else ""),
         data=data or {},
     )
 
 
-def _ensure_may_change(actor, case: Case) -> None:
+def _ensure_may_change(actor: Actor, case: Case) -> None:
     """Automation (no user) may change anything; a user needs change access to the case."""
-    from cases.selectors import can_change_case
-
-    if getattr(actor, "is_authenticated", False) and not can_change_case(actor, case):
+    if signed_in(actor) and not can_change_case(actor, case):
         raise NotAllowed("You may not change this case.")
     if case.merged_into_id:
         raise InvalidTransition(f"Case #{case.pk} was merged into case #{case.merged_into_id}; change that one.")
@@ -122,8 +129,8 @@ def apply_sla(case: Case) -> None:
     """Set the due times from the case's creation time and current severity (not saved)."""
     ack, resolve = sla_minutes(case.severity)
     start = case.created_at or timezone.now()
-    case.sla_ack_due = start + timezone.timedelta(minutes=ack)
-    case.sla_resolve_due = start + timezone.timedelta(minutes=resolve)
+    case.sla_ack_due = start + timedelta(minutes=ack)
+    case.sla_resolve_due = start + timedelta(minutes=resolve)
 
 
 # --- creation and alerts -----------------------------------------------------------------
@@ -134,7 +141,7 @@ def higher_severity(a: str, b: str) -> str:
 
 @transaction.atomic
 def open_case(*, title: str, severity: str, confidence: int = 50, description: str = "",
-              team: Team | None = None, actor=None, actor_label: str = AUTOMATION) -> Case:
+              team: Team | None = None, actor: Actor = None, actor_label: str = AUTOMATION) -> Case:
     case = Case.objects.create(title=title[:500], description=description, severity=severity,
                                confidence=confidence, team=team)
     apply_sla(case)  # due times count from the stored creation time
@@ -145,7 +152,8 @@ def open_case(*, title: str, severity: str, confidence: int = 50, description: s
 
 
 @transaction.atomic
-def record_alerts_attached(case_id: int, alerts: list[dict], *, actor=None, actor_label: str = AUTOMATION) -> Case:
+def record_alerts_attached(case_id: int, alerts: list[dict[str, Any]], *, actor: Actor = None,
+                           actor_label: str = AUTOMATION) -> Case:
     """Called by the alerts app once it has linked alerts to a case: raises the case's
     severity/confidence to the highest alert's and writes one timeline entry per alert.
     ``alerts`` are plain dicts (id, title, severity, confidence, observable_ids)."""
@@ -197,7 +205,7 @@ def record_alerts_resolved(case_id: int, *, alert_count: int, resolve: bool) -> 
 
 # --- lifecycle ---------------------------------------------------------------------------
 
-_TIMESTAMP_FOR = {
+_TIMESTAMP_FOR: dict[str, str] = {
     Case.Status.TRIAGED: "triaged_at",
     Case.Status.IN_PROGRESS: "in_progress_at",
     Case.Status.RESOLVED: "resolved_at",
@@ -206,7 +214,7 @@ _TIMESTAMP_FOR = {
 
 
 @transaction.atomic
-def transition_case(case: Case, to_status: str, *, actor, reason: str = "", actor_label: str = "") -> Case:
+def transition_case(case: Case, to_status: str, *, actor: Actor, reason: str = "", actor_label: str = "") -> Case:
     """Move ``case`` along the lifecycle; raises InvalidTransition with a clear message."""
     case = _locked(case)
     _ensure_may_change(actor, case)
@@ -248,13 +256,13 @@ def transition_case(case: Case, to_status: str, *, actor, reason: str = "", acto
 
 # --- assignment, team, fields ---------------------------------------------------------------
 
-def _check_assignment(actor, case: Case, assignee) -> None:
+def _check_assignment(actor: Actor, case: Case, assignee: User | None) -> None:
     if assignee is not None:
         if not assignee.is_active:
-            raise InvalidInput("This user is inactive.", "assignee")
+            raise InvalidInput("This user is inactive.", field="assignee")
         if case.team_id and not assignee.soc_teams.filter(pk=case.team_id).exists():
-            raise InvalidInput(f"{assignee.username} is not a member of team {case.team}.", "assignee")
-    if not getattr(actor, "is_authenticated", False) or roles.is_lead(actor):
+            raise InvalidInput(f"{assignee.username} is not a member of team {case.team}.", field="assignee")
+    if actor is None or not actor.is_authenticated or roles.is_lead(actor):
         return  # leads and admins reassign across the team; automation is trusted
     # Analysts may take an unowned case, and hand over or drop their own.
     current = case.assignee_id
@@ -265,7 +273,7 @@ def _check_assignment(actor, case: Case, assignee) -> None:
 
 
 @transaction.atomic
-def assign_case(case: Case, assignee, *, actor, actor_label: str = "") -> Case:
+def assign_case(case: Case, assignee: User | None, *, actor: Actor, actor_label: str = "") -> Case:
     case = _locked(case)
     _ensure_may_change(actor, case)
     if case.assignee_id == (assignee.pk if assignee else None):
@@ -283,14 +291,14 @@ def assign_case(case: Case, assignee, *, actor, actor_label: str = "") -> Case:
 
 
 @transaction.atomic
-def set_case_team(case: Case, team: Team | None, *, actor, actor_label: str = "") -> Case:
+def set_case_team(case: Case, team: Team | None, *, actor: Actor, actor_label: str = "") -> Case:
     """Move a case to another team (leads: only teams they belong to). Clears an assignee
     who is not in the new team."""
     case = _locked(case)
     _ensure_may_change(actor, case)
     if case.team_id == (team.pk if team else None):
         return case
-    if getattr(actor, "is_authenticated", False) and not roles.is_admin(actor):
+    if actor is not None and actor.is_authenticated and not roles.is_admin(actor):
         if not roles.is_lead(actor):
             raise NotAllowed("Only a SOC lead can move a case to another team.")
         if team is None or not team.members.filter(pk=actor.pk).exists():
@@ -311,7 +319,7 @@ EDITABLE_FIELDS = ("title", "description", "severity")
 
 
 @transaction.atomic
-def update_case(case: Case, *, actor, actor_label: str = "", **changes) -> Case:
+def update_case(case: Case, *, actor: Actor, actor_label: str = "", **changes: Any) -> Case:
     """Edit title/description/severity (severity re-computes the SLA due times)."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
@@ -319,9 +327,9 @@ def update_case(case: Case, *, actor, actor_label: str = "", **changes) -> Case:
     case = _locked(case)
     _ensure_may_change(actor, case)
     if "severity" in changes and changes["severity"] not in SEVERITY_RANK:
-        raise InvalidInput("Unknown severity.", "severity")
+        raise InvalidInput("Unknown severity.", field="severity")
     if "title" in changes and not str(changes["title"]).strip():
-        raise InvalidInput("The title cannot be empty.", "title")
+        raise InvalidInput("The title cannot be empty.", field="title")
     changed = {k: v for k, v in changes.items() if getattr(case, k) != v}
     if not changed:
         return case
@@ -345,27 +353,29 @@ def update_case(case: Case, *, actor, actor_label: str = "", **changes) -> Case:
 
 # --- tags and notes -------------------------------------------------------------------------
 
-def clean_tag_names(names) -> list[str]:
-    cleaned = []
-    for name in names or []:
-        name = str(name).strip()
+def clean_tag_names(names: Iterable[object] | None, *, field: str = "tags") -> list[str]:
+    cleaned: list[str] = []
+    for given in names or []:
+        name = str(given).strip()
         if not name:
             continue
         if not TAG_PATTERN.match(name):
-            raise InvalidInput(f"Invalid tag {name[:70]!r}: use 1-64 letters, digits, spaces or . : / @ _ -", "tags")
+            raise InvalidInput(f"Invalid tag {name[:70]!r}: use 1-64 letters, digits, spaces or . : / @ _ -",
+                               field=field)
         if name not in cleaned:
             cleaned.append(name)
     return cleaned
 
 
 @transaction.atomic
-def change_tags(case: Case, *, add=(), remove=(), actor, actor_label: str = "") -> Case:
+def change_tags(case: Case, *, add: Iterable[object] = (), remove: Iterable[object] = (), actor: Actor,
+                actor_label: str = "") -> Case:
     case = _locked(case)
     _ensure_may_change(actor, case)
-    add, remove = clean_tag_names(add), clean_tag_names(remove)
+    adding, removing = clean_tag_names(add), clean_tag_names(remove)
     current = set(case.tags.values_list("name", flat=True))
-    to_add = [n for n in add if n not in current]
-    to_remove = [n for n in remove if n in current and n not in add]
+    to_add = [n for n in adding if n not in current]
+    to_remove = [n for n in removing if n in current and n not in adding]
     if not to_add and not to_remove:
         return case
     tags = [Tag.objects.get_or_create(name=n)[0] for n in to_add]
@@ -383,16 +393,15 @@ def change_tags(case: Case, *, add=(), remove=(), actor, actor_label: str = "") 
 
 
 @transaction.atomic
-def add_note(case: Case, body: str, *, actor, actor_label: str = "") -> Note:
+def add_note(case: Case, body: str, *, actor: Actor, actor_label: str = "") -> Note:
     body = (body or "").strip()
     if not body:
-        raise InvalidInput("A note cannot be empty.", "body")
+        raise InvalidInput("A note cannot be empty.", field="body")
     if len(body) > MAX_NOTE_LENGTH:
-        raise InvalidInput(f"A note is at most {MAX_NOTE_LENGTH} characters.", "body")
+        raise InvalidInput(f"A note is at most {MAX_NOTE_LENGTH} characters.", field="body")
     case = _locked(case)
     _ensure_may_change(actor, case)
-    note = Note.objects.create(case=case, author=actor if getattr(actor, "is_authenticated", False) else None,
-                               body=body)
+    note = Note.objects.create(case=case, author=signed_in(actor), body=body)
     Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
     excerpt = body if len(body) <= 300 else body[:300] + "…"
     add_case_event(case, CaseEvent.Kind.NOTE, excerpt, actor=actor, actor_label=actor_label,
@@ -404,14 +413,13 @@ def add_note(case: Case, body: str, *, actor, actor_label: str = "") -> Note:
 # --- sharing -----------------------------------------------------------------------------------
 
 @transaction.atomic
-def share_case(case: Case, user, *, actor, can_change: bool = True, actor_label: str = "") -> Case:
+def share_case(case: Case, user: User | None, *, actor: Actor, can_change: bool = True,
+               actor_label: str = "") -> Case:
     """Grant ``user`` guardian object permissions on the case (view, and change unless read-only)."""
-    from guardian.shortcuts import assign_perm, remove_perm
-
     case = _locked(case)
     _ensure_may_change(actor, case)
     if user is None or not user.is_active:
-        raise InvalidInput("Choose an active user to share with.", "user")
+        raise InvalidInput("Choose an active user to share with.", field="user")
     assign_perm("cases.view_case", user, case)
     if can_change:
         assign_perm("cases.change_case", user, case)
@@ -426,9 +434,7 @@ def share_case(case: Case, user, *, actor, can_change: bool = True, actor_label:
 
 
 @transaction.atomic
-def unshare_case(case: Case, user, *, actor, actor_label: str = "") -> Case:
-    from guardian.shortcuts import remove_perm
-
+def unshare_case(case: Case, user: User, *, actor: Actor, actor_label: str = "") -> Case:
     case = _locked(case)
     _ensure_may_change(actor, case)
     remove_perm("cases.view_case", user, case)
@@ -439,7 +445,7 @@ def unshare_case(case: Case, user, *, actor, actor_label: str = "") -> Case:
     return case
 
 
-def find_user(username_or_id) -> Any:
+def find_user(username_or_id: object) -> User | None:
     User = get_user_model()
     value = str(username_or_id or "").strip()
     if value.isdigit():

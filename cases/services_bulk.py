@@ -3,24 +3,33 @@ queue/API (each case in its own transaction; one refusal does not undo the other
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 from django.utils import timezone
 
 from cases import services
 from cases.models import Case, CaseEvent, CaseUserObjectPermission, Note
-from cases.services import CaseError, InvalidInput, NotAllowed
+from cases.selectors import visible_cases
+from cases.services import CaseError, InvalidInput
 from cases.signals import case_merged
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from cases.roles import Actor
 
 MAX_BULK = 500
 BULK_ACTIONS = ("assign", "status", "tag", "untag")
 
 
 @transaction.atomic
-def merge_cases(source: Case, target: Case, *, actor, actor_label: str = "") -> Case:
+def merge_cases(source: Case, target: Case, *, actor: Actor, actor_label: str = "") -> Case:
     """Move alerts, alert groups, observables, notes, tags, shares and the timeline of
     ``source`` into ``target``; ``source`` is closed and points to ``target``."""
     if source.pk == target.pk:
-        raise InvalidInput("A case cannot be merged into itself.", "target")
+        raise InvalidInput("A case cannot be merged into itself.", field="target")
     locked = {c.pk: c for c in Case.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")}
     source, target = locked[source.pk], locked[target.pk]
     for case in (source, target):
@@ -69,24 +78,22 @@ def merge_cases(source: Case, target: Case, *, actor, actor_label: str = "") -> 
     return target
 
 
-def bulk_update_cases(user, case_ids, action: str, *, assignee=None, status: str = "", reason: str = "",
-                      tags=()) -> dict[int, str]:
+def bulk_update_cases(user: Actor, case_ids: Iterable[int | str], action: str, *, assignee: User | None = None,
+                      status: str = "", reason: str = "", tags: Iterable[object] = ()) -> dict[int, str]:
     """Apply ``action`` to each visible case; returns {case_id: "ok" | error message}.
     Cases the user cannot see answer "not found" (no hint that they exist)."""
-    from cases.selectors import visible_cases
-
     if action not in BULK_ACTIONS:
-        raise InvalidInput(f"Unknown action; use one of {', '.join(BULK_ACTIONS)}.", "action")
+        raise InvalidInput(f"Unknown action; use one of {', '.join(BULK_ACTIONS)}.", field="action")
     ids = list(dict.fromkeys(int(i) for i in case_ids))
     if not ids:
-        raise InvalidInput("Select at least one case.", "ids")
+        raise InvalidInput("Select at least one case.", field="ids")
     if len(ids) > MAX_BULK:
-        raise InvalidInput(f"At most {MAX_BULK} cases per bulk action.", "ids")
+        raise InvalidInput(f"At most {MAX_BULK} cases per bulk action.", field="ids")
     if action == "status" and status not in Case.Status.values:
-        raise InvalidInput("Choose a valid status.", "status")
+        raise InvalidInput("Choose a valid status.", field="status")
     tag_names = services.clean_tag_names(tags) if action in ("tag", "untag") else []
     if action in ("tag", "untag") and not tag_names:
-        raise InvalidInput("Give at least one tag.", "tags")
+        raise InvalidInput("Give at least one tag.", field="tags")
     cases = {c.pk: c for c in visible_cases(user).filter(pk__in=ids)}
     results: dict[int, str] = {}
     for case_id in ids:
@@ -104,6 +111,6 @@ def bulk_update_cases(user, case_ids, action: str, *, assignee=None, status: str
             else:
                 services.change_tags(case, remove=tag_names, actor=user)
             results[case_id] = "ok"
-        except (CaseError, NotAllowed) as exc:
+        except CaseError as exc:  # one case refused; the others go on
             results[case_id] = str(exc)
     return results

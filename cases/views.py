@@ -1,5 +1,6 @@
 """Analyst pages. Reads start from cases.selectors (404 for other teams' cases); writes are
-POST-only, CSRF-protected and go through cases.services; refusals become flash messages."""
+POST-only, CSRF-protected and go through cases.services. A refusal of the services is left to
+soar.middleware.ApplicationErrorMiddleware: a flash message on the page the analyst came from."""
 
 from __future__ import annotations
 
@@ -113,26 +114,13 @@ def _back_to(case):
     return redirect(reverse("cases:detail", args=[case.pk]))
 
 
-def _run(request, func, success: str | None = None):
-    try:
-        result = func()
-    except services.CaseError as exc:
-        messages.error(request, str(exc))
-        return None
-    if success:
-        messages.success(request, success)
-    return result
-
-
 @require_POST
 @login_required
 def transition(request, pk):
     case = _changeable_case(request, pk)
     target = request.POST.get("status", "")
-    label = Case.Status(target).label if target in Case.Status.values else target
-    _run(request, lambda: services.transition_case(case, target, actor=request.user,
-                                                   reason=request.POST.get("reason", "")),
-         f"Case #{case.pk} is now {label}.")
+    services.transition_case(case, target, actor=request.user, reason=request.POST.get("reason", ""))
+    messages.success(request, f"Case #{case.pk} is now {Case.Status(target).label}.")
     return _back_to(case)
 
 
@@ -150,8 +138,8 @@ def assign(request, pk):
         if assignee is None:
             messages.error(request, "No such user.")
             return _back_to(case)
-    text = f"Assigned to {assignee.username}." if assignee else "Unassigned."
-    _run(request, lambda: services.assign_case(case, assignee, actor=request.user), text)
+    services.assign_case(case, assignee, actor=request.user)
+    messages.success(request, f"Assigned to {assignee.username}." if assignee else "Unassigned.")
     return _back_to(case)
 
 
@@ -161,7 +149,8 @@ def tags(request, pk):
     case = _changeable_case(request, pk)
     add = [t for t in request.POST.get("add", "").split(",") if t.strip()]
     remove = request.POST.getlist("remove")
-    _run(request, lambda: services.change_tags(case, add=add, remove=remove, actor=request.user), "Tags updated.")
+    services.change_tags(case, add=add, remove=remove, actor=request.user)
+    messages.success(request, "Tags updated.")
     return _back_to(case)
 
 
@@ -169,7 +158,8 @@ def tags(request, pk):
 @login_required
 def note(request, pk):
     case = _changeable_case(request, pk)
-    _run(request, lambda: services.add_note(case, request.POST.get("body", ""), actor=request.user), "Note added.")
+    services.add_note(case, request.POST.get("body", ""), actor=request.user)
+    messages.success(request, "Note added.")
     return redirect(reverse("cases:detail", args=[case.pk]) + "#notes")
 
 
@@ -181,12 +171,11 @@ def share(request, pk):
     if user is None:
         messages.error(request, "No such user.")
     elif request.POST.get("revoke"):
-        _run(request, lambda: services.unshare_case(case, user, actor=request.user),
-             f"No longer shared with {user.username}.")
+        services.unshare_case(case, user, actor=request.user)
+        messages.success(request, f"No longer shared with {user.username}.")
     else:
-        can_change = request.POST.get("can_change") == "on"
-        _run(request, lambda: services.share_case(case, user, actor=request.user, can_change=can_change),
-             f"Shared with {user.username}.")
+        services.share_case(case, user, actor=request.user, can_change=request.POST.get("can_change") == "on")
+        messages.success(request, f"Shared with {user.username}.")
     return _back_to(case)
 
 
@@ -197,14 +186,16 @@ def update(request, pk):
     case = _changeable_case(request, pk)
     severity = request.POST.get("severity")
     if severity and severity != case.severity:
-        _run(request, lambda: services.update_case(case, actor=request.user, severity=severity), "Severity updated.")
+        case = services.update_case(case, actor=request.user, severity=severity)
+        messages.success(request, "Severity updated.")
     team_id = request.POST.get("team")
     if team_id and str(case.team_id) != team_id:
         team = selectors.teams_for(request.user).filter(pk=team_id).first() if team_id.isdigit() else None
         if team is None:
             messages.error(request, "Choose one of your teams.")
         else:
-            _run(request, lambda: services.set_case_team(case, team, actor=request.user), f"Moved to {team}.")
+            services.set_case_team(case, team, actor=request.user)
+            messages.success(request, f"Moved to {team}.")
     return _back_to(case)
 
 
@@ -217,9 +208,9 @@ def merge(request, pk):
     if target is None or not selectors.can_change_case(request.user, target):
         messages.error(request, "No such case that you can change.")
         return _back_to(case)
-    merged = _run(request, lambda: merge_cases(case, target, actor=request.user),
-                  f"Case #{case.pk} merged into #{target.pk}.")
-    return _back_to(target if merged else case)
+    merge_cases(case, target, actor=request.user)
+    messages.success(request, f"Case #{case.pk} merged into #{target.pk}.")
+    return _back_to(target)
 
 
 @require_POST
@@ -234,18 +225,14 @@ def bulk(request):
         raw = request.POST.get("assignee", "")
         assignee = request.user if raw == "me" else services.find_user(raw) if raw not in ("", "none") else None
     tags_given = [t for t in request.POST.get("tags", "").split(",") if t.strip()]
-    try:
-        results = bulk_update_cases(request.user, ids, action, assignee=assignee, status=request.POST.get("status", ""),
-                                    reason=request.POST.get("reason", ""), tags=tags_given)
-    except services.CaseError as exc:
-        messages.error(request, str(exc))
-    else:
-        failed = {k: v for k, v in results.items() if v != "ok"}
-        done = len(results) - len(failed)
-        if done:
-            messages.success(request, f"{done} case(s) updated.")
-        for case_id, error in list(failed.items())[:10]:
-            messages.error(request, f"#{case_id}: {error}")
+    results = bulk_update_cases(request.user, ids, action, assignee=assignee, status=request.POST.get("status", ""),
+                                reason=request.POST.get("reason", ""), tags=tags_given)
+    failed = {k: v for k, v in results.items() if v != "ok"}
+    done = len(results) - len(failed)
+    if done:
+        messages.success(request, f"{done} case(s) updated.")
+    for case_id, error in list(failed.items())[:10]:
+        messages.error(request, f"#{case_id}: {error}")
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
         target = reverse("cases:queue")

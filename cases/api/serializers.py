@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -6,9 +10,13 @@ from cases.markdown import render_markdown
 from cases.models import SEVERITY_CHOICES, AuditLog, Case, CaseEvent, Note, Tag, Team
 from cases.services_bulk import BULK_ACTIONS, MAX_BULK
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 class CaseListSerializer(serializers.ModelSerializer):
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    assignee: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True)
     team_name = serializers.CharField(source="team.name", read_only=True, default=None, allow_null=True)
     tags = serializers.SerializerMethodField()
     sla_breached = serializers.BooleanField(read_only=True)
@@ -69,7 +77,8 @@ class TagChangeSerializer(serializers.Serializer):
 
 
 class NoteSerializer(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    author: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True)
     body_html = serializers.SerializerMethodField()
 
     class Meta:
@@ -113,7 +122,8 @@ class BulkResultSerializer(serializers.Serializer):
 
 
 class CaseEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    actor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = CaseEvent
@@ -135,7 +145,8 @@ class ObservableSerializer(serializers.Serializer):
 
 
 class AuditLogSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    actor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = AuditLog

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from cases import roles, selectors, services
 from cases.api import serializers as s
 from cases.api.pagination import CaseCursorPagination, NewestFirstCursorPagination
-from cases.api.permissions import CanReadAuditLog, CaseErrorsMixin, ReadOnlyForAuditors
+from cases.api.permissions import CanReadAuditLog, ReadOnlyForAuditors
 from cases.filters import CaseFilter
 from cases.models import AuditLog, Case, CaseEvent, Note, Tag
 from cases.services_bulk import bulk_update_cases, merge_cases
@@ -39,7 +39,7 @@ def default_team_for(user, team):
     list=extend_schema(summary="Cases visible to you (filters, ordering, cursor pagination)", tags=["cases"]),
     retrieve=extend_schema(summary="One case", tags=["cases"]),
 )
-class CaseViewSet(CaseErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, ReadOnlyForAuditors]
     filter_backends = CASE_FILTER_BACKENDS
     filterset_class = CaseFilter
@@ -225,16 +225,11 @@ class TagViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Tag.objects.all()
 
     def perform_create(self, serializer):
-        name = services.clean_tag_names([serializer.validated_data["name"]])
+        name = services.clean_tag_names([serializer.validated_data["name"]], field="name")
         if not name:
             raise exceptions.ValidationError({"name": ["A tag needs a name."]})
         tag = serializer.save(name=name[0])
         services.record_audit("tag.create", tag, actor=self.request.user, after={"name": tag.name})
-
-    def handle_exception(self, exc):
-        if isinstance(exc, services.InvalidInput):
-            exc = exceptions.ValidationError({"name": [str(exc)]})
-        return super().handle_exception(exc)
 
 
 @extend_schema(tags=["cases"])
@@ -251,7 +246,7 @@ class ObservableViewSet(viewsets.ReadOnlyModelViewSet):
         model = Case._meta.get_field("observables").related_model
         links = Case.observables.through.objects.filter(
             case_id__in=selectors.visible_cases(self.request.user).values("pk"))
-        return model.objects.filter(pk__in=links.values("observable_id"))
+        return model._default_manager.filter(pk__in=links.values("observable_id"))
 
 
 @extend_schema(tags=["audit"])

@@ -1,6 +1,8 @@
 """Badges and markdown for the analyst pages. Everything goes through format_html/escaping;
 only sanitized markdown output is marked safe."""
 
+from datetime import timedelta
+
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
@@ -10,7 +12,7 @@ from cases.markdown import render_markdown
 from cases.models import Case
 
 register = template.Library()
-SOON = timezone.timedelta(hours=1)
+SOON = timedelta(hours=1)
 
 
 @register.filter(name="markdown")

@@ -94,10 +94,19 @@ def test_api_answers_409_for_invalid_transition(w, client):
 
 def test_ui_shows_a_flash_message_for_invalid_transition(w, client):
     client.force_login(w.analyst)
-    response = client.post(f"/cases/{w.blue_case.pk}/transition", {"status": "RESOLVED"}, follow=True)
+    page = f"http://testserver/cases/{w.blue_case.pk}/"
+    response = client.post(f"/cases/{w.blue_case.pk}/transition", {"status": "RESOLVED"}, follow=True,
+                           HTTP_REFERER=page)
     assert response.status_code == 200
     assert "cannot go from New to Resolved" in response.content.decode()
     assert Case.objects.get(pk=w.blue_case.pk).status == S.NEW
+
+
+def test_ui_refusal_without_a_referrer_answers_with_its_status(w, client):
+    client.force_login(w.analyst)
+    response = client.post(f"/cases/{w.blue_case.pk}/transition", {"status": "RESOLVED"})
+    assert response.status_code == 409
+    assert "cannot go from New to Resolved" in response.content.decode()
 
 
 def test_case_page_offers_only_allowed_transitions(w, client):
