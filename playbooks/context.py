@@ -4,6 +4,7 @@ step), the trigger, the outputs of earlier steps, the run and the playbook."""
 from __future__ import annotations
 
 from cases.models import SEVERITY_RANK, Case
+from enrichment.selectors import case_results
 
 MAX_OBSERVABLES = 500
 VERDICT_ORDER = ("unknown", "benign", "suspicious", "malicious")
@@ -61,3 +62,14 @@ def summarize_enrichment(results) -> dict:
     return {"count": len(rows), "errors": errors, "verdict": worst, "max_score": max_score,
             "malicious": worst == "malicious", "suspicious": worst in ("suspicious", "malicious"),
             "results": rows[:50]}
+
+
+def enrichment_outputs(case: Case, params: dict) -> dict:
+    """An enrich step's outputs: the case's evidence, narrowed to the step's providers and
+    observable types (a dry run reads the evidence the case already has)."""
+    results = case_results(case)
+    if params.get("providers"):
+        results = [r for r in results if r.provider in params["providers"]]
+    if params.get("observable_types"):
+        results = [r for r in results if r.observable.type in params["observable_types"]]
+    return summarize_enrichment(results)

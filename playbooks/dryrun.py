@@ -6,22 +6,20 @@ take the branch a real run would most likely take."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from cases.models import Case
 from playbooks.actions.registry import get_action
-from playbooks.context import run_context
-from playbooks.engine import enrichment_outputs, needs_approval
+from playbooks.context import enrichment_outputs, run_context
 from playbooks.models import PlaybookRun, StepRun
-from playbooks.schema import compile_steps
+from playbooks.schema import compile_steps, needs_approval
 from playbooks.templating import evaluate, render
 
 
 def _approver(step: dict, context: dict) -> str:
     spec = render(step.get("approval") or {}, context)
-    from django.conf import settings
-
     parts = []
     if spec.get("user"):
         parts.append(f"user {spec['user']}")

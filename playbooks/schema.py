@@ -32,6 +32,8 @@ from typing import Any
 
 import yaml
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from alerts.normalization import ENTITY_TYPES, SEVERITIES
 from playbooks.actions.registry import action_names, get_action
@@ -309,9 +311,6 @@ def _approval_errors(approval: Any, path: str, check_approvers: bool) -> list[st
         if key in approval and not isinstance(approval[key], str):
             errors.append(f"{path}.{key}: must be text")
     if check_approvers:
-        from django.contrib.auth import get_user_model
-        from django.contrib.auth.models import Group
-
         group, user = approval.get("group"), approval.get("user")
         if isinstance(group, str) and not Group.objects.filter(name=group).exists():
             errors.append(f"{path}.group: no group named {group!r}")
@@ -340,6 +339,12 @@ class Node:
     @property
     def type(self) -> str:
         return self.step["type"]
+
+
+def needs_approval(node: Node) -> bool:
+    """Destructive actions always wait for an approval; other actions when the step asks."""
+    action = get_action(node.step.get("action", ""))
+    return node.type == "action" and (bool(action and action.destructive) or "approval" in node.step)
 
 
 def compile_steps(steps: list[dict]) -> list[Node]:

@@ -8,12 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from enrichment.models import ProviderConfig, Verdict
+from enrichment.providers.errors import ProviderError as ProviderError  # re-exported for the providers
+from enrichment.providers.http import HttpClient
 
 VERDICT_RANK = {Verdict.UNKNOWN: 0, Verdict.BENIGN: 1, Verdict.SUSPICIOUS: 2, Verdict.MALICIOUS: 3}
-
-
-class ProviderError(Exception):
-    """A failed lookup; the message is shown on the case, so it must never contain secrets."""
 
 
 @dataclass
@@ -68,8 +66,6 @@ class Provider:
     @property
     def http(self):
         if self._http is None:
-            from enrichment.providers.http import HttpClient
-
             self._http = HttpClient(self.config, base_url=self.base_url, provider_name=self.name)
         return self._http
 

@@ -11,7 +11,7 @@ import time
 import requests
 from django.conf import settings
 
-from enrichment.providers.base import ProviderError
+from enrichment.providers.errors import ProviderError
 from enrichment.ssrf import SSRFError, check_url, guarded_session
 
 logger = logging.getLogger(__name__)

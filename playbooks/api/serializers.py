@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from playbooks.models import ApprovalRequest, Playbook, PlaybookRun, PlaybookVersion, StepRun
+from playbooks.selectors import can_answer
 
 MAX_COMMENT = 2000
 
@@ -82,8 +83,6 @@ class ApprovalSerializer(serializers.ModelSerializer):
                   "status", "requested_at", "expires_at", "decided_by", "decided_at", "comment", "can_answer"]
 
     def get_can_answer(self, approval) -> bool:
-        from playbooks.selectors import can_answer
-
         request = self.context.get("request")
         return bool(request) and approval.status == "pending" and can_answer(request.user, approval)
 

@@ -15,6 +15,7 @@ from playbooks import scheduling
 from playbooks.actions.registry import get_action
 from playbooks.models import ApprovalRequest, PlaybookRun, StepRun
 from playbooks.selectors import can_answer
+from playbooks.services.lifecycle import actor_label, finish
 from playbooks.templating import render
 
 MAX_COMMENT = 2000
@@ -104,8 +105,6 @@ def expire_due(now=None) -> int:
 
 
 def _close(run: PlaybookRun, approval: ApprovalRequest, status: str, user, comment: str) -> None:
-    from playbooks.engine import actor_label, finish
-
     now = timezone.now()
     approval.status, approval.decided_by, approval.decided_at, approval.comment = status, user, now, comment
     approval.save()

@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from playbooks.models import PendingTrigger, Playbook
+from playbooks.services import triggers
 
 logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 500
@@ -50,8 +51,6 @@ def _safely_evaluate(pending_id: int) -> None:
 def evaluate(pending_id: int) -> bool:
     """Start the runs the record's alerts trigger and mark it done, in one transaction. False
     when it is done already or another process is evaluating it."""
-    from playbooks.services import triggers
-
     with transaction.atomic():
         pending = (PendingTrigger.objects.select_for_update(skip_locked=True)
                    .filter(pk=pending_id, done_at__isnull=True).first())

@@ -12,6 +12,7 @@ from django.utils import timezone
 from cases.models import CaseEvent
 from cases.services import add_case_event, record_audit
 from playbooks import scheduling
+from playbooks.dryrun import simulate
 from playbooks.models import Playbook, PlaybookRun
 
 logger = logging.getLogger(__name__)
@@ -50,8 +51,6 @@ def start_run(playbook: Playbook, case, *, trigger: str, trigger_data: dict | No
                            data={"run_id": run.pk, "trigger": trigger, "version": playbook.version})
             scheduling.queue_run(run.pk)
     if dry_run:
-        from playbooks.dryrun import simulate
-
         simulate(run)
     return run
 
