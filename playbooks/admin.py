@@ -48,8 +48,7 @@ class PlaybookVersionInline(admin.TabularInline):
     model = PlaybookVersion
     extra = 0
     can_delete = False
-    fields = ["version", "created_by", "created_at", "definition_text"]
-    readonly_fields = fields
+    fields = readonly_fields = ("version", "created_by", "created_at", "definition_text")
     ordering = ["-version"]
 
     def has_add_permission(self, request, obj=None):
@@ -106,9 +105,8 @@ class StepRunInline(admin.TabularInline):
     model = StepRun
     extra = 0
     can_delete = False
-    fields = ["index", "step_id", "type", "action", "status", "attempts", "started_at", "finished_at", "error",
-              "idempotency_key", "inputs", "outputs"]
-    readonly_fields = fields
+    fields = readonly_fields = ("index", "step_id", "type", "action", "status", "attempts", "started_at",
+                                "finished_at", "error", "idempotency_key", "inputs", "outputs")
 
     def has_add_permission(self, request, obj=None):
         return False

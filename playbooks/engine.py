@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -25,7 +26,7 @@ from cases.services import add_case_event, record_audit
 from enrichment import services as enrichment_services
 from playbooks import scheduling
 from playbooks.actions.base import ActionContext, ActionError, TransientActionError
-from playbooks.actions.registry import get_action
+from playbooks.actions.registry import get_action, require_action
 from playbooks.context import enrichment_outputs, run_context
 from playbooks.models import ApprovalRequest, PlaybookRun, StepRun
 from playbooks.schema import Node, compile_steps, needs_approval
@@ -87,7 +88,7 @@ def advance(run_id: int):
             return None
         node = compile_steps(run.definition["steps"])[run.cursor]
         step = _step_row(run, node)
-        lease_fresh = run.heartbeat_at and run.heartbeat_at > now - timezone.timedelta(
+        lease_fresh = run.heartbeat_at and run.heartbeat_at > now - timedelta(
             seconds=settings.SOAR_PLAYBOOK_HEARTBEAT_TIMEOUT_SECONDS)
         if step.status == StepStatus.RUNNING and lease_fresh and run.status == RunStatus.RUNNING:
             return None  # another worker holds this step
@@ -157,7 +158,7 @@ def _execute(claimed: Claimed) -> dict:
     case = Case.objects.get(pk=claimed.case_id)
     if claimed.node.type == "enrich":
         return _enrich(case, claimed.inputs, claimed.actor_label)
-    action = get_action(claimed.node.step["action"])
+    action = require_action(claimed.node.step["action"])
     return action.run(ActionContext(case=case, params=claimed.inputs, idempotency_key=claimed.idempotency_key,
                                     attempt=claimed.attempt, actor_label=claimed.actor_label,
                                     run_id=claimed.run_id, step_id=claimed.node.id))
@@ -241,7 +242,7 @@ def fail_step(run: PlaybookRun, node: Node, step: StepRun, error: ActionError) -
         delay = backoff_seconds(step.attempts, error.retry_after)
         step.status, step.error = StepStatus.RETRYING, f"attempt {step.attempts}: {error}"[:4000]
         step.save()
-        run.heartbeat_at = now + timezone.timedelta(seconds=delay)
+        run.heartbeat_at = now + timedelta(seconds=delay)
         run.save(update_fields=["status", "started_at", "heartbeat_at"])
         scheduling.queue_run(run.pk, countdown=delay)
         return False

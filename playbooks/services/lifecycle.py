@@ -3,6 +3,7 @@ ends (status, timeline entry). Called with the run row locked."""
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from cases.models import CaseEvent
@@ -15,7 +16,7 @@ def actor_label(run: PlaybookRun) -> str:
     return f"playbook:{run.playbook_name}"[:150]
 
 
-def finish(run: PlaybookRun, status: str, *, error: str = "", actor=None) -> None:
+def finish(run: PlaybookRun, status: str, *, error: str = "", actor: User | None = None) -> None:
     run.status, run.finished_at, run.error = status, timezone.now(), error[:4000]
     run.save()
     message = f"Playbook '{run.playbook_name}' v{run.version} {PlaybookRun.Status(status).label.lower()}"

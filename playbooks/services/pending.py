@@ -10,7 +10,7 @@ transaction that creates its runs and marks it done: never twice."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -30,7 +30,7 @@ ON_JOIN = ("observable_type_present", "alert_ingested")
 def record(case_id: int, alert_ids: list[int], *, opened: bool) -> PendingTrigger | None:
     """Inside the caller's transaction; evaluated after the commit. Nothing is written when no
     enabled playbook has a trigger these alerts could fire."""
-    kinds = ON_OPEN if opened else ON_JOIN
+    kinds: tuple[str, ...] = ON_OPEN if opened else ON_JOIN
     if not alert_ids:
         kinds = tuple(kind for kind in kinds if kind != "alert_ingested")
     if not Playbook.objects.filter(enabled=True, trigger_type__in=kinds).exists():
@@ -65,7 +65,7 @@ def evaluate(pending_id: int) -> bool:
     return True
 
 
-def sweep(now=None, limit: int = SWEEP_LIMIT) -> int:
+def sweep(now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
     """Evaluate the open records last tried more than the grace period ago. Returns how many
     were evaluated."""
     now = now or timezone.now()
