@@ -35,7 +35,7 @@ class PlaybookForm(forms.ModelForm):
         try:
             definition = parse_and_validate(text, detect_format(text))
         except DefinitionError as exc:
-            raise forms.ValidationError(exc.errors)
+            raise forms.ValidationError(exc.problems)
         clash = Playbook.objects.filter(name=definition["name"].strip())
         if self.instance.pk:
             clash = clash.exclude(pk=self.instance.pk)

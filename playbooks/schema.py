@@ -38,6 +38,7 @@ from django.contrib.auth.models import Group
 from alerts.normalization import ENTITY_TYPES, SEVERITIES
 from playbooks.actions.registry import action_names, get_action
 from playbooks.templating import ROOTS, condition_errors, malformed_template, template_paths
+from soar import errors
 from soar.json_limits import json_problem
 
 MAX_DEFINITION_BYTES = 64 * 1024
@@ -66,12 +67,18 @@ APPROVAL_KEYS = {"group", "user", "reason", "expires_in_minutes"}
 ON_ERROR = ("fail", "continue")
 
 
-class DefinitionError(ValueError):
-    """``errors`` is a list of "path: message" strings."""
+class DefinitionError(errors.InvalidInput):
+    """A definition that cannot be saved or run; ``problems`` is a list of "path: message"
+    strings, every one of them under ``definition`` in an API answer."""
 
-    def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__("; ".join(errors))
+    code = "invalid_definition"
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems), field="definition")
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "definition": list(self.problems)}
 
 
 def _depth_error(max_depth: int) -> DefinitionError:

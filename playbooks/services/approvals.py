@@ -20,20 +20,31 @@ from playbooks.schema import Node
 from playbooks.selectors import can_answer
 from playbooks.services.lifecycle import actor_label, finish
 from playbooks.templating import render
+from soar import errors
 
 MAX_COMMENT = 2000
 
 
-class ApprovalError(Exception):
-    status = 400
+class ApprovalError(errors.ApplicationError):
+    """A decision on an approval request that was refused; each kind below says why."""
+
+    code = "approval_refused"
 
 
-class ApprovalNotAllowed(ApprovalError):
-    status = 403
+class ApprovalNotFound(ApprovalError, errors.NotFound):
+    code = "approval_not_found"
 
 
-class ApprovalClosed(ApprovalError):
-    status = 409
+class ApprovalNotAllowed(ApprovalError, errors.NotAllowed):
+    """The user is not the request's approver (or cannot see the case)."""
+
+    code = "approval_not_allowed"
+
+
+class ApprovalClosed(ApprovalError, errors.Conflict):
+    """The request is no longer pending (answered, or expired)."""
+
+    code = "approval_closed"
 
 
 def request_approval(run: PlaybookRun, node: Node, step: StepRun, context: dict, *,
@@ -69,11 +80,11 @@ def request_approval(run: PlaybookRun, node: Node, step: StepRun, context: dict,
 
 def decide(approval_id: int, user: User, *, approve: bool, comment: str = "") -> ApprovalRequest:
     """Approve (the run resumes) or deny (the run ends as denied). Raises ApprovalNotAllowed
-    (403) for someone who may not answer, ApprovalClosed (409) when no longer pending."""
+    for someone who may not answer, ApprovalClosed when no longer pending."""
     comment = (comment or "").strip()[:MAX_COMMENT]
     run_id = ApprovalRequest.objects.filter(pk=approval_id).values_list("run_id", flat=True).first()
     if run_id is None:
-        raise ApprovalError("No such approval request.")
+        raise ApprovalNotFound("No such approval request.")
     expired = False
     with transaction.atomic():
         run = PlaybookRun.objects.select_for_update().get(pk=run_id)

@@ -16,13 +16,16 @@ from cases.services import add_case_event, record_audit
 from playbooks import scheduling
 from playbooks.dryrun import simulate
 from playbooks.models import Playbook, PlaybookRun
+from soar import errors
 
 logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 500
 
 
-class RunRefused(Exception):
+class RunRefused(errors.InvalidInput):
     """A run that may not start (disabled playbook, merged case); message for the user."""
+
+    code = "run_refused"
 
 
 def start_run(playbook: Playbook, case: Case, *, trigger: str, trigger_data: dict | None = None,
@@ -31,9 +34,10 @@ def start_run(playbook: Playbook, case: Case, *, trigger: str, trigger_data: dic
     """Record a run of the playbook's current version and hand it to a worker (a dry run is
     simulated at once, in this process: it only reads)."""
     if not dry_run and not playbook.enabled:
-        raise RunRefused(f"Playbook '{playbook.name}' is disabled; only a dry run is possible.")
+        raise RunRefused(f"Playbook '{playbook.name}' is disabled; only a dry run is possible.", field="playbook")
     if not dry_run and case.merged_into_id:
-        raise RunRefused(f"Case #{case.pk} was merged into case #{case.merged_into_id}; run it there.")
+        raise RunRefused(f"Case #{case.pk} was merged into case #{case.merged_into_id}; run it there.",
+                         field="playbook")
     now = timezone.now()
     who = getattr(started_by, "username", "") or ""
     with transaction.atomic():
