@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from enrichment import ratelimit
 from enrichment.models import CachedLookup, Verdict
-from enrichment.providers.base import LookupResult, Provider, ProviderError
+from enrichment.providers.base import LookupResult, Provider
+from enrichment.providers.errors import ProviderError
 
 logger = logging.getLogger(__name__)
 

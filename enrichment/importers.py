@@ -17,6 +17,7 @@ from stix2patterns.v21.pattern import Pattern
 
 from alerts.normalization import NormalizationError, make_observable
 from enrichment.models import Asset, Indicator, Verdict
+from soar import errors
 
 TYPE_ALIASES = {
     "ip": "ip", "ipv4": "ip", "ipv6": "ip", "ip-src": "ip", "ip-dst": "ip", "ipv4-addr": "ip", "ipv6-addr": "ip",
@@ -32,8 +33,10 @@ STIX_HASHES = {"SHA-256", "MD5", "SHA-1"}
 MAX_STIX_PATTERN_CHARS = 10_000
 
 
-class ImportProblem(ValueError):
-    pass
+class ImportProblem(errors.InvalidInput):
+    """A file that cannot be imported as a whole; the message names the line or object."""
+
+    code = "invalid_import"
 
 
 @dataclass

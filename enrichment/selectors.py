@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from alerts.normalization import NormalizationError, make_observable
+from cases.models import Case
 from enrichment.models import BlocklistEntry, EnrichmentResult, ProviderConfig
 
 
@@ -17,14 +20,14 @@ def normalize_value(obs_type: str, value: str) -> str:
         return str(value or "").strip()
 
 
-def active_blocklist_entries(list_name: str, *, now=None) -> QuerySet[BlocklistEntry]:
+def active_blocklist_entries(list_name: str, *, now: datetime | None = None) -> QuerySet[BlocklistEntry]:
     now = now or timezone.now()
     return (BlocklistEntry.objects.filter(list_name=list_name)
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
             .order_by("obs_type", "value"))
 
 
-def blocklist_matches(obs_type: str, value: str, *, now=None) -> QuerySet[BlocklistEntry]:
+def blocklist_matches(obs_type: str, value: str, *, now: datetime | None = None) -> QuerySet[BlocklistEntry]:
     now = now or timezone.now()
     return (BlocklistEntry.objects.filter(obs_type=obs_type, value=normalize_value(obs_type, value))
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)))
@@ -39,12 +42,12 @@ def provider_config(provider_key: str) -> ProviderConfig | None:
     return ProviderConfig.objects.filter(provider=provider_key).first()
 
 
-def case_results(case, *, limit: int = 200) -> list[EnrichmentResult]:
+def case_results(case: Case, *, limit: int = 200) -> list[EnrichmentResult]:
     return list(EnrichmentResult.objects.filter(case=case).select_related("observable")
                 .order_by("-fetched_at", "-id")[:limit])
 
 
-def results_for_cases(case_qs) -> QuerySet[EnrichmentResult]:
+def results_for_cases(case_qs: QuerySet[Case]) -> QuerySet[EnrichmentResult]:
     """Evidence restricted to cases the caller may see (pass ``visible_cases(user)``)."""
     return EnrichmentResult.objects.filter(case__in=case_qs).select_related("observable").order_by("-fetched_at", "-id")
 

@@ -3,7 +3,10 @@ is ``enrichment.engine``) and the rules that let evidence raise a case's severit
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -11,14 +14,16 @@ from alerts.models import Alert, Observable
 from alerts.normalization import make_observable
 from cases.models import Case, CaseEvent
 from cases.services import add_case_event, higher_severity, record_audit
-from enrichment.engine import has_fresh_cache, run_lookup
+from enrichment.engine import Outcome, has_fresh_cache, run_lookup
 from enrichment.models import BlocklistEntry, EnrichmentResult, EnrichmentRule
+from enrichment.providers.base import Provider
 from enrichment.providers.registry import build_providers
 from enrichment.selectors import case_has_result, normalize_value
 
 
-def add_to_blocklist(list_name: str, obs_type: str, value: str, *, reason: str = "", expires_at=None,
-                     actor_label: str = "", actor=None) -> BlocklistEntry:
+def add_to_blocklist(list_name: str, obs_type: str, value: str, *, reason: str = "",
+                     expires_at: datetime | None = None, actor_label: str = "",
+                     actor: User | None = None) -> BlocklistEntry:
     """Idempotent upsert of (list, type, value): a second call refreshes reason/expiry."""
     value = make_observable(obs_type, value).value  # NormalizationError (a ValueError) when invalid
     label = actor_label or getattr(actor, "username", "") or ""
@@ -40,7 +45,8 @@ def add_to_blocklist(list_name: str, obs_type: str, value: str, *, reason: str =
     return entry
 
 
-def remove_from_blocklist(list_name: str, obs_type: str, value: str, *, actor_label: str = "", actor=None) -> int:
+def remove_from_blocklist(list_name: str, obs_type: str, value: str, *, actor_label: str = "",
+                          actor: User | None = None) -> int:
     entries = list(BlocklistEntry.objects.filter(list_name=list_name, obs_type=obs_type,
                                                  value=normalize_value(obs_type, value)))
     for entry in entries:
@@ -57,7 +63,7 @@ ENRICHMENT_ACTOR = "enrichment"
 
 
 def enrich_observables(observable_ids: list[int], *, case_id: int | None = None,
-                       provider_keys: list[str] | None = None, force: bool = False, actor=None,
+                       provider_keys: list[str] | None = None, force: bool = False, actor: User | None = None,
                        actor_label: str = "") -> list[EnrichmentResult]:
     """Run every enabled provider that handles each observable; store one result per pair.
 
@@ -87,7 +93,7 @@ def enrich_observables(observable_ids: list[int], *, case_id: int | None = None,
 
 
 def enrich_case(case_id: int, *, observable_ids: list[int] | None = None, provider_keys: list[str] | None = None,
-                force: bool = False, actor=None, actor_label: str = "") -> list[EnrichmentResult]:
+                force: bool = False, actor: User | None = None, actor_label: str = "") -> list[EnrichmentResult]:
     """Enrich a case's observables (or the given subset of them)."""
     observables = Observable.objects.filter(cases__pk=case_id)
     if observable_ids is not None:
@@ -106,16 +112,17 @@ def enrich_alerts(alert_ids: list[int], *, queued_only: bool = False) -> int:
     links = Alert.observables.through.objects.filter(alert_id__in=alert_ids)
     for case_id, obs_id in links.values_list("alert__case_id", "observable_id"):
         by_case.setdefault(case_id, set()).add(obs_id)
-    for case_id, obs_ids in by_case.items():
-        if case_id is None and not settings.SOAR_ENRICH_QUEUED_ALERTS:
+    for target, obs_ids in by_case.items():
+        if target is None and not settings.SOAR_ENRICH_QUEUED_ALERTS:
             continue
-        if case_id is not None and queued_only:
+        if target is not None and queued_only:
             continue
-        stored += len(enrich_observables(sorted(obs_ids), case_id=case_id))
+        stored += len(enrich_observables(sorted(obs_ids), case_id=target))
     return stored
 
 
-def _store_result(case, provider, observable, outcome, *, actor, label) -> EnrichmentResult:
+def _store_result(case: Case | None, provider: Provider, observable: Observable, outcome: Outcome, *,
+                  actor: User | None, label: str) -> EnrichmentResult:
     with transaction.atomic():
         result = EnrichmentResult.objects.create(
             case=case, observable=observable, provider=provider.key, verdict=outcome.verdict, score=outcome.score,
@@ -144,7 +151,7 @@ def rule_matches(rule: EnrichmentRule, result: EnrichmentResult) -> bool:
             and (not rule.observable_type or rule.observable_type == result.observable.type))
 
 
-def apply_enrichment_rules(case_id: int, results: list[EnrichmentResult], *, actor=None,
+def apply_enrichment_rules(case_id: int, results: list[EnrichmentResult], *, actor: User | None = None,
                            actor_label: str = ENRICHMENT_ACTOR) -> bool:
     severity, confidence, reasons = None, None, []
     for rule in EnrichmentRule.objects.filter(enabled=True):
@@ -166,7 +173,7 @@ def apply_enrichment_rules(case_id: int, results: list[EnrichmentResult], *, act
 
 @transaction.atomic
 def raise_case_from_enrichment(case_id: int, *, severity: str | None, confidence: int | None, reasons: list[str],
-                               actor=None, actor_label: str = ENRICHMENT_ACTOR) -> bool:
+                               actor: User | None = None, actor_label: str = ENRICHMENT_ACTOR) -> bool:
     """Raise (never lower) a case's severity/confidence under a row lock; timeline + audit."""
     case = Case.objects.select_for_update().get(pk=case_id)
     before = {"severity": case.severity, "confidence": case.confidence}

@@ -107,7 +107,7 @@ def resolve(host: str, port: int | None) -> list[str]:
         infos = socket.getaddrinfo(host, port or 0, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise SSRFError(f"Cannot resolve host {host!r}: {exc}") from None
-    return sorted({info[4][0] for info in infos})
+    return sorted({str(info[4][0]) for info in infos})
 
 
 def check_host(host: str, port: int | None = None) -> list[str]:
@@ -135,23 +135,24 @@ def check_url(url: str) -> str:
     return url
 
 
-class _PeerCheckMixin:
-    def _new_conn(self):
-        sock = super()._new_conn()
-        try:
-            check_address(self.host, sock.getpeername()[0])
-        except SSRFError:
-            sock.close()
-            raise
-        return sock
+def _checked_peer(connection: HTTPConnection, sock: socket.socket) -> socket.socket:
+    """The socket a connection just opened, once the address it reached is allowed."""
+    try:
+        check_address(connection.host, sock.getpeername()[0])
+    except SSRFError:
+        sock.close()
+        raise
+    return sock
 
 
-class GuardedHTTPConnection(_PeerCheckMixin, HTTPConnection):
-    pass
+class GuardedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        return _checked_peer(self, super()._new_conn())
 
 
-class GuardedHTTPSConnection(_PeerCheckMixin, HTTPSConnection):
-    pass
+class GuardedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        return _checked_peer(self, super()._new_conn())
 
 
 class GuardedHTTPPool(HTTPConnectionPool):

@@ -35,7 +35,7 @@ class PlaybookForm(forms.ModelForm):
         try:
             definition = parse_and_validate(text, detect_format(text))
         except DefinitionError as exc:
-            raise forms.ValidationError(exc.errors)
+            raise forms.ValidationError(exc.problems)
         clash = Playbook.objects.filter(name=definition["name"].strip())
         if self.instance.pk:
             clash = clash.exclude(pk=self.instance.pk)
@@ -48,8 +48,7 @@ class PlaybookVersionInline(admin.TabularInline):
     model = PlaybookVersion
     extra = 0
     can_delete = False
-    fields = ["version", "created_by", "created_at", "definition_text"]
-    readonly_fields = fields
+    fields = readonly_fields = ("version", "created_by", "created_at", "definition_text")
     ordering = ["-version"]
 
     def has_add_permission(self, request, obj=None):
@@ -106,9 +105,8 @@ class StepRunInline(admin.TabularInline):
     model = StepRun
     extra = 0
     can_delete = False
-    fields = ["index", "step_id", "type", "action", "status", "attempts", "started_at", "finished_at", "error",
-              "idempotency_key", "inputs", "outputs"]
-    readonly_fields = fields
+    fields = readonly_fields = ("index", "step_id", "type", "action", "status", "attempts", "started_at",
+                                "finished_at", "error", "idempotency_key", "inputs", "outputs")
 
     def has_add_permission(self, request, obj=None):
         return False

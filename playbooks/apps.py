@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 
 
 class PlaybooksConfig(AppConfig):
@@ -6,8 +7,7 @@ class PlaybooksConfig(AppConfig):
     verbose_name = "Playbooks"
 
     def ready(self):
-        from django.db.models.signals import post_save
-
+        # Imported here: receivers import models, which are loaded only once the apps are.
         from alerts.signals import case_alerts_added
         from playbooks import receivers
 

@@ -4,6 +4,7 @@ step), the trigger, the outputs of earlier steps, the run and the playbook."""
 from __future__ import annotations
 
 from cases.models import SEVERITY_RANK, Case
+from enrichment.selectors import case_results
 
 MAX_OBSERVABLES = 500
 VERDICT_ORDER = ("unknown", "benign", "suspicious", "malicious")
@@ -22,8 +23,8 @@ def case_context(case: Case) -> dict:
         "severity_rank": SEVERITY_RANK.get(case.severity, 0),
         "status": case.status,
         "confidence": case.confidence,
-        "team": case.team.name if case.team_id else None,
-        "assignee": case.assignee.username if case.assignee_id else None,
+        "team": case.team.name if case.team is not None else None,
+        "assignee": case.assignee.username if case.assignee is not None else None,
         "tags": sorted(case.tags.values_list("name", flat=True)),
         "observables": [{"type": o["type"], "value": o["value"]} for o in observables],
         "observables_by_type": by_type,
@@ -61,3 +62,14 @@ def summarize_enrichment(results) -> dict:
     return {"count": len(rows), "errors": errors, "verdict": worst, "max_score": max_score,
             "malicious": worst == "malicious", "suspicious": worst in ("suspicious", "malicious"),
             "results": rows[:50]}
+
+
+def enrichment_outputs(case: Case, params: dict) -> dict:
+    """An enrich step's outputs: the case's evidence, narrowed to the step's providers and
+    observable types (a dry run reads the evidence the case already has)."""
+    results = case_results(case)
+    if params.get("providers"):
+        results = [r for r in results if r.provider in params["providers"]]
+    if params.get("observable_types"):
+        results = [r for r in results if r.observable.type in params["observable_types"]]
+    return summarize_enrichment(results)

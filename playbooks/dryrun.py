@@ -6,22 +6,20 @@ take the branch a real run would most likely take."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from cases.models import Case
-from playbooks.actions.registry import get_action
-from playbooks.context import run_context
-from playbooks.engine import enrichment_outputs, needs_approval
+from playbooks.actions.registry import require_action
+from playbooks.context import enrichment_outputs, run_context
 from playbooks.models import PlaybookRun, StepRun
-from playbooks.schema import compile_steps
+from playbooks.schema import compile_steps, needs_approval
 from playbooks.templating import evaluate, render
 
 
 def _approver(step: dict, context: dict) -> str:
     spec = render(step.get("approval") or {}, context)
-    from django.conf import settings
-
     parts = []
     if spec.get("user"):
         parts.append(f"user {spec['user']}")
@@ -36,7 +34,8 @@ def simulate(run: PlaybookRun) -> PlaybookRun:
     case = Case.objects.get(pk=run.case_id)
     program = compile_steps(run.definition["steps"])
     outputs: dict[str, dict] = {}
-    cursor, now = 0, timezone.now()
+    cursor: int | None = 0
+    now = timezone.now()
     run.status, run.started_at = PlaybookRun.Status.RUNNING, now
     while cursor is not None:
         node = program[cursor]
@@ -58,7 +57,7 @@ def simulate(run: PlaybookRun) -> PlaybookRun:
                                 + (f" with {', '.join(providers)}" if providers else ""),
                                 "simulated_from_existing_evidence": True}
             else:
-                action = get_action(node.step["action"])
+                action = require_action(node.step["action"])
                 would = action.describe(step.inputs)
                 if needs_approval(node):
                     would = f"Ask {_approver(node.step, context) or 'a superuser'} for approval, then: {would}"

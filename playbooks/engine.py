@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -23,14 +24,14 @@ from django.utils import timezone
 from cases.models import Case, CaseEvent
 from cases.services import add_case_event, record_audit
 from enrichment import services as enrichment_services
-from enrichment.selectors import case_results
 from playbooks import scheduling
 from playbooks.actions.base import ActionContext, ActionError, TransientActionError
-from playbooks.actions.registry import get_action
-from playbooks.context import run_context, summarize_enrichment
+from playbooks.actions.registry import get_action, require_action
+from playbooks.context import enrichment_outputs, run_context
 from playbooks.models import ApprovalRequest, PlaybookRun, StepRun
-from playbooks.schema import Node, compile_steps
+from playbooks.schema import Node, compile_steps, needs_approval
 from playbooks.services.approvals import request_approval
+from playbooks.services.lifecycle import actor_label, finish
 from playbooks.templating import evaluate, render
 
 logger = logging.getLogger(__name__)
@@ -50,16 +51,6 @@ class Claimed:
     idempotency_key: str
     actor_label: str
     case_id: int
-
-
-def actor_label(run: PlaybookRun) -> str:
-    # The "playbook:" prefix is what keeps a run's own case changes from re-triggering playbooks.
-    return f"playbook:{run.playbook_name}"[:150]
-
-
-def needs_approval(node: Node) -> bool:
-    action = get_action(node.step.get("action", ""))
-    return node.type == "action" and (bool(action and action.destructive) or "approval" in node.step)
 
 
 def max_attempts(node: Node) -> int:
@@ -97,7 +88,7 @@ def advance(run_id: int):
             return None
         node = compile_steps(run.definition["steps"])[run.cursor]
         step = _step_row(run, node)
-        lease_fresh = run.heartbeat_at and run.heartbeat_at > now - timezone.timedelta(
+        lease_fresh = run.heartbeat_at and run.heartbeat_at > now - timedelta(
             seconds=settings.SOAR_PLAYBOOK_HEARTBEAT_TIMEOUT_SECONDS)
         if step.status == StepStatus.RUNNING and lease_fresh and run.status == RunStatus.RUNNING:
             return None  # another worker holds this step
@@ -167,7 +158,7 @@ def _execute(claimed: Claimed) -> dict:
     case = Case.objects.get(pk=claimed.case_id)
     if claimed.node.type == "enrich":
         return _enrich(case, claimed.inputs, claimed.actor_label)
-    action = get_action(claimed.node.step["action"])
+    action = require_action(claimed.node.step["action"])
     return action.run(ActionContext(case=case, params=claimed.inputs, idempotency_key=claimed.idempotency_key,
                                     attempt=claimed.attempt, actor_label=claimed.actor_label,
                                     run_id=claimed.run_id, step_id=claimed.node.id))
@@ -184,15 +175,6 @@ def _enrich(case: Case, params: dict, label: str) -> dict:
     except ValueError as exc:
         raise ActionError(f"enrichment refused: {exc}")
     return enrichment_outputs(case, params)
-
-
-def enrichment_outputs(case: Case, params: dict) -> dict:
-    results = case_results(case)
-    if params.get("providers"):
-        results = [r for r in results if r.provider in params["providers"]]
-    if params.get("observable_types"):
-        results = [r for r in results if r.observable.type in params["observable_types"]]
-    return summarize_enrichment(results)
 
 
 # --- step and run transitions (called with the run row locked) ------------------------
@@ -260,7 +242,7 @@ def fail_step(run: PlaybookRun, node: Node, step: StepRun, error: ActionError) -
         delay = backoff_seconds(step.attempts, error.retry_after)
         step.status, step.error = StepStatus.RETRYING, f"attempt {step.attempts}: {error}"[:4000]
         step.save()
-        run.heartbeat_at = now + timezone.timedelta(seconds=delay)
+        run.heartbeat_at = now + timedelta(seconds=delay)
         run.save(update_fields=["status", "started_at", "heartbeat_at"])
         scheduling.queue_run(run.pk, countdown=delay)
         return False
@@ -275,16 +257,6 @@ def fail_step(run: PlaybookRun, node: Node, step: StepRun, error: ActionError) -
         return True
     finish(run, RunStatus.FAILED, error=f"step {step.step_id} failed: {error}")
     return False
-
-
-def finish(run: PlaybookRun, status: str, *, error: str = "", actor=None) -> None:
-    run.status, run.finished_at, run.error = status, timezone.now(), error[:4000]
-    run.save()
-    message = f"Playbook '{run.playbook_name}' v{run.version} {PlaybookRun.Status(status).label.lower()}"
-    if error:
-        message += f": {error[:500]}"
-    add_case_event(run.case, CaseEvent.Kind.PLAYBOOK, message, actor=actor, actor_label=actor_label(run),
-                   data={"run_id": run.pk, "status": status})
 
 
 class Heartbeat:

@@ -202,9 +202,9 @@ class ApprovalRequest(models.Model):
     @property
     def approver_label(self) -> str:
         parts = []
-        if self.approver_user_id:
+        if self.approver_user is not None:
             parts.append(f"user {self.approver_user.username}")
-        if self.approver_group_id:
+        if self.approver_group is not None:
             parts.append(f"group {self.approver_group.name}")
         return " or ".join(parts) or "superusers"
 

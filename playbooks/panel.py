@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest
+
+from cases.models import Case
 from cases.selectors import can_change_case
 from playbooks import selectors
 from playbooks.models import ApprovalRequest, PlaybookRun
@@ -9,16 +15,28 @@ from playbooks.models import ApprovalRequest, PlaybookRun
 POLL_SECONDS = 3
 
 
-def panel_context(request, case) -> dict:
+@dataclass
+class PendingApproval:
+    approval: ApprovalRequest
+    may_answer: bool
+
+
+@dataclass
+class PanelRun:
+    """A run with its pending approvals, each with whether the viewer may answer it."""
+
+    run: PlaybookRun
+    pending: list[PendingApproval] = field(default_factory=list)
+
+
+def panel_context(request: HttpRequest | None, case: Case) -> dict[str, Any]:
     user = getattr(request, "user", None)
-    runs = selectors.case_runs(case)
-    for run in runs:
-        run.pending_approvals = [a for a in run.approvals.all() if a.status == ApprovalRequest.Status.PENDING]
-        for approval in run.pending_approvals:
-            approval.user_may_answer = selectors.may_answer_as_approver(user, approval)
+    runs = [PanelRun(run, [PendingApproval(a, selectors.may_answer_as_approver(user, a)) for a in run.approvals.all()
+                           if a.status == ApprovalRequest.Status.PENDING])
+            for run in selectors.case_runs(case)]
     can_run = bool(user) and can_change_case(user, case)
-    active = any(run.status in (PlaybookRun.Status.QUEUED, PlaybookRun.Status.RUNNING) for run in runs) or any(
-        run.pending_approvals for run in runs)
+    active = any(item.run.status in (PlaybookRun.Status.QUEUED, PlaybookRun.Status.RUNNING) for item in runs) or any(
+        item.pending for item in runs)
     return {
         "case": case,
         "request": request,

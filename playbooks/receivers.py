@@ -9,6 +9,8 @@ import logging
 
 from django.db import transaction
 
+from playbooks.services import pending, triggers
+
 logger = logging.getLogger(__name__)
 PLAYBOOK_ACTOR_PREFIX = "playbook:"
 TRIGGERING_KINDS = {"created", "status_changed", "tagged", "severity_changed", "alert_attached"}
@@ -26,8 +28,6 @@ def on_case_alerts_added(sender, case_id, alert_ids=None, opened=False, promoted
     (durable; evaluated after the commit, swept if left open). Errors propagate: the record
     commits with the case or neither does. Alerts promoted from the queue by an analyst were
     ingested earlier: they open the case but do not fire ``alert_ingested``."""
-    from playbooks.services import pending
-
     pending.record(case_id, [] if promoted else list(alert_ids or []), opened=opened)
 
 
@@ -38,7 +38,5 @@ def on_case_event_saved(sender, instance, created, raw=False, **kwargs):
         return  # a run's own changes never start runs (no loops)
     if instance.kind == "alert_attached" and not instance.actor_id:
         return  # the pipeline's attachments arrive through case_alerts_added (services.pending)
-    from playbooks.services import triggers
-
     kind, case_id, data, by_user = instance.kind, instance.case_id, dict(instance.data or {}), bool(instance.actor_id)
     transaction.on_commit(lambda: _safely(triggers.case_event, kind, case_id, data, by_user=by_user))

@@ -32,10 +32,13 @@ from typing import Any
 
 import yaml
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from alerts.normalization import ENTITY_TYPES, SEVERITIES
 from playbooks.actions.registry import action_names, get_action
 from playbooks.templating import ROOTS, condition_errors, malformed_template, template_paths
+from soar import errors
 from soar.json_limits import json_problem
 
 MAX_DEFINITION_BYTES = 64 * 1024
@@ -64,12 +67,18 @@ APPROVAL_KEYS = {"group", "user", "reason", "expires_in_minutes"}
 ON_ERROR = ("fail", "continue")
 
 
-class DefinitionError(ValueError):
-    """``errors`` is a list of "path: message" strings."""
+class DefinitionError(errors.InvalidInput):
+    """A definition that cannot be saved or run; ``problems`` is a list of "path: message"
+    strings, every one of them under ``definition`` in an API answer."""
 
-    def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__("; ".join(errors))
+    code = "invalid_definition"
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems), field="definition")
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "definition": list(self.problems)}
 
 
 def _depth_error(max_depth: int) -> DefinitionError:
@@ -309,9 +318,6 @@ def _approval_errors(approval: Any, path: str, check_approvers: bool) -> list[st
         if key in approval and not isinstance(approval[key], str):
             errors.append(f"{path}.{key}: must be text")
     if check_approvers:
-        from django.contrib.auth import get_user_model
-        from django.contrib.auth.models import Group
-
         group, user = approval.get("group"), approval.get("user")
         if isinstance(group, str) and not Group.objects.filter(name=group).exists():
             errors.append(f"{path}.group: no group named {group!r}")
@@ -340,6 +346,12 @@ class Node:
     @property
     def type(self) -> str:
         return self.step["type"]
+
+
+def needs_approval(node: Node) -> bool:
+    """Destructive actions always wait for an approval; other actions when the step asks."""
+    action = get_action(node.step.get("action", ""))
+    return node.type == "action" and (bool(action and action.destructive) or "approval" in node.step)
 
 
 def compile_steps(steps: list[dict]) -> list[Node]:

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Prefetch, Q, QuerySet
 
 from cases import roles
+from cases.models import Case
 from cases.selectors import visible_cases
 from playbooks.models import ApprovalRequest, Playbook, PlaybookRun, StepRun
 
 PANEL_RUNS = 10
+AnyUser = User | AnonymousUser
 
 
-def _active_user(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_active)
+def _active_user(user: AnyUser | None) -> TypeGuard[User]:
+    return user is not None and user.is_authenticated and user.is_active
 
 
-def may_answer_as_approver(user, approval: ApprovalRequest) -> bool:
+def may_answer_as_approver(user: AnyUser | None, approval: ApprovalRequest) -> bool:
     """Named as the approver (user, or member of the group); superusers always; auditors never
     (they read everything and change nothing, even when also in an approver group)."""
     if not _active_user(user):
@@ -29,17 +34,17 @@ def may_answer_as_approver(user, approval: ApprovalRequest) -> bool:
     return bool(approval.approver_group_id) and user.groups.filter(pk=approval.approver_group_id).exists()
 
 
-def can_answer(user, approval: ApprovalRequest) -> bool:
+def can_answer(user: AnyUser, approval: ApprovalRequest) -> bool:
     """An approver who can also see the case."""
     return may_answer_as_approver(user, approval) and visible_cases(user).filter(pk=approval.case_id).exists()
 
 
-def visible_approvals(user) -> QuerySet[ApprovalRequest]:
+def visible_approvals(user: AnyUser) -> QuerySet[ApprovalRequest]:
     return (ApprovalRequest.objects.filter(case__in=visible_cases(user).values("pk"))
             .select_related("case", "run", "step", "approver_group", "approver_user", "decided_by"))
 
 
-def answerable_approvals(user) -> QuerySet[ApprovalRequest]:
+def answerable_approvals(user: AnyUser) -> QuerySet[ApprovalRequest]:
     """Pending requests this user may answer (the approvals page)."""
     approvals = visible_approvals(user).filter(status=ApprovalRequest.Status.PENDING)
     if not _active_user(user):
@@ -50,7 +55,7 @@ def answerable_approvals(user) -> QuerySet[ApprovalRequest]:
     return approvals.filter(mine).order_by("expires_at", "id")
 
 
-def visible_runs(user) -> QuerySet[PlaybookRun]:
+def visible_runs(user: AnyUser) -> QuerySet[PlaybookRun]:
     return PlaybookRun.objects.filter(case__in=visible_cases(user).values("pk"))
 
 
@@ -62,11 +67,11 @@ def runs_with_steps(queryset: QuerySet[PlaybookRun]) -> QuerySet[PlaybookRun]:
     )
 
 
-def case_runs(case, limit: int = PANEL_RUNS) -> list[PlaybookRun]:
+def case_runs(case: Case, limit: int = PANEL_RUNS) -> list[PlaybookRun]:
     return list(runs_with_steps(PlaybookRun.objects.filter(case=case)).order_by("-created_at", "-id")[:limit])
 
 
-def case_has_active_run(case) -> bool:
+def case_has_active_run(case: Case) -> bool:
     return PlaybookRun.objects.filter(case=case, status__in=PlaybookRun.ACTIVE).exists()
 
 

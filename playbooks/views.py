@@ -1,4 +1,6 @@
-"""Pages: the approvals inbox, the case page's run form and live panel, and the blocklist feeds."""
+"""Pages: the approvals inbox, the case page's run form and live panel, and the blocklist feeds.
+
+A refused decision or run (soar/errors.py) becomes a message on the page the analyst came from."""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from playbooks.actions.blocklist import valid_list_name
 from playbooks.models import Playbook
 from playbooks.panel import panel_context
 from playbooks.services import approvals as approval_services
-from playbooks.services.runs import RunRefused, start_run
+from playbooks.services.runs import start_run
+from soar.errors import ApplicationError
 
 
 def _back(request, fallback: str):
@@ -51,7 +54,7 @@ def decide(request, pk: int):
     try:
         approval = approval_services.decide(pk, request.user, approve=decision == "approve",
                                             comment=request.POST.get("comment", ""))
-    except approval_services.ApprovalError as exc:
+    except ApplicationError as exc:
         messages.error(request, str(exc))
         return _back(request, "playbooks:approvals")
     messages.success(request, f"Approval #{approval.pk} {approval.status}.")
@@ -74,7 +77,7 @@ def run_on_case(request, case_id: int):
     dry_run = request.POST.get("dry_run") in ("1", "on", "true")
     try:
         run = start_run(playbook, case, trigger="manual", started_by=request.user, dry_run=dry_run)
-    except RunRefused as exc:
+    except ApplicationError as exc:
         messages.error(request, str(exc))
         return redirect(fallback)
     kind = "Dry run" if dry_run else "Run"

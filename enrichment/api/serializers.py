@@ -30,7 +30,9 @@ class RunEnrichmentSerializer(serializers.Serializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["providers"].child.choices = provider_choices()
+        providers = self.fields["providers"]
+        if isinstance(providers, serializers.ListField) and isinstance(providers.child, serializers.ChoiceField):
+            providers.child.choices = provider_choices()  # the registry, read when a request comes
 
 
 class RunAcceptedSerializer(serializers.Serializer):

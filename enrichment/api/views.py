@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,6 +21,7 @@ from enrichment.api.serializers import (
 from enrichment.models import EnrichmentResult
 from enrichment.providers.registry import build_providers
 from enrichment.selectors import results_for_cases
+from soar import errors
 
 
 def _int_param(request, name):
@@ -31,9 +31,9 @@ def _int_param(request, name):
     try:
         number = int(value)
     except ValueError:
-        raise ValidationError({name: ["A valid integer is required."]})
+        raise errors.InvalidInput("A valid integer is required.", field=name) from None
     if number < 1:
-        raise ValidationError({name: ["A valid integer is required."]})
+        raise errors.InvalidInput("A valid integer is required.", field=name)
     return number
 
 class RunCaseEnrichmentView(APIView):
@@ -43,7 +43,7 @@ class RunCaseEnrichmentView(APIView):
     def post(self, request, case_id: int):
         case = get_visible_case(request.user, case_id)
         if not can_change_case(request.user, case):
-            raise PermissionDenied("You may not change this case.")
+            raise errors.NotAllowed("You may not change this case.")
         body = RunEnrichmentSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         case_observables = set(case.observables.values_list("id", flat=True))
@@ -51,7 +51,7 @@ class RunCaseEnrichmentView(APIView):
         if wanted is not None:
             unknown = sorted(set(wanted) - case_observables)
             if unknown:
-                raise ValidationError({"observable_ids": [f"Not observables of this case: {unknown[:20]}"]})
+                raise errors.InvalidInput(f"Not observables of this case: {unknown[:20]}", field="observable_ids")
         count = len(wanted) if wanted is not None else len(case_observables)
         tasks.enrich_case.delay(case.pk, observable_ids=wanted, provider_keys=body.validated_data.get("providers"),
                                 force=True, actor_id=request.user.pk)
@@ -101,7 +101,7 @@ class ObservableEnrichmentView(APIView):
         observable = self._observable(request, observable_id)
         holding = visible_cases(request.user).filter(observables=observable)
         if not any(can_change_case(request.user, c) for c in holding):
-            raise PermissionDenied("You may not change any case holding this observable.")
+            raise errors.NotAllowed("You may not change any case holding this observable.")
         body = RunEnrichmentSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         results = services.enrich_observables([observable.pk], provider_keys=body.validated_data.get("providers"),

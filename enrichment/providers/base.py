@@ -8,12 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from enrichment.models import ProviderConfig, Verdict
+from enrichment.providers.errors import ProviderError as ProviderError  # re-exported for the providers
+from enrichment.providers.http import HttpClient
 
-VERDICT_RANK = {Verdict.UNKNOWN: 0, Verdict.BENIGN: 1, Verdict.SUSPICIOUS: 2, Verdict.MALICIOUS: 3}
-
-
-class ProviderError(Exception):
-    """A failed lookup; the message is shown on the case, so it must never contain secrets."""
+VERDICT_RANK: dict[str, int] = {Verdict.UNKNOWN: 0, Verdict.BENIGN: 1, Verdict.SUSPICIOUS: 2, Verdict.MALICIOUS: 3}
 
 
 @dataclass
@@ -25,7 +23,7 @@ class LookupResult:
     # False for "nothing known about it": stored, but kept off the case timeline.
     matched: bool = True
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.verdict not in Verdict.values:
             raise ProviderError(f"provider returned an invalid verdict {self.verdict!r}")
         self.score = max(0, min(100, int(self.score or 0)))
@@ -47,7 +45,7 @@ class Provider:
 
     def __init__(self, config: ProviderConfig):
         self.config = config
-        self._http = None
+        self._http: HttpClient | None = None
 
     @classmethod
     def default_config(cls) -> ProviderConfig:
@@ -66,10 +64,8 @@ class Provider:
         return (self.config.base_url or self.default_base_url).rstrip("/")
 
     @property
-    def http(self):
+    def http(self) -> HttpClient:
         if self._http is None:
-            from enrichment.providers.http import HttpClient
-
             self._http = HttpClient(self.config, base_url=self.base_url, provider_name=self.name)
         return self._http
 

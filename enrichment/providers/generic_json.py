@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from alerts.normalization import ENTITY_TYPES
@@ -19,7 +20,7 @@ from enrichment.providers.base import LookupResult, Provider, ProviderError, no_
 from enrichment.providers.registry import register
 
 
-def dig(data, dotted: str):
+def dig(data: Any, dotted: str) -> Any:
     for part in dotted.split(".") if dotted else []:
         if isinstance(data, dict):
             data = data.get(part)

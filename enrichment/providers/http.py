@@ -7,11 +7,14 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
 import requests
 from django.conf import settings
 
-from enrichment.providers.base import ProviderError
+from enrichment.models import ProviderConfig
+from enrichment.providers.errors import ProviderError
 from enrichment.ssrf import SSRFError, check_url, guarded_session
 
 logger = logging.getLogger(__name__)
@@ -33,14 +36,15 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 class HttpClient:
-    def __init__(self, config, *, base_url: str, provider_name: str, sleep=time.sleep):
+    def __init__(self, config: ProviderConfig, *, base_url: str, provider_name: str,
+                 sleep: Callable[[float], None] = time.sleep):
         self.config = config
         self.base_url = base_url
         self.provider_name = provider_name
         self.sleep = sleep
         self.session = guarded_session()
 
-    def _backoff(self, attempt: int, response=None) -> float:
+    def _backoff(self, attempt: int, response: requests.Response | None = None) -> float:
         cap = float(settings.SOAR_ENRICHMENT_MAX_RETRY_AFTER_SECONDS)
         retry_after = parse_retry_after(response.headers.get("Retry-After")) if response is not None else None
         if retry_after is not None:
@@ -48,7 +52,7 @@ class HttpClient:
         base = float((self.config.options or {}).get("backoff_seconds", 1.0))
         return min(base * (2 ** attempt), cap)
 
-    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Send ``method`` to base_url + path. Returns the response for any status the caller
         should interpret (2xx, 4xx other than 429); raises ProviderError otherwise."""
         if not self.base_url:
@@ -83,7 +87,7 @@ class HttpClient:
         attempts = retries + 1
         raise ProviderError(f"{self.provider_name}: {problem} ({attempts} attempt{'s' if attempts > 1 else ''}).")
 
-    def json(self, response: requests.Response):
+    def json(self, response: requests.Response) -> Any:
         try:
             return response.json()
         except ValueError:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ssl
 import warnings
+from collections.abc import Callable
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 with warnings.catch_warnings():
@@ -32,7 +34,7 @@ DEFAULT_ATTRIBUTES = ["cn", "displayName", "mail", "title", "department", "manag
                       "userAccountControl", "telephoneNumber"]
 
 
-def first(value):
+def first(value: Any) -> Any:
     if isinstance(value, list):
         return value[0] if value else ""
     return value or ""
@@ -45,11 +47,12 @@ class LdapDirectoryProvider(Provider):
     observable_types = ("user", "email")
     requires_network = True
     # Tests swap this for an ldap3 MOCK_SYNC connection; None means a real SYNC connection.
-    connection_factory = None
+    connection_factory: ClassVar[Callable[[LdapDirectoryProvider], Any] | None] = None
 
-    def connect(self):
-        if self.connection_factory is not None:
-            return type(self).connection_factory(self)
+    def connect(self) -> ldap3.Connection:
+        factory = type(self).connection_factory
+        if factory is not None:
+            return factory(self)
         server = self.build_server()
         return ldap3.Connection(server, user=self.options.get("bind_dn") or None,
                                 password=self.config.api_key or None,

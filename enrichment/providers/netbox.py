@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from enrichment.models import Verdict
 from enrichment.providers.base import LookupResult, Provider, ProviderError, no_match
 from enrichment.providers.registry import register
 
 
-def label(value) -> str:
+def label(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("display") or value.get("name") or value.get("label") or value.get("value") or "")
     return str(value or "")

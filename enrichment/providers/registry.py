@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 
+from enrichment.models import ProviderConfig
 from enrichment.providers.base import Provider
 
 BUILTIN_PROVIDER_MODULES = [
@@ -50,8 +51,6 @@ def provider_choices() -> list[tuple[str, str]]:
 
 def build_providers(keys: list[str] | None = None, *, include_disabled: bool = False) -> list[Provider]:
     """Instances of the enabled providers (or of ``keys``), each with its effective configuration."""
-    from enrichment.models import ProviderConfig
-
     classes = provider_classes()
     configs = {c.provider: c for c in ProviderConfig.objects.filter(provider__in=list(classes))}
     providers = []

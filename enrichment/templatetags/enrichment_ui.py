@@ -2,6 +2,7 @@ from django import template
 from django.middleware.csrf import get_token
 
 from cases.selectors import can_change_case
+from enrichment.models import EnrichmentResult
 from enrichment.selectors import case_results
 
 register = template.Library()
@@ -17,8 +18,6 @@ def case_enrichment_panel(context, case):
     request = context.get("request")
     user = getattr(request, "user", None)
     results = case_results(case)
-    for result in results:
-        result.badge_css = "badge-error" if result.error else VERDICT_CSS.get(result.verdict, "badge-muted")
     return {
         # A page rendered without RequestContext still gets a working form.
         "csrf_token": context.get("csrf_token") or (get_token(request) if request is not None else ""),
@@ -29,3 +28,9 @@ def case_enrichment_panel(context, case):
         "findings": sum(1 for r in results if not r.error and r.verdict in ("malicious", "suspicious")),
         "can_run": bool(user) and can_change_case(user, case),
     }
+
+
+@register.filter
+def result_badge_css(result: EnrichmentResult) -> str:
+    """The badge of a result: its verdict's colour, or the error colour."""
+    return "badge-error" if result.error else VERDICT_CSS.get(result.verdict, "badge-muted")

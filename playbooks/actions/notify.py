@@ -100,6 +100,7 @@ class Notify(Action):
                 raise ActionError(f"Connector {connector.name}: {exc}")
         options = connector.options or {}
         try:
+            client: smtplib.SMTP
             if parts.scheme == "smtps":
                 client = smtplib.SMTP_SSL(parts.hostname, port, timeout=connector.timeout_seconds,
                                           context=ssl.create_default_context())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playbooks.actions.base import Action
+from playbooks.actions.base import Action, ActionError
 from playbooks.actions.blocklist import AddToBlocklist
 from playbooks.actions.case_actions import AddNote, AddTag, Assign, SetSeverity
 from playbooks.actions.disable_user import DisableUser
@@ -20,6 +20,15 @@ ACTIONS: dict[str, Action] = {
 
 def get_action(name: str) -> Action | None:
     return ACTIONS.get(name)
+
+
+def require_action(name: str) -> Action:
+    """The action of a step that passed validation; ActionError if it has gone since (a
+    definition saved before an action was removed from the code)."""
+    action = ACTIONS.get(name)
+    if action is None:
+        raise ActionError(f"unknown action {name!r}")
+    return action
 
 
 def action_names() -> list[str]:

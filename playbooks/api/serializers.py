@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import json
 
+from django.contrib.auth.models import Group, User
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from playbooks.models import ApprovalRequest, Playbook, PlaybookRun, PlaybookVersion, StepRun
+from playbooks.selectors import can_answer
 
 MAX_COMMENT = 2000
 
@@ -45,7 +47,8 @@ class ValidateSerializer(serializers.Serializer):
 
 
 class PlaybookVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = PlaybookVersion
@@ -70,9 +73,12 @@ class StepRunSerializer(serializers.ModelSerializer):
 
 
 class ApprovalSerializer(serializers.ModelSerializer):
-    approver_group = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
-    approver_user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    approver_group: serializers.SlugRelatedField[Group] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True, allow_null=True)
+    approver_user: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True)
+    decided_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True)
     step = serializers.CharField(source="step.step_id", read_only=True)
     can_answer = serializers.SerializerMethodField()
 
@@ -81,17 +87,16 @@ class ApprovalSerializer(serializers.ModelSerializer):
         fields = ["id", "run", "case", "step", "action", "summary", "reason", "approver_group", "approver_user",
                   "status", "requested_at", "expires_at", "decided_by", "decided_at", "comment", "can_answer"]
 
-    def get_can_answer(self, approval) -> bool:
-        from playbooks.selectors import can_answer
-
+    def get_can_answer(self, approval: ApprovalRequest) -> bool:
         request = self.context.get("request")
-        return bool(request) and approval.status == "pending" and can_answer(request.user, approval)
+        return request is not None and approval.status == "pending" and can_answer(request.user, approval)
 
 
 class PlaybookRunSerializer(serializers.ModelSerializer):
     steps = StepRunSerializer(many=True, read_only=True)
     approvals = ApprovalSerializer(many=True, read_only=True)
-    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    started_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = PlaybookRun

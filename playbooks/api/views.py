@@ -1,12 +1,14 @@
 """Playbooks API: playbooks (read; write for users with the model permissions), validation,
-manual and dry runs on a case, runs with their steps, and approvals (approve/deny)."""
+manual and dry runs on a case, runs with their steps, and approvals (approve/deny).
+
+Refusals are the application's errors (soar/errors.py: an invalid definition, a refused run,
+an approval that may not be answered...), answered by the project's exception handler."""
 
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,10 +17,11 @@ from cases.selectors import can_change_case, get_visible_case
 from playbooks import selectors
 from playbooks.api import serializers as s
 from playbooks.models import Playbook, PlaybookRun
-from playbooks.schema import DefinitionError, parse_and_validate
+from playbooks.schema import parse_and_validate
 from playbooks.services import approvals as approval_services
 from playbooks.services.definitions import save_playbook
-from playbooks.services.runs import RunRefused, start_run
+from playbooks.services.runs import start_run
+from soar import errors
 
 
 def _int_param(request, name):
@@ -26,7 +29,7 @@ def _int_param(request, name):
     if value in (None, ""):
         return None
     if not value.isdigit() or int(value) < 1:
-        raise ValidationError({name: ["A valid integer is required."]})
+        raise errors.InvalidInput("A valid integer is required.", field=name)
     return int(value)
 
 
@@ -40,11 +43,8 @@ def _save(request, playbook=None, partial=False):
     body = s.PlaybookWriteSerializer(data=request.data, partial=partial)
     body.is_valid(raise_exception=True)
     text = body.validated_data.get("definition") or playbook.definition_text
-    try:
-        return save_playbook(definition_text=text, playbook=playbook, enabled=body.validated_data.get("enabled"),
-                             actor=request.user)
-    except DefinitionError as exc:
-        raise ValidationError({"definition": exc.errors})
+    return save_playbook(definition_text=text, playbook=playbook, enabled=body.validated_data.get("enabled"),
+                         actor=request.user)
 
 
 @extend_schema(parameters=[OpenApiParameter("trigger", str), OpenApiParameter("enabled", bool)])
@@ -96,24 +96,18 @@ class ValidateView(APIView):
     def post(self, request):
         body = s.ValidateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            definition = parse_and_validate(body.validated_data["definition"])
-        except DefinitionError as exc:
-            raise ValidationError({"definition": exc.errors})
+        definition = parse_and_validate(body.validated_data["definition"])
         return Response({"valid": True, "definition": definition})
 
 
 def _start(request, playbook_id: int, case_id: int, dry_run: bool) -> Response:
     case = get_visible_case(request.user, case_id)
     if not can_change_case(request.user, case):
-        raise PermissionDenied("You may not change this case.")
+        raise errors.NotAllowed("You may not change this case.")
     playbook = Playbook.objects.filter(pk=playbook_id).first()
     if playbook is None:
-        raise ValidationError({"playbook": ["No such playbook."]})
-    try:
-        run = start_run(playbook, case, trigger="manual", started_by=request.user, dry_run=dry_run)
-    except RunRefused as exc:
-        raise ValidationError({"playbook": [str(exc)]})
+        raise errors.InvalidInput("No such playbook.", field="playbook")
+    run = start_run(playbook, case, trigger="manual", started_by=request.user, dry_run=dry_run)
     run = selectors.runs_with_steps(PlaybookRun.objects.filter(pk=run.pk)).get()
     return Response(s.PlaybookRunSerializer(run, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
@@ -137,7 +131,7 @@ class RunPlaybookView(APIView):
         body.is_valid(raise_exception=True)
         get_visible_case(request.user, body.validated_data["case"])
         if not Playbook.objects.filter(pk=pk).exists():
-            raise NotFound("No such playbook.")
+            raise errors.NotFound("No such playbook.")
         return _start(request, pk, body.validated_data["case"], body.validated_data["dry_run"])
 
 
@@ -195,13 +189,10 @@ class ApprovalDecisionView(APIView):
     @extend_schema(request=s.DecisionSerializer, responses={200: s.ApprovalSerializer})
     def post(self, request, pk: int):
         if not selectors.visible_approvals(request.user).filter(pk=pk).exists():
-            raise NotFound("No such approval request.")
+            raise errors.NotFound("No such approval request.")
         body = s.DecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            approval = approval_services.decide(pk, request.user, approve=self.approve,
-                                                comment=body.validated_data["comment"])
-        except approval_services.ApprovalError as exc:
-            return Response({"detail": str(exc)}, status=exc.status)
+        approval = approval_services.decide(pk, request.user, approve=self.approve,
+                                            comment=body.validated_data["comment"])
         approval = selectors.visible_approvals(request.user).get(pk=approval.pk)
         return Response(s.ApprovalSerializer(approval, context={"request": request}).data)

@@ -3,38 +3,54 @@ Expiry counts as a denial. Every step is on the case timeline and in the audit l
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
 from cases.models import CaseEvent
 from cases.services import add_case_event, record_audit
 from playbooks import scheduling
-from playbooks.actions.registry import get_action
+from playbooks.actions.registry import require_action
 from playbooks.models import ApprovalRequest, PlaybookRun, StepRun
+from playbooks.schema import Node
 from playbooks.selectors import can_answer
+from playbooks.services.lifecycle import actor_label, finish
 from playbooks.templating import render
+from soar import errors
 
 MAX_COMMENT = 2000
 
 
-class ApprovalError(Exception):
-    status = 400
+class ApprovalError(errors.ApplicationError):
+    """A decision on an approval request that was refused; each kind below says why."""
+
+    code = "approval_refused"
 
 
-class ApprovalNotAllowed(ApprovalError):
-    status = 403
+class ApprovalNotFound(ApprovalError, errors.NotFound):
+    code = "approval_not_found"
 
 
-class ApprovalClosed(ApprovalError):
-    status = 409
+class ApprovalNotAllowed(ApprovalError, errors.NotAllowed):
+    """The user is not the request's approver (or cannot see the case)."""
+
+    code = "approval_not_allowed"
 
 
-def request_approval(run: PlaybookRun, node, step: StepRun, context: dict, *, actor_label: str) -> ApprovalRequest:
+class ApprovalClosed(ApprovalError, errors.Conflict):
+    """The request is no longer pending (answered, or expired)."""
+
+    code = "approval_closed"
+
+
+def request_approval(run: PlaybookRun, node: Node, step: StepRun, context: dict, *,
+                     actor_label: str) -> ApprovalRequest:
     """Pause ``run`` at ``step`` (called by the engine with the run row locked)."""
-    action = get_action(node.step["action"])
+    action = require_action(node.step["action"])
     spec = render(node.step.get("approval") or {}, context)
     user_name = spec.get("user") or None
     group_name = spec.get("group") or (None if user_name else settings.SOAR_PLAYBOOK_DEFAULT_APPROVER_GROUP)
@@ -45,7 +61,7 @@ def request_approval(run: PlaybookRun, node, step: StepRun, context: dict, *, ac
         "run": run, "case_id": run.case_id, "action": action.name, "summary": summary, "reason": reason,
         "approver_group": Group.objects.filter(name=group_name).first() if group_name else None,
         "approver_user": get_user_model().objects.filter(username=user_name).first() if user_name else None,
-        "expires_at": timezone.now() + timezone.timedelta(minutes=int(minutes)),
+        "expires_at": timezone.now() + timedelta(minutes=int(minutes)),
     })
     step.status = StepRun.Status.WAITING_APPROVAL
     step.save()
@@ -62,13 +78,13 @@ def request_approval(run: PlaybookRun, node, step: StepRun, context: dict, *, ac
     return approval
 
 
-def decide(approval_id: int, user, *, approve: bool, comment: str = "") -> ApprovalRequest:
+def decide(approval_id: int, user: User, *, approve: bool, comment: str = "") -> ApprovalRequest:
     """Approve (the run resumes) or deny (the run ends as denied). Raises ApprovalNotAllowed
-    (403) for someone who may not answer, ApprovalClosed (409) when no longer pending."""
+    for someone who may not answer, ApprovalClosed when no longer pending."""
     comment = (comment or "").strip()[:MAX_COMMENT]
     run_id = ApprovalRequest.objects.filter(pk=approval_id).values_list("run_id", flat=True).first()
     if run_id is None:
-        raise ApprovalError("No such approval request.")
+        raise ApprovalNotFound("No such approval request.")
     expired = False
     with transaction.atomic():
         run = PlaybookRun.objects.select_for_update().get(pk=run_id)
@@ -88,7 +104,7 @@ def decide(approval_id: int, user, *, approve: bool, comment: str = "") -> Appro
     return approval
 
 
-def expire_due(now=None) -> int:
+def expire_due(now: datetime | None = None) -> int:
     """Close every pending request past its expiry (beat task / `expire_approvals`)."""
     now = now or timezone.now()
     count = 0
@@ -103,9 +119,7 @@ def expire_due(now=None) -> int:
     return count
 
 
-def _close(run: PlaybookRun, approval: ApprovalRequest, status: str, user, comment: str) -> None:
-    from playbooks.engine import actor_label, finish
-
+def _close(run: PlaybookRun, approval: ApprovalRequest, status: str, user: User | None, comment: str) -> None:
     now = timezone.now()
     approval.status, approval.decided_by, approval.decided_at, approval.comment = status, user, now, comment
     approval.save()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from cases.services import record_audit
@@ -15,7 +16,7 @@ def detect_format(text: str) -> str:
 
 @transaction.atomic
 def save_playbook(*, definition_text: str, playbook: Playbook | None = None, enabled: bool | None = None,
-                  fmt: str | None = None, actor=None) -> Playbook:
+                  fmt: str | None = None, actor: User | None = None) -> Playbook:
     """Create or update a playbook from its text; raises DefinitionError with every problem.
     A new version is recorded only when the text changed (toggling `enabled` is not one)."""
     fmt = fmt or detect_format(definition_text)

@@ -10,7 +10,7 @@ transaction that creates its runs and marks it done: never twice."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from playbooks.models import PendingTrigger, Playbook
+from playbooks.services import triggers
 
 logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 500
@@ -29,7 +30,7 @@ ON_JOIN = ("observable_type_present", "alert_ingested")
 def record(case_id: int, alert_ids: list[int], *, opened: bool) -> PendingTrigger | None:
     """Inside the caller's transaction; evaluated after the commit. Nothing is written when no
     enabled playbook has a trigger these alerts could fire."""
-    kinds = ON_OPEN if opened else ON_JOIN
+    kinds: tuple[str, ...] = ON_OPEN if opened else ON_JOIN
     if not alert_ids:
         kinds = tuple(kind for kind in kinds if kind != "alert_ingested")
     if not Playbook.objects.filter(enabled=True, trigger_type__in=kinds).exists():
@@ -50,8 +51,6 @@ def _safely_evaluate(pending_id: int) -> None:
 def evaluate(pending_id: int) -> bool:
     """Start the runs the record's alerts trigger and mark it done, in one transaction. False
     when it is done already or another process is evaluating it."""
-    from playbooks.services import triggers
-
     with transaction.atomic():
         pending = (PendingTrigger.objects.select_for_update(skip_locked=True)
                    .filter(pk=pending_id, done_at__isnull=True).first())
@@ -66,7 +65,7 @@ def evaluate(pending_id: int) -> bool:
     return True
 
 
-def sweep(now=None, limit: int = SWEEP_LIMIT) -> int:
+def sweep(now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
     """Evaluate the open records last tried more than the grace period ago. Returns how many
     were evaluated."""
     now = now or timezone.now()

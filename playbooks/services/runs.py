@@ -3,33 +3,41 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from cases.models import CaseEvent
+from cases.models import Case, CaseEvent
 from cases.services import add_case_event, record_audit
 from playbooks import scheduling
+from playbooks.dryrun import simulate
 from playbooks.models import Playbook, PlaybookRun
+from soar import errors
 
 logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 500
 
 
-class RunRefused(Exception):
+class RunRefused(errors.InvalidInput):
     """A run that may not start (disabled playbook, merged case); message for the user."""
 
+    code = "run_refused"
 
-def start_run(playbook: Playbook, case, *, trigger: str, trigger_data: dict | None = None, started_by=None,
+
+def start_run(playbook: Playbook, case: Case, *, trigger: str, trigger_data: dict | None = None,
+              started_by: User | None = None,
               dry_run: bool = False) -> PlaybookRun:
     """Record a run of the playbook's current version and hand it to a worker (a dry run is
     simulated at once, in this process: it only reads)."""
     if not dry_run and not playbook.enabled:
-        raise RunRefused(f"Playbook '{playbook.name}' is disabled; only a dry run is possible.")
+        raise RunRefused(f"Playbook '{playbook.name}' is disabled; only a dry run is possible.", field="playbook")
     if not dry_run and case.merged_into_id:
-        raise RunRefused(f"Case #{case.pk} was merged into case #{case.merged_into_id}; run it there.")
+        raise RunRefused(f"Case #{case.pk} was merged into case #{case.merged_into_id}; run it there.",
+                         field="playbook")
     now = timezone.now()
     who = getattr(started_by, "username", "") or ""
     with transaction.atomic():
@@ -50,17 +58,15 @@ def start_run(playbook: Playbook, case, *, trigger: str, trigger_data: dict | No
                            data={"run_id": run.pk, "trigger": trigger, "version": playbook.version})
             scheduling.queue_run(run.pk)
     if dry_run:
-        from playbooks.dryrun import simulate
-
         simulate(run)
     return run
 
 
-def resume_stale_runs(now=None) -> list[int]:
+def resume_stale_runs(now: datetime | None = None) -> list[int]:
     """Re-queue runs whose lease expired: queued runs the broker lost, steps whose worker was
     killed, retries whose message vanished. Each run at most once per heartbeat timeout."""
     now = now or timezone.now()
-    cutoff = now - timezone.timedelta(seconds=settings.SOAR_PLAYBOOK_HEARTBEAT_TIMEOUT_SECONDS)
+    cutoff = now - timedelta(seconds=settings.SOAR_PLAYBOOK_HEARTBEAT_TIMEOUT_SECONDS)
     stale = (PlaybookRun.objects
              .filter(status__in=[PlaybookRun.Status.QUEUED, PlaybookRun.Status.RUNNING], dry_run=False)
              .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))

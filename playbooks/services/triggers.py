@@ -8,6 +8,7 @@ Changes made by playbook runs themselves never trigger (see receivers)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from alerts.models import Alert
 from cases.models import SEVERITY_RANK, Case, CaseEvent
@@ -17,6 +18,9 @@ from playbooks.services.runs import RunRefused, start_run
 
 logger = logging.getLogger(__name__)
 ONCE_PER_CASE = {"case_created", "severity_at_least", "observable_type_present"}
+# timeline entry kind -> the trigger it may fire
+EVENT_TRIGGERS: dict[str, str] = {CaseEvent.Kind.STATUS_CHANGED: "status_changed", CaseEvent.Kind.TAGGED: "tag_added",
+                                  CaseEvent.Kind.SEVERITY_CHANGED: "severity_at_least"}
 
 
 def _params(playbook: Playbook) -> dict:
@@ -56,20 +60,20 @@ def alerts_processed(alert_ids: list[int]) -> list[PlaybookRun]:
                       .order_by("id"))
         for playbook in playbooks:
             params = _params(playbook)
-            by_case: dict[int, list[Alert]] = {}
+            by_case: dict[int, tuple[Case, list[Alert]]] = {}
             for alert in alerts:
-                if _at_least(alert.severity, params.get("min_severity")) and \
+                if alert.case is not None and _at_least(alert.severity, params.get("min_severity")) and \
                         (not params.get("source") or alert.source.name == params["source"]):
-                    by_case.setdefault(alert.case_id, []).append(alert)
-            for matching in by_case.values():
+                    by_case.setdefault(alert.case.pk, (alert.case, []))[1].append(alert)
+            for case, matching in by_case.values():
                 data = {"alert_ids": [a.pk for a in matching], "alert": _alert_summary(matching[0])}
-                started.append(fire(playbook, matching[0].case, "alert_ingested", data))
+                started.append(fire(playbook, case, "alert_ingested", data))
     case_ids = set(Alert.objects.filter(pk__in=alert_ids, case__isnull=False).values_list("case_id", flat=True))
     started += observables_present(case_ids)
     return [run for run in started if run]
 
 
-def observables_present(case_ids) -> list[PlaybookRun]:
+def observables_present(case_ids: Iterable[int]) -> list[PlaybookRun]:
     started = []
     for playbook in enabled_playbooks("observable_type_present"):
         obs_type = _params(playbook).get("observable_type")
@@ -100,7 +104,7 @@ def severity_reached(case: Case, before: str | None) -> list[PlaybookRun]:
         if crossed and _at_least(case.severity, threshold):
             started.append(fire(playbook, case, "severity_at_least",
                                 {"severity": case.severity, "before": before, "threshold": threshold}))
-    return started
+    return [run for run in started if run]
 
 
 def _severity_before(data: dict) -> str | None:
@@ -114,12 +118,11 @@ def case_event(kind: str, case_id: int, data: dict, *, by_user: bool = False) ->
         return case_created(case_id)
     if kind == CaseEvent.Kind.ALERT_ATTACHED and by_user:  # the pipeline's attachments come via alerts_processed
         return observables_present([case_id])
-    wanted = {CaseEvent.Kind.STATUS_CHANGED: "status_changed", CaseEvent.Kind.TAGGED: "tag_added",
-              CaseEvent.Kind.SEVERITY_CHANGED: "severity_at_least"}.get(kind)
+    wanted = EVENT_TRIGGERS.get(kind)
     case = Case.objects.filter(pk=case_id).first() if wanted and enabled_playbooks(wanted) else None
     if case is None:
         return []
-    started: list = []
+    started: list[PlaybookRun | None] = []
     if kind == CaseEvent.Kind.STATUS_CHANGED:
         for playbook in enabled_playbooks("status_changed"):
             params = _params(playbook)

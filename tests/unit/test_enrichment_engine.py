@@ -192,8 +192,8 @@ def test_cases_are_enriched_through_requests_and_queued_alerts_only_when_asked(s
     from enrichment.models import EnrichmentRequest
 
     queued = []
-    monkeypatch.setattr(tasks.enrich_alerts, "apply_async",
-                        lambda args=(), kwargs=None, **options: queued.append((tuple(args), kwargs)))
+    # queued by name (soar.queue.enqueue -> apply_async(args=..., kwargs=...))
+    monkeypatch.setattr(tasks.enrich_alerts, "apply_async", lambda *a, **k: queued.append((k["args"], k["kwargs"])))
     receivers.on_alerts_processed(sender=None, alert_ids=[1, 2])
     assert queued == []  # their cases are enriched through the case's request
     settings.SOAR_ENRICH_QUEUED_ALERTS = True
@@ -212,7 +212,7 @@ def test_automatic_enrichment_can_be_switched_off(settings, monkeypatch):
 
     settings.SOAR_ENRICHMENT_AUTO = False
     settings.SOAR_ENRICH_QUEUED_ALERTS = True
-    monkeypatch.setattr(tasks.enrich_alerts, "delay", lambda *a, **k: pytest.fail("queued"))
+    monkeypatch.setattr(tasks.enrich_alerts, "apply_async", lambda *a, **k: pytest.fail("queued"))
     case = make_case()
     receivers.on_case_alerts_added(sender=None, case_id=case.pk, alert_ids=[1], opened=True)
     receivers.on_alerts_processed(sender=None, alert_ids=[2])

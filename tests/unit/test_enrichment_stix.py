@@ -83,3 +83,11 @@ def test_import_command_reports_skipped_indicators(tmp_path):
     assert set(Indicator.objects.values_list("type", "value")) == {("domain", "c2.example")}
     assert "1 indicator(s) skipped" in out.getvalue()
     assert "indicator--0" in err.getvalue() and "comparisons joined by AND" in err.getvalue()
+
+
+def test_an_import_problem_is_invalid_input():
+    from enrichment.importers import ImportProblem
+    from soar import errors
+
+    problem = ImportProblem("line 2: unknown indicator type 'x'.")
+    assert isinstance(problem, errors.InvalidInput) and problem.body()["code"] == "invalid_import"

@@ -21,7 +21,7 @@ def lead_group(db):
 def errors_of(text, **kwargs):
     with pytest.raises(DefinitionError) as caught:
         parse_and_validate(text, **kwargs)
-    return caught.value.errors
+    return caught.value.problems
 
 
 def test_valid_yaml_and_the_same_in_json(lead_group):
@@ -137,7 +137,7 @@ def test_deeply_nested_definitions_are_refused_not_a_crash(text):
     composer or the JSON decoder recursed until RecursionError (a 500 on /validate)."""
     with pytest.raises(DefinitionError) as caught:
         parse(text)
-    assert any("nested deeper than" in e for e in caught.value.errors), caught.value.errors
+    assert any("nested deeper than" in e for e in caught.value.problems), caught.value.problems
 
 
 def test_nesting_within_the_limit_still_parses(settings):
@@ -156,7 +156,7 @@ def test_yaml_alias_bombs_are_refused_quickly():
     with pytest.raises(DefinitionError) as caught:
         parse("\n".join(lines))
     assert time.monotonic() - started < 1
-    assert "aliases" in caught.value.errors[0]
+    assert "aliases" in caught.value.problems[0]
 
 
 @pytest.mark.parametrize("text", ["name: \x9d", "a: b\n\x07", "\ufffe: x"])
@@ -165,5 +165,17 @@ def test_non_printable_characters_are_refused_not_a_crash(text):
     escaped as a 500 on /api/v1/playbooks/validate (found by schemathesis)."""
     with pytest.raises(DefinitionError) as caught:
         parse(text)
-    assert caught.value.errors[0].startswith("definition: invalid YAML")
-    assert "unacceptable character" in caught.value.errors[0]
+    assert caught.value.problems[0].startswith("definition: invalid YAML")
+    assert "unacceptable character" in caught.value.problems[0]
+
+
+def test_definition_errors_are_invalid_input_with_every_problem_under_definition():
+    from soar import errors
+
+    with pytest.raises(DefinitionError) as caught:
+        parse_and_validate("name: x\nsteps: 1")
+    exc = caught.value
+    assert isinstance(exc, errors.InvalidInput) and errors.http_status(exc) == 400
+    body = exc.body()
+    assert body["code"] == "invalid_definition" and body["definition"] == exc.problems and len(exc.problems) > 1
+    assert body["detail"] == "; ".join(exc.problems) == str(exc)

@@ -99,7 +99,9 @@ def test_disabled_playbook_is_a_400_unless_dry(world, tag_playbook):
     tag_playbook.enabled = False
     tag_playbook.save()
     url = f"/api/v1/cases/{world['case'].pk}/playbooks/run"
-    assert post_json(login(world["member"]), url, {"playbook": tag_playbook.pk}).status_code == 400
+    refused = post_json(login(world["member"]), url, {"playbook": tag_playbook.pk})
+    assert refused.status_code == 400 and refused.json()["code"] == "run_refused"
+    assert "disabled" in refused.json()["playbook"][0] and refused.json()["detail"] == refused.json()["playbook"][0]
     assert post_json(login(world["member"]), url, {"playbook": tag_playbook.pk, "dry_run": True}).status_code == 202
 
 
@@ -114,6 +116,7 @@ def test_approvals_api(world, isolate_playbook, django_capture_on_commit_callbac
     assert login(world["outsider"]).get(f"/api/v1/approvals/{approval.pk}").status_code == 404
     forbidden = post_json(login(world["member"]), f"/api/v1/approvals/{approval.pk}/approve", {})
     assert forbidden.status_code == 403 and "group lead" in forbidden.json()["detail"]
+    assert forbidden.json()["code"] == "approval_not_allowed"
     too_long = post_json(login(world["lead"]), f"/api/v1/approvals/{approval.pk}/approve", {"comment": "x" * 3000})
     assert too_long.status_code == 400 and "comment" in too_long.json()
     with django_capture_on_commit_callbacks(execute=True):
@@ -121,7 +124,7 @@ def test_approvals_api(world, isolate_playbook, django_capture_on_commit_callbac
     assert ok.status_code == 200 and ok.json()["status"] == "approved" and ok.json()["decided_by"] == "lead"
     assert fake.count("/api/v1/hosts/isolate") == 1
     again = post_json(login(world["lead"]), f"/api/v1/approvals/{approval.pk}/deny", {})
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.json()["code"] == "approval_closed"
 
 
 def test_playbook_write_api_needs_model_permissions(world):
@@ -136,6 +139,7 @@ def test_playbook_write_api_needs_model_permissions(world):
     bad = login(world["lead"]).patch(f"/api/v1/playbooks/{pk}", data=json.dumps({"definition": "steps: 1"}),
                                      content_type="application/json")
     assert bad.status_code == 400 and any("trigger" in e for e in bad.json()["definition"])
+    assert bad.json()["code"] == "invalid_definition" and len(bad.json()["definition"]) > 1  # one entry per problem
     toggled = login(world["lead"]).patch(f"/api/v1/playbooks/{pk}", data=json.dumps({"enabled": False}),
                                          content_type="application/json")
     assert toggled.status_code == 200 and toggled.json()["enabled"] is False and toggled.json()["version"] == 1
