@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from psycopg.types.json import Jsonb
 
 from alerts.models import Alert
 
@@ -30,8 +32,6 @@ def insert_params(values: tuple) -> list:
     plain values itself; only the JSON columns need wrapping. Elsewhere the fields convert."""
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself, not the thread-local proxy
     if db.vendor == "postgresql":
-        from psycopg.types.json import Jsonb
-
         params = list(values)
         for i in _JSON_COLUMNS:
             if params[i] is not None:
@@ -49,8 +49,6 @@ def execute_returning_one(sql: str, params: list) -> tuple:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()
-    import psycopg
-
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params)

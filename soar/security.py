@@ -9,6 +9,7 @@ import math
 import time
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth import user_logged_in, user_login_failed
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.views import LoginView
@@ -255,8 +256,6 @@ def throttled_admin_login(request, extra_context=None):
     """The admin's log-in page (``admin.site.login``), answering 429 + Retry-After like /login/
     while the address or the (address, username) pair is locked. LoginThrottleBackend already
     refuses the attempt; this only makes the refusal visible (status, header, message)."""
-    from django.contrib import admin  # the admin site is built after this module is imported
-
     response = admin.site.login(request, extra_context)
     if request.method != "POST" or response.status_code != 200:
         return response  # a GET, or a successful log-in's redirect
