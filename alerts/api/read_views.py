@@ -5,6 +5,7 @@ its path with the ingestion webhook (POST, source-token auth)."""
 from __future__ import annotations
 
 import django_filters as filters
+from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
@@ -41,7 +42,7 @@ class AlertFilter(filters.FilterSet):
         fields: list[str] = []
 
 
-class AlertReadMixin:
+class AlertReadMixin(GenericAPIView):
     authentication_classes = USER_AUTH
     permission_classes = [IsAuthenticated]
     filter_backends = [DjangoFilterBackend, OrderingFilter, SearchFilter]
@@ -51,7 +52,7 @@ class AlertReadMixin:
     pagination_class = NewestFirstCursorPagination
     queryset = Alert.objects.none()
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Alert]:
         alerts = visible_alerts(self.request.user).select_related("source")
         return alerts.prefetch_related("observables") if getattr(self, "action", "") == "retrieve" else alerts
 
