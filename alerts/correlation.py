@@ -25,9 +25,16 @@ from alerts.signals import alerts_processed, case_alerts_added, case_opened
 from cases import selectors as case_selectors
 from cases import services as case_services
 from cases.models import Team
+from soar.errors import Conflict
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+
+
+class NotQueued(Conflict):
+    """None of the alerts chosen is waiting in the queue (any more)."""
+
+    code = "not_queued"
 
 
 @dataclass(frozen=True)
@@ -242,7 +249,7 @@ def promote_alerts(alert_ids: list[int], *, actor: AbstractBaseUser, team: Team 
     """Open a case for queued alerts chosen by an analyst. Returns the case id."""
     alerts = list(Alert.objects.select_for_update().filter(pk__in=alert_ids, case__isnull=True).order_by("id"))
     if not alerts:
-        raise ValueError("None of these alerts is waiting in the queue.")
+        raise NotQueued("None of these alerts is waiting in the queue.")
     top = max(alerts, key=lambda a: SEVERITY_RANK[a.severity])
     case = case_services.open_case(
         title=title or top.title, severity=top.severity, confidence=max(a.confidence for a in alerts),

@@ -27,18 +27,22 @@ from alerts.adapters import parse_payload
 from alerts.models import Alert, AlertSource, Observable, SignedRequest, hash_token
 from alerts.normalization import NormalizationError, NormalizedAlert
 from alerts.outbox import dispatch_processing, dispatch_resolution
+from soar.errors import InvalidInput, NotAuthenticated
 
 logger = logging.getLogger(__name__)
 
 
-class IngestError(Exception):
-    """Refused request: ``status`` is the HTTP status, ``errors`` the body."""
+class SignatureRejected(NotAuthenticated):
+    """A signed source's request without a valid, fresh signature."""
 
-    def __init__(self, status: int, errors: dict, headers: dict[str, str] | None = None):
-        self.status = status
-        self.errors = errors
-        self.headers = headers
-        super().__init__(str(errors))
+    code = "signature_rejected"
+
+
+class InvalidAlerts(InvalidInput):
+    """Payloads the source's adapter cannot read. ``errors`` holds their field errors: the one
+    payload's, or ``{"errors": {index: field errors}}`` for a batch."""
+
+    code = "invalid_alerts"
 
 
 @dataclass
@@ -112,20 +116,20 @@ def verify_signature(source: AlertSource, body: bytes, timestamp: str, signature
     if not source.hmac_secret:
         return None
     if not timestamp or not signature:
-        raise IngestError(401, {"detail": "This source requires X-Soar-Timestamp and X-Soar-Signature headers."})
+        raise SignatureRejected("This source requires X-Soar-Timestamp and X-Soar-Signature headers.")
     try:
         sent_at = int(timestamp)
     except ValueError:
-        raise IngestError(401, {"detail": "X-Soar-Timestamp must be Unix seconds."})
+        raise SignatureRejected("X-Soar-Timestamp must be Unix seconds.")
     now = time.time() if now is None else now
     window = settings.SOAR_HMAC_WINDOW_SECONDS
     if abs(now - sent_at) > window:
-        raise IngestError(401, {"detail": "X-Soar-Timestamp is outside the accepted window (replay protection)."})
+        raise SignatureRejected("X-Soar-Timestamp is outside the accepted window (replay protection).")
     expected = hmac.new(source.hmac_secret.encode(), signing_string(timestamp, body, idempotency_key),
                         hashlib.sha256).hexdigest()
     given = signature.removeprefix("sha256=")
     if not hmac.compare_digest(expected, given):
-        raise IngestError(401, {"detail": "Bad signature."})
+        raise SignatureRejected("Bad signature.")
     digest = hashlib.sha256(f"{source.pk}:{expected}".encode()).hexdigest()
     return VerifiedSignature(digest, sent_at + window + 1)
 
@@ -155,7 +159,7 @@ def forget_expired_signatures(now: datetime | None = None) -> int:
 # --- storing --------------------------------------------------------------------------
 
 def parse_items(source: AlertSource, items: list[Any], batch: bool) -> list[list[NormalizedAlert]]:
-    """Parse every item or refuse the whole request with per-item field errors."""
+    """Parse every item or refuse the whole request with per-item field errors (InvalidAlerts)."""
     parsed: list[list[NormalizedAlert]] = []
     errors: dict[str, dict[str, list[str]]] = {}
     for index, item in enumerate(items):
@@ -164,7 +168,8 @@ def parse_items(source: AlertSource, items: list[Any], batch: bool) -> list[list
         except NormalizationError as exc:
             errors[str(index)] = exc.errors
     if errors:
-        raise IngestError(400, {"errors": errors} if batch else errors["0"])
+        raise InvalidAlerts("The payload cannot be read as alerts.",
+                            errors={"errors": errors} if batch else errors["0"])
     return parsed
 
 

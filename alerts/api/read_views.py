@@ -8,7 +8,7 @@ import django_filters as filters
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.generics import GenericAPIView
@@ -83,19 +83,10 @@ class AlertViewSet(AlertReadMixin, mixins.RetrieveModelMixin, viewsets.GenericVi
 
 
 class _QueueActionView(APIView):
+    """Refusals (alerts.queue_actions.QueueActionError) are answered by their kind (soar.api)."""
+
     authentication_classes = USER_AUTH
     permission_classes = [IsAuthenticated]
-
-    def run(self, func):
-        try:
-            case_id, count = func()
-        except queue_actions.QueueActionError as exc:
-            if exc.status == 403:
-                raise exceptions.PermissionDenied(str(exc))
-            if exc.status == 404:
-                raise exceptions.NotFound(str(exc))
-            raise exceptions.ValidationError({exc.field: [str(exc)]})
-        return case_id, count
 
 
 class PromoteAlertsView(_QueueActionView):
@@ -105,8 +96,8 @@ class PromoteAlertsView(_QueueActionView):
         serializer = s.PromoteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        case_id, count = self.run(lambda: queue_actions.promote(
-            request.user, data["alert_ids"], team_id=data["team"], title=data["title"]))
+        case_id, count = queue_actions.promote(request.user, data["alert_ids"], team_id=data["team"],
+                                               title=data["title"])
         return Response({"case_id": case_id, "alerts": count}, status=status.HTTP_201_CREATED)
 
 
@@ -117,5 +108,5 @@ class AttachAlertsView(_QueueActionView):
         serializer = s.AttachSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        case_id, count = self.run(lambda: queue_actions.attach(request.user, data["alert_ids"], data["case_id"]))
+        case_id, count = queue_actions.attach(request.user, data["alert_ids"], data["case_id"])
         return Response({"case_id": case_id, "alerts": count})
