@@ -6,11 +6,15 @@ class AlertsConfig(AppConfig):
     name = "alerts"
     verbose_name = "Alerts and ingestion"
 
-    def ready(self):
-        from alerts.models import AlertSource
+    def ready(self) -> None:
+        # Django-required: the services import the models, which exist only once the apps are ready.
         from alerts.services import forget_cached_sources
 
+        def forget_sources(**kwargs: object) -> None:
+            forget_cached_sources()
+
         # A disabled, rotated or deleted source stops authenticating at once in this process.
+        source_model = self.get_model("AlertSource")
         for signal in (post_save, post_delete):
-            signal.connect(lambda **kwargs: forget_cached_sources(), sender=AlertSource, weak=False,
+            signal.connect(forget_sources, sender=source_model, weak=False,
                            dispatch_uid=f"alerts-source-cache-{signal is post_save}")

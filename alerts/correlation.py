@@ -9,8 +9,10 @@ workers on PostgreSQL converge on one group and one case. SQLite runs writers on
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -22,9 +24,25 @@ from alerts.outbox import dispatch_resolution
 from alerts.signals import alerts_processed, case_alerts_added, case_opened
 from cases import selectors as case_selectors
 from cases import services as case_services
+from cases.models import Team
+from soar.errors import Conflict
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+
+
+class NotQueued(Conflict):
+    """None of the alerts chosen is waiting in the queue (any more)."""
+
+    code = "not_queued"
+
+
+@dataclass(frozen=True)
+class LoadedRule:
+    """An enabled rule with the ids of the sources it is limited to (none: every source)."""
+
+    rule: CorrelationRule
+    source_ids: frozenset[int]
 
 
 def process_alerts(alert_ids: list[int]) -> None:
@@ -39,11 +57,12 @@ def process_alerts(alert_ids: list[int]) -> None:
         alerts_processed.send(sender=Alert, alert_ids=done)
 
 
-def process_alert(alert_id: int, rules: list[CorrelationRule] | None = None) -> bool:
+def process_alert(alert_id: int, rules: list[LoadedRule] | None = None) -> bool:
     """Process one PENDING alert; safe to call twice (the second call does nothing). An alert
     that cannot be processed is marked FAILED with the error; the sweep retries it later
     (SOAR_FAILED_ALERT_RETRIES), and it never takes the rest of its message down with it."""
     rules = load_rules() if rules is None else rules
+    last: Exception
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             return _process_once(alert_id, rules)
@@ -62,7 +81,7 @@ def process_alert(alert_id: int, rules: list[CorrelationRule] | None = None) -> 
     return False
 
 
-def _process_once(alert_id: int, rules: list[CorrelationRule]) -> bool:
+def _process_once(alert_id: int, rules: list[LoadedRule]) -> bool:
     opened_case = None
     with transaction.atomic():
         # OF self: without it PostgreSQL also locks the joined source row, and every worker
@@ -96,18 +115,16 @@ def _process_once(alert_id: int, rules: list[CorrelationRule]) -> bool:
     return True
 
 
-def load_rules() -> list[CorrelationRule]:
+def load_rules() -> list[LoadedRule]:
     """Enabled rules in priority order, with their source ids (read once per batch of alerts)."""
-    rules = list(CorrelationRule.objects.filter(enabled=True).prefetch_related("sources"))
-    for rule in rules:
-        rule.source_ids = {source.pk for source in rule.sources.all()}
-    return rules
+    rules = CorrelationRule.objects.filter(enabled=True).prefetch_related("sources")
+    return [LoadedRule(rule, frozenset(source.pk for source in rule.sources.all())) for rule in rules]
 
 
-def select_rule(alert: Alert, rules: list[CorrelationRule]) -> CorrelationRule | None:
-    for rule in rules:
-        if not rule.source_ids or alert.source_id in rule.source_ids:
-            return rule
+def select_rule(alert: Alert, rules: list[LoadedRule]) -> CorrelationRule | None:
+    for loaded in rules:
+        if not loaded.source_ids or alert.source_id in loaded.source_ids:
+            return loaded.rule
     return None
 
 
@@ -126,7 +143,8 @@ def meets_threshold(rule: CorrelationRule, alert: Alert) -> bool:
     return severe and confident
 
 
-def _correlate(alert: Alert, rule: CorrelationRule):
+def _correlate(alert: Alert, rule: CorrelationRule) -> tuple[int, list[int]] | None:
+    """Put the alert in its group (and the group's case); (case id, alert ids) of a case it opened."""
     at = alert.received_at
     group = None
     if rule.key == CorrelationRule.Key.OBSERVABLE:
@@ -155,7 +173,8 @@ def _correlate(alert: Alert, rule: CorrelationRule):
     return opened
 
 
-def _attach(case_id: int, alerts: list[Alert], *, actor=None, actor_label: str = case_services.AUTOMATION,
+def _attach(case_id: int, alerts: list[Alert], *, actor: User | None = None,
+            actor_label: str = case_services.AUTOMATION,
             saved_by_caller: Alert | None = None) -> None:
     """Link alerts to a case and let the cases app write the timeline and raise severity."""
     for item in alerts:
@@ -177,7 +196,7 @@ def _attach(case_id: int, alerts: list[Alert], *, actor=None, actor_label: str =
     ], actor=actor, actor_label=actor_label)
 
 
-def _find_group_sharing_observable(rule: CorrelationRule, alert: Alert, at) -> AlertGroup | None:
+def _find_group_sharing_observable(rule: CorrelationRule, alert: Alert, at: datetime) -> AlertGroup | None:
     """The oldest active group of this rule holding an alert with any of this alert's observables.
     Unlike entity/fingerprint keys this is best effort under concurrency: two alerts sharing only
     a secondary observable may, if processed at the same instant, open two groups."""
@@ -195,7 +214,7 @@ def _find_group_sharing_observable(rule: CorrelationRule, alert: Alert, at) -> A
     return None
 
 
-def _join_or_open_group(rule: CorrelationRule, key: str, at) -> AlertGroup:
+def _join_or_open_group(rule: CorrelationRule, key: str, at: datetime) -> AlertGroup:
     key_hash = Observable.digest(key)
     window = timedelta(minutes=rule.window_minutes)
     for _ in range(MAX_ATTEMPTS):
@@ -226,11 +245,11 @@ def _join_or_open_group(rule: CorrelationRule, key: str, at) -> AlertGroup:
 # --- analyst actions from the alert queue ---------------------------------------------
 
 @transaction.atomic
-def promote_alerts(alert_ids: list[int], *, actor, team=None, title: str = "") -> int:
+def promote_alerts(alert_ids: list[int], *, actor: User, team: Team | None = None, title: str = "") -> int:
     """Open a case for queued alerts chosen by an analyst. Returns the case id."""
     alerts = list(Alert.objects.select_for_update().filter(pk__in=alert_ids, case__isnull=True).order_by("id"))
     if not alerts:
-        raise ValueError("None of these alerts is waiting in the queue.")
+        raise NotQueued("None of these alerts is waiting in the queue.")
     top = max(alerts, key=lambda a: SEVERITY_RANK[a.severity])
     case = case_services.open_case(
         title=title or top.title, severity=top.severity, confidence=max(a.confidence for a in alerts),
@@ -244,7 +263,7 @@ def promote_alerts(alert_ids: list[int], *, actor, team=None, title: str = "") -
 
 
 @transaction.atomic
-def attach_alerts(alert_ids: list[int], case_id: int, *, actor) -> int:
+def attach_alerts(alert_ids: list[int], case_id: int, *, actor: User) -> int:
     alerts = list(Alert.objects.select_for_update().filter(pk__in=alert_ids).exclude(case_id=case_id).order_by("id"))
     _attach(case_id, alerts, actor=actor, actor_label="")
     return len(alerts)

@@ -24,15 +24,13 @@ from __future__ import annotations
 
 from collections import Counter as Tally
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prometheus_client import Counter
 
+from alerts.models import AlertSource
 from alerts.normalization import SEVERITIES
-
-if TYPE_CHECKING:
-    from alerts.models import AlertSource
-    from alerts.services import StoredAlert
+from alerts.services import StoredAlert
 
 UNKNOWN = "unknown"
 

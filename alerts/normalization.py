@@ -2,7 +2,7 @@
 
 Pure Python (no Django imports) so adapters and their property tests run without a
 database. Anything an adapter cannot make sense of raises ``NormalizationError`` with
-field errors; the API turns that into HTTP 400.
+field errors, an ``InvalidInput`` (soar/errors.py).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from soar.errors import InvalidInput
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -35,14 +37,18 @@ EARLIEST_OCCURRED = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 MAX_CLOCK_SKEW = dt.timedelta(days=1)
 
 
-class NormalizationError(ValueError):
-    """Input that cannot become a normalized alert. ``errors`` maps field -> messages."""
+class NormalizationError(InvalidInput, ValueError):
+    """Input that cannot become a normalized alert. ``errors`` maps field -> messages (also the
+    body of the refusal). A ValueError too: callers that validate a value catch that."""
+
+    code = "invalid_alert"
+    errors: dict[str, list[str]]
 
     def __init__(self, errors: dict[str, list[str]] | str):
         if isinstance(errors, str):
             errors = {"non_field_errors": [errors]}
+        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()), errors=errors)
         self.errors = errors
-        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
 
 
 @dataclass(frozen=True)

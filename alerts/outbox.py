@@ -13,7 +13,8 @@ import logging
 import os
 import threading
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
@@ -43,11 +44,11 @@ class Relay:
     Ids whose publish failed (broker down) are held and tried again every
     ``retry_seconds``: once the broker is back they go out within seconds, instead of waiting
     for the beat sweep's grace period (SOAR_SWEEP_AFTER_SECONDS). The sweep still covers a
-    process that dies holding them."""
+    process that dies holding them. ``publish`` reports a failure by returning False or raising."""
 
     MAX_HELD = 50_000
 
-    def __init__(self, publish=publish_processing, linger_seconds: float | None = None,
+    def __init__(self, publish: Callable[[list[int]], object] = publish_processing, linger_seconds: float | None = None,
                  retry_seconds: float = queue.BACKOFF_SECONDS):
         self._publish = publish
         self._linger = linger_seconds
@@ -182,7 +183,7 @@ def sweep_unprocessed_alerts(older_than_seconds: int | None = None, limit: int =
     return 0
 
 
-def retry_failed_alerts(now) -> int:
+def retry_failed_alerts(now: datetime) -> int:
     """FAILED -> PENDING for alerts last tried SOAR_FAILED_ALERT_RETRY_AFTER_SECONDS ago that
     have failed at most SOAR_FAILED_ALERT_RETRIES times (a database outage outlasting the
     worker's own retries, a bug fixed by a deploy); the others stay FAILED, in the alert queue."""

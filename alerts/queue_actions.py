@@ -1,66 +1,91 @@
 """Analyst actions on the alert queue, shared by the page and the API: the permission and
-visibility checks around alerts.correlation.promote_alerts / attach_alerts."""
+visibility checks around alerts.correlation.promote_alerts / attach_alerts.
+
+A refusal is a ``QueueActionError`` of its kind (soar/errors.py): the API answers it by its kind,
+the queue page shows its message."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from django.contrib.auth.models import User
+
 from alerts import selectors as alert_selectors
-from alerts.correlation import attach_alerts, promote_alerts
+from alerts.correlation import NotQueued, attach_alerts, promote_alerts
 from alerts.models import Alert
 from cases import roles, selectors
+from cases.models import Team
+from soar.errors import ApplicationError, InvalidInput, NotAllowed, NotFound
 
 
-class QueueActionError(Exception):
-    def __init__(self, message: str, status: int = 400, field: str = "non_field_errors"):
-        super().__init__(message)
-        self.status = status
-        self.field = field
+class QueueActionError(ApplicationError):
+    """A refused queue action (each one below is also of a kind)."""
 
 
-def _visible_alert_ids(user, alert_ids) -> list[int]:
+class InvalidSelection(QueueActionError, InvalidInput):
+    """The alerts, team or case chosen cannot be used."""
+
+    code = "invalid_selection"
+
+
+class ReadOnlyUser(QueueActionError, NotAllowed):
+    code = "read_only"
+
+
+class CaseNotChangeable(QueueActionError, NotAllowed):
+    code = "case_not_changeable"
+
+
+class NoSuchCase(QueueActionError, NotFound):
+    code = "no_such_case"
+
+
+def _visible_alert_ids(user: User, alert_ids: Iterable[int]) -> list[int]:
     return list(alert_selectors.visible_alerts(user).filter(pk__in=alert_ids).values_list("pk", flat=True))
 
 
-def _choose_team(user, team_id, alert_ids):
+def _choose_team(user: User, team_id: int | None, alert_ids: list[int]) -> Team | None:
     teams = selectors.teams_for(user)
     if team_id:
         team = teams.filter(pk=team_id).first()
         if team is None:
-            raise QueueActionError("You can only open cases for your own teams.", field="team")
+            raise InvalidSelection("You can only open cases for your own teams.", field="team")
         return team
     source_team_ids = set(Alert.objects.filter(pk__in=alert_ids, source__default_team__isnull=False)
                           .values_list("source__default_team", flat=True))
     team = teams.filter(pk__in=source_team_ids).first() if source_team_ids else None
     team = team or teams.first()
     if team is None and not roles.is_admin(user):
-        raise QueueActionError("You belong to no team; ask an admin.", field="team")
+        raise InvalidSelection("You belong to no team; ask an admin.", field="team")
     return team
 
 
-def promote(user, alert_ids, *, team_id=None, title: str = "") -> tuple[int, int]:
+def promote(user: User, alert_ids: Iterable[int], *, team_id: int | None = None,
+            title: str = "") -> tuple[int, int]:
     """Open a case from queued alerts. Returns (case id, number of alerts)."""
     if roles.is_auditor(user):
-        raise QueueActionError("Auditors have read-only access.", status=403)
+        raise ReadOnlyUser("Auditors have read-only access.")
     ids = _visible_alert_ids(user, alert_ids)
     if not ids:
-        raise QueueActionError("Select at least one alert you can see.", field="alert_ids")
+        raise InvalidSelection("Select at least one alert you can see.", field="alert_ids")
     team = _choose_team(user, team_id, ids)
     try:
         case_id = promote_alerts(ids, actor=user, team=team, title=title.strip())
-    except ValueError as exc:
-        raise QueueActionError(str(exc), field="alert_ids")
+    except NotQueued as exc:
+        raise InvalidSelection(str(exc), field="alert_ids")
     return case_id, len(ids)
 
 
-def attach(user, alert_ids, case_id) -> tuple[int, int]:
+def attach(user: User, alert_ids: Iterable[int], case_id: int) -> tuple[int, int]:
     """Attach alerts to a case the user may change. Returns (case id, number attached)."""
     if roles.is_auditor(user):
-        raise QueueActionError("Auditors have read-only access.", status=403)
+        raise ReadOnlyUser("Auditors have read-only access.")
     case = selectors.visible_cases(user).filter(pk=case_id).first()
     if case is None:
-        raise QueueActionError("No such case.", status=404, field="case_id")
+        raise NoSuchCase("No such case.")
     if not selectors.can_change_case(user, case) or case.merged_into_id:
-        raise QueueActionError("You may not change this case.", status=403, field="case_id")
+        raise CaseNotChangeable("You may not change this case.")
     ids = _visible_alert_ids(user, alert_ids)
     if not ids:
-        raise QueueActionError("Select at least one alert you can see.", field="alert_ids")
+        raise InvalidSelection("Select at least one alert you can see.", field="alert_ids")
     return case.pk, attach_alerts(ids, case.pk, actor=user)

@@ -27,18 +27,22 @@ from alerts.adapters import parse_payload
 from alerts.models import Alert, AlertSource, Observable, SignedRequest, hash_token
 from alerts.normalization import NormalizationError, NormalizedAlert
 from alerts.outbox import dispatch_processing, dispatch_resolution
+from soar.errors import InvalidInput, NotAuthenticated
 
 logger = logging.getLogger(__name__)
 
 
-class IngestError(Exception):
-    """Refused request: ``status`` is the HTTP status, ``errors`` the body."""
+class SignatureRejected(NotAuthenticated):
+    """A signed source's request without a valid, fresh signature."""
 
-    def __init__(self, status: int, errors: dict, headers: dict[str, str] | None = None):
-        self.status = status
-        self.errors = errors
-        self.headers = headers
-        super().__init__(str(errors))
+    code = "signature_rejected"
+
+
+class InvalidAlerts(InvalidInput):
+    """Payloads the source's adapter cannot read. ``errors`` holds their field errors: the one
+    payload's, or ``{"errors": {index: field errors}}`` for a batch."""
+
+    code = "invalid_alerts"
 
 
 @dataclass
@@ -112,20 +116,20 @@ def verify_signature(source: AlertSource, body: bytes, timestamp: str, signature
     if not source.hmac_secret:
         return None
     if not timestamp or not signature:
-        raise IngestError(401, {"detail": "This source requires X-Soar-Timestamp and X-Soar-Signature headers."})
+        raise SignatureRejected("This source requires X-Soar-Timestamp and X-Soar-Signature headers.")
     try:
         sent_at = int(timestamp)
     except ValueError:
-        raise IngestError(401, {"detail": "X-Soar-Timestamp must be Unix seconds."})
+        raise SignatureRejected("X-Soar-Timestamp must be Unix seconds.")
     now = time.time() if now is None else now
     window = settings.SOAR_HMAC_WINDOW_SECONDS
     if abs(now - sent_at) > window:
-        raise IngestError(401, {"detail": "X-Soar-Timestamp is outside the accepted window (replay protection)."})
+        raise SignatureRejected("X-Soar-Timestamp is outside the accepted window (replay protection).")
     expected = hmac.new(source.hmac_secret.encode(), signing_string(timestamp, body, idempotency_key),
                         hashlib.sha256).hexdigest()
     given = signature.removeprefix("sha256=")
     if not hmac.compare_digest(expected, given):
-        raise IngestError(401, {"detail": "Bad signature."})
+        raise SignatureRejected("Bad signature.")
     digest = hashlib.sha256(f"{source.pk}:{expected}".encode()).hexdigest()
     return VerifiedSignature(digest, sent_at + window + 1)
 
@@ -155,15 +159,17 @@ def forget_expired_signatures(now: datetime | None = None) -> int:
 # --- storing --------------------------------------------------------------------------
 
 def parse_items(source: AlertSource, items: list[Any], batch: bool) -> list[list[NormalizedAlert]]:
-    """Parse every item or refuse the whole request with per-item field errors."""
-    parsed, errors = [], {}
+    """Parse every item or refuse the whole request with per-item field errors (InvalidAlerts)."""
+    parsed: list[list[NormalizedAlert]] = []
+    errors: dict[str, dict[str, list[str]]] = {}
     for index, item in enumerate(items):
         try:
             parsed.append(parse_payload(source.kind, item))
         except NormalizationError as exc:
             errors[str(index)] = exc.errors
     if errors:
-        raise IngestError(400, {"errors": errors} if batch else errors["0"])
+        raise InvalidAlerts("The payload cannot be read as alerts.",
+                            errors={"errors": errors} if batch else errors["0"])
     return parsed
 
 
@@ -187,7 +193,7 @@ def ingest(
     the earlier request's alerts, as duplicates. ``defer_processing`` (the webhook): in the
     embedded mode, process after the caller has answered instead of before (see outbox)."""
     parsed = parse_items(source, items, batch)
-    rows = []
+    rows: list[tuple[NormalizedAlert, str]] = []
     for item_index, alerts in enumerate(parsed):
         for alert_index, alert in enumerate(alerts):
             key = dedup_key_for(alert, idempotency_key, item_index if batch else None, alert_index)
@@ -232,10 +238,9 @@ def _upsert_statement() -> str:
     exactly; rows without a key never conflict. A new row comes back with occurrence_count 1."""
     global _upsert_sql
     if _upsert_sql is None:
-        meta = Alert._meta
         q = connection.ops.quote_name
-        table = q(meta.db_table)
-        columns = ", ".join(q(meta.get_field(name).column) for name in bulk.ALERT_INSERT_FIELDS)
+        table = q(Alert._meta.db_table)
+        columns = ", ".join(q(bulk.alert_column(name)) for name in bulk.ALERT_INSERT_FIELDS)
         count, seen = q("occurrence_count"), q("last_seen_at")
         _upsert_sql = (
             f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(bulk.ALERT_INSERT_FIELDS))}) "  # noqa: S608 - identifiers from the model's meta, quoted; values are %s parameters
@@ -249,7 +254,7 @@ def _upsert_statement() -> str:
     return _upsert_sql
 
 
-def _upsert_alert(source: AlertSource, alert: NormalizedAlert, key: str, now) -> StoredAlert:
+def _upsert_alert(source: AlertSource, alert: NormalizedAlert, key: str, now: datetime) -> StoredAlert:
     if alert.resolved and key:
         resolved = _resolve_stored(source, key, now)
         if resolved is not None:
@@ -261,15 +266,18 @@ def _upsert_alert(source: AlertSource, alert: NormalizedAlert, key: str, now) ->
         # store this firing as a new alert.
         _retire_resolved_key(source, key)
         row = bulk.execute_returning_one(_upsert_statement(), params)
+        if row is None:
+            # Another request stored and resolved this identity in between: let the sender retry.
+            raise IntegrityError(f"alert identity {key[:100]!r} of source {source.pk} changed while stored")
     alert_id, occurrences = row
     return StoredAlert(alert_id, occurrences == 1, alert.severity)
 
 
-def _resolve_stored(source: AlertSource, key: str, now) -> StoredAlert | None:
+def _resolve_stored(source: AlertSource, key: str, now: datetime) -> StoredAlert | None:
     """A resolved notification counts on the alert it resolves (same identity). None when no
     alert has that identity (the firing notification never arrived): it is stored as new."""
     stored = Alert.objects.filter(source=source, dedup_key=key)
-    changes = {"occurrence_count": F("occurrence_count") + 1, "last_seen_at": now}
+    changes: dict[str, Any] = {"occurrence_count": F("occurrence_count") + 1, "last_seen_at": now}
     with transaction.atomic():
         if stored.filter(resolved_at__isnull=True).update(resolved_at=now, **changes):
             return StoredAlert(stored.values_list("id", flat=True).get(), created=False, resolved=True)
@@ -284,7 +292,7 @@ def _retire_resolved_key(source: AlertSource, key: str) -> None:
         Alert.objects.filter(pk=alert_id).update(dedup_key=f"{key[:280]}~{alert_id}")
 
 
-def _row_values(source_id: int, alert: NormalizedAlert, key: str, now) -> tuple:
+def _row_values(source_id: int, alert: NormalizedAlert, key: str, now: datetime) -> tuple[Any, ...]:
     """Values in ``bulk.ALERT_INSERT_FIELDS`` order."""
     return (
         source_id, alert.source_ref, key, alert.title, alert.description, alert.severity, alert.severity_raw,
@@ -301,12 +309,11 @@ def pending_observables(alert: NormalizedAlert) -> list[list[str]] | None:
 
 # --- many alerts: COPY on PostgreSQL --------------------------------------------------------
 
-def _copy_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]], now) -> list[StoredAlert]:
+def _copy_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]], now: datetime) -> list[StoredAlert]:
     keys = [key for _, key in rows if key]
     existing = dict(
         Alert.objects.filter(source=source, dedup_key__in=keys).values_list("dedup_key", "id")
     ) if keys else {}
-    results: list[StoredAlert | None] = [None] * len(rows)
     to_create: list[tuple[int, NormalizedAlert, str]] = []
     seen_in_request: set[str] = set()
     for index, (alert, key) in enumerate(rows):
@@ -323,13 +330,10 @@ def _copy_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]], n
     except IntegrityError:
         # A concurrent request inserted one of our keys first: row by row, each an upsert.
         created = [_upsert_alert(source, alert, key, now) for _, alert, key in to_create]
-    for (index, _alert, _key), stored in zip(to_create, created, strict=True):
-        results[index] = stored
-    for index, (alert, key) in enumerate(rows):
-        if results[index] is None:
-            # Re-sent (stored earlier, or earlier in this batch): the upsert counts the occurrence.
-            results[index] = _upsert_alert(source, alert, key, now)
-    return results  # type: ignore[return-value]
+    created_at = {index: stored for (index, _alert, _key), stored in zip(to_create, created, strict=True)}
+    # The others were re-sent (stored earlier, or earlier in this batch): the upsert counts the occurrence.
+    return [created_at[index] if index in created_at else _upsert_alert(source, alert, key, now)
+            for index, (alert, key) in enumerate(rows)]
 
 
 # --- worker side: observables ---------------------------------------------------------------
@@ -338,11 +342,13 @@ def link_pending_observables(alert_ids: list[int]) -> int:
     """Link the observables kept on these alerts (upserting the shared observable rows) and clear
     them. Rows another worker holds are skipped: that worker links them. Returns alerts linked."""
     with transaction.atomic():
-        rows = list(
+        rows = [
+            (alert_id, observed) for alert_id, observed in
             Alert.objects.select_for_update(skip_locked=True)
             .filter(pk__in=alert_ids, pending_observables__isnull=False)
             .values_list("id", "pending_observables")
-        )
+            if observed is not None
+        ]
         if rows:
             link_observables(rows)
             Alert.objects.filter(pk__in=[alert_id for alert_id, _ in rows]).update(pending_observables=None)
@@ -358,7 +364,7 @@ def link_observables(pairs: list[tuple[int, list[list[str]]]]) -> None:
     Observable.objects.bulk_create(
         [Observable(type=t, value=v, value_hash=h) for (t, h), v in wanted.items()], ignore_conflicts=True
     )
-    ids = {}
+    ids: dict[tuple[str, str], int] = {}
     rows = Observable.objects.filter(value_hash__in={h for _, h in wanted}).values_list("id", "type", "value_hash")
     for obs_id, obs_type, value_hash in rows:
         ids[(obs_type, value_hash)] = obs_id

@@ -80,7 +80,7 @@ def attach(request):
     raw_case = request.POST.get("case_id", "").strip().lstrip("#")
     try:
         if not raw_case.isdigit():
-            raise queue_actions.QueueActionError("Choose a case.")
+            raise queue_actions.InvalidSelection("Choose a case.", field="case_id")
         case_id, count = queue_actions.attach(request.user, _ids(request), int(raw_case))
     except queue_actions.QueueActionError as exc:
         messages.error(request, str(exc))

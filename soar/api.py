@@ -1,6 +1,8 @@
 """Project-wide DRF glue: errors always come back as JSON with field errors, never a 500 page."""
 
 import logging
+from collections.abc import Mapping
+from typing import IO, Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -15,7 +17,7 @@ from soar.json_limits import json_problem
 logger = logging.getLogger(__name__)
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus the application's refusals (soar/errors.py) and a database outage."""
     if isinstance(exc, ApplicationError):
         return Response(exc.body(), status=http_status(exc), headers=http_headers(exc))
@@ -34,7 +36,8 @@ class SafeJSONParser(JSONParser):
     """DRF's JSON parser with the webhook's limits: deep nesting would otherwise escape as a
     RecursionError (a 500), NUL characters as a database error."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(self, stream: IO[Any], media_type: str | None = None,
+              parser_context: Mapping[str, Any] | None = None) -> Any:
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:

@@ -1,12 +1,37 @@
 """DRF authentication classes of the project. A module of its own: DRF imports it while loading
-its settings, before rest_framework.views exists (soar/api.py imports that)."""
+its settings, before rest_framework.views exists (soar/api.py imports that).
+
+``BaseThrottledTokenAuthentication`` is the project's generic part (a throttle on wrong tokens,
+expiry); which model holds the tokens is the subclass's business. ``ThrottledTokenAuthentication``
+looks them up in ``cases.models.ApiToken``: it belongs to the cases app
+(``cases/api/authentication.py``), where it can import the model at module level; until it moves
+there it imports the model when a token is checked, as soar must not import an app."""
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.request import Request
 
 from soar import security
+
+
+class TokenUser(Protocol):
+    @property
+    def is_active(self) -> bool: ...
+
+
+class UserToken(Protocol):
+    """What the base class needs of a stored token (no user model imported here: DRF may load
+    this module before the apps are ready)."""
+
+    @property
+    def user(self) -> TokenUser: ...
+
+    @property
+    def expired(self) -> bool: ...
 
 
 class ExpiredToken(AuthenticationFailed):
@@ -14,13 +39,13 @@ class ExpiredToken(AuthenticationFailed):
     default_code = "token_expired"
 
 
-class ThrottledTokenAuthentication(TokenAuthentication):
-    """User API tokens (``Authorization: Token <key>``), looked up by their SHA-256
-    (cases.models.ApiToken: the key itself is not stored) and refused once expired. An address
-    that sent too many wrong tokens gets 429 + Retry-After (soar.security.token_lock_remaining);
-    requests without a token are left to the other authenticators as before."""
+class BaseThrottledTokenAuthentication(TokenAuthentication):
+    """User API tokens (``Authorization: Token <key>``), found by ``find_token`` and refused once
+    expired. An address that sent too many wrong tokens gets 429 + Retry-After
+    (soar.security.token_lock_remaining); requests without a token are left to the other
+    authenticators as before."""
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         auth = get_authorization_header(request).split()
         if not auth or auth[0].lower() != self.keyword.lower().encode():
             return None
@@ -36,10 +61,8 @@ class ThrottledTokenAuthentication(TokenAuthentication):
             security.record_token_failure(address)
             raise
 
-    def authenticate_credentials(self, key):
-        from cases.models import ApiToken  # models: not at import time (see the module's docstring)
-
-        token = ApiToken.objects.select_related("user").filter(digest=ApiToken.digest_of(key)).first()
+    def authenticate_credentials(self, key: str) -> tuple[TokenUser, UserToken]:
+        token = self.find_token(key)
         if token is None:
             raise AuthenticationFailed("Invalid token.")
         if token.expired:
@@ -47,3 +70,17 @@ class ThrottledTokenAuthentication(TokenAuthentication):
         if not token.user.is_active:
             raise AuthenticationFailed("User inactive or deleted.")
         return token.user, token
+
+    def find_token(self, key: str) -> UserToken | None:
+        """The stored token of ``key`` (with its user), or None."""
+        raise NotImplementedError
+
+
+class ThrottledTokenAuthentication(BaseThrottledTokenAuthentication):
+    """Tokens of ``cases.models.ApiToken``, looked up by their SHA-256 (the key itself is not
+    stored). To move to the cases app (see the module's docstring)."""
+
+    def find_token(self, key: str) -> UserToken | None:
+        from cases.models import ApiToken  # until this class moves to the cases app (module docstring)
+
+        return ApiToken.objects.select_related("user").filter(digest=ApiToken.digest_of(key)).first()

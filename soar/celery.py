@@ -1,6 +1,7 @@
 import gc
 import logging
 import os
+from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init
@@ -17,7 +18,7 @@ app.autodiscover_tasks()
 
 
 @worker_process_init.connect
-def _freeze_loaded_objects(**kwargs):
+def _freeze_loaded_objects(**kwargs: Any) -> None:
     """Same as soar/wsgi.py: collections skip the objects loaded at start-up."""
     gc.freeze()
 
@@ -36,25 +37,28 @@ _ack = kombu_redis.QoS.ack
 _CLOSED = "the broker connection this message came on is closed"
 
 
-def _restore_unacked_or_leave_to_redelivery(self, client=None):
+def _restore_unacked_or_leave_to_redelivery(self: kombu_redis.QoS, client: Any = None) -> Any:
     try:
         return _restore_unacked(self, client)
     except AttributeError as exc:
+        delivered = self._delivered if self._delivered is not None else {}
         logger.warning("could not restore %d unacknowledged message(s): %s (%s); they are delivered again "
-                       "after the visibility timeout", len(self._delivered), _CLOSED, exc)
-        self._delivered.clear()
+                       "after the visibility timeout", len(delivered), _CLOSED, exc)
+        delivered.clear()
         return None
 
 
-def _ack_or_leave_to_redelivery(self, delivery_tag):
+def _ack_or_leave_to_redelivery(self: kombu_redis.QoS, delivery_tag: Any) -> Any:
     try:
         return _ack(self, delivery_tag)
     except AttributeError as exc:
         logger.warning("could not acknowledge message %s: %s (%s); it is delivered again after the "
                        "visibility timeout", delivery_tag, _CLOSED, exc)
-        self._delivered.pop(delivery_tag, None)
+        if self._delivered is not None:
+            self._delivered.pop(delivery_tag, None)
         return None
 
 
-kombu_redis.QoS.restore_unacked = _restore_unacked_or_leave_to_redelivery
-kombu_redis.QoS.ack = _ack_or_leave_to_redelivery
+# The class itself is patched: every redis Channel makes its QoS from it (and the tests check it).
+kombu_redis.QoS.restore_unacked = _restore_unacked_or_leave_to_redelivery  # type: ignore[method-assign]
+kombu_redis.QoS.ack = _ack_or_leave_to_redelivery  # type: ignore[method-assign]

@@ -1,6 +1,7 @@
 """Query-string filters shared by the APIs."""
 
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import Any
 
 import django_filters as filters
 from django import forms
@@ -16,7 +17,7 @@ class UtcIsoDateTimeField(IsoDateTimeField):
     1-9999 that PostgreSQL refuses (offsets beyond ±15:59): without the conversion such a
     query string was a 500. A date-time that has no UTC equivalent is a 400."""
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> datetime | None:
         parsed = super().to_python(value)
         if parsed is None:
             return None

@@ -4,6 +4,8 @@ the schema matches the responses (checked by tests/integration/test_schemathesis
 
 from __future__ import annotations
 
+from typing import Any
+
 ERROR_COMPONENT = "Error"
 # DRF's error bodies: {"detail": "..."} or {"field": ["message", ...]}, or a list of messages
 # for a ValidationError raised with a plain message.
@@ -31,7 +33,7 @@ WITH_BODY = {
 }
 
 
-def add_error_responses(result, generator, request, public):
+def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """POSTPROCESSING_HOOKS entry: adds the standard error responses to every operation
     (never replacing a response an endpoint declares itself)."""
     result.setdefault("components", {}).setdefault("schemas", {})[ERROR_COMPONENT] = ERROR_SCHEMA

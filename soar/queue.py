@@ -48,7 +48,7 @@ def publish(name: str, args: Sequence[Any], *, what: str, **options: Any) -> boo
         logger.info("broker marked down; %s left for a retry", what)
         return False
     try:
-        task(name).apply_async(args=list(args), retry=False, **options)
+        task(name).apply_async(args=tuple(args), retry=False, **options)
         return True
     except Exception as exc:  # noqa: BLE001 - any broker failure: the stored rows are retried
         _down_until = time.monotonic() + BACKOFF_SECONDS

@@ -38,7 +38,7 @@ def _failed(operation: str, exc: Exception) -> None:
 
 
 @receiver(setting_changed, dispatch_uid="soar.safe_cache.reset")
-def _reset(setting: str, **kwargs) -> None:
+def _reset(setting: str, **kwargs: Any) -> None:
     # Tests swap CACHES: a new backend starts out available.
     global _down_until
     if setting == "CACHES":

@@ -7,14 +7,19 @@ import hashlib
 import logging
 import math
 import time
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth import user_logged_in, user_login_failed
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import NoReverseMatch, reverse
 
 from soar import safe_cache
@@ -28,15 +33,15 @@ class ContentSecurityPolicyMiddleware:
     """Adds SOAR_CSP (SOAR_CSP_API_DOCS under the Swagger UI) to every response while
     SOAR_CSP_ENABLED. A view may set its own header; it is left alone."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
         self.enabled = getattr(settings, "SOAR_CSP_ENABLED", False)
         self.header = ("Content-Security-Policy-Report-Only" if getattr(settings, "SOAR_CSP_REPORT_ONLY", False)
                        else "Content-Security-Policy")
         self.permissions_policy = getattr(settings, "SOAR_PERMISSIONS_POLICY", "")
-        self._docs_prefix = None
+        self._docs_prefix: str | None = None
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         if self.permissions_policy and "Permissions-Policy" not in response:
             response["Permissions-Policy"] = self.permissions_policy
@@ -62,10 +67,10 @@ class RejectNulInUrlMiddleware:
     cannot compare strings holding one, so a filter like ``?status=%00`` was a 500 wherever a
     parameter reaches a query without a form field (which would refuse it) in between."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if "\x00" in request.path or any("\x00" in key or any("\x00" in value for value in values)
                                           for key, values in request.GET.lists()):
             return JsonResponse({"detail": "NUL characters are not allowed in the URL."}, status=400)
@@ -99,7 +104,7 @@ def _address_id(address: str) -> str:
     return f"login-ip:{address}"
 
 
-def _client_address(request) -> str:
+def _client_address(request: HttpRequest | None) -> str:
     return (request.META.get("REMOTE_ADDR") or "") if request is not None else ""
 
 
@@ -109,7 +114,7 @@ def _lock_remaining(ident: str) -> int:
     return max(0, math.ceil(until - time.time())) if until else 0
 
 
-def _record_failure(ident: str, limit: int, lock_seconds, memory: int) -> int:
+def _record_failure(ident: str, limit: int, lock_seconds: Callable[[int], int], memory: int) -> int:
     """Counts one failure of ``ident``; at ``limit`` failures and beyond, locks it for
     ``lock_seconds(failures)``. Returns the lock's length (0: not locked)."""
     key = f"soar:failures:{ident}"
@@ -190,7 +195,7 @@ def record_token_failure(address: str) -> None:
         logger.warning("token authentication from address %s locked for %s seconds", address, seconds)
 
 
-def client_address(request) -> str:
+def client_address(request: HttpRequest) -> str:
     """REMOTE_ADDR (X-Forwarded-For is not trusted); works on Django and DRF requests."""
     return _client_address(request)
 
@@ -199,18 +204,19 @@ class LoginThrottleBackend:
     """First in AUTHENTICATION_BACKENDS: refuses, before any password is checked, while the
     username or the client address is locked. Authenticates nobody itself."""
 
-    def authenticate(self, request, username=None, **credentials):
+    def authenticate(self, request: HttpRequest | None, username: str | None = None, **credentials: Any) -> None:
         if username is not None and login_locked(str(username), _client_address(request)):
             raise PermissionDenied("too many failed log-ins")
         return None
 
-    def get_user(self, user_id):
+    def get_user(self, user_id: int) -> AbstractBaseUser | None:
         # Being first, this backend is what test clients' force_login() records in the session.
         return ModelBackend().get_user(user_id)
 
 
 @receiver(user_login_failed, dispatch_uid="soar.security.count_login_failure")
-def _count_login_failure(sender, credentials, request=None, **kwargs):
+def _count_login_failure(sender: object, credentials: dict[str, Any], request: HttpRequest | None = None,
+                         **kwargs: Any) -> None:
     username = str(credentials.get("username") or "")
     address = _client_address(request)
     if not login_locked(username, address):
@@ -218,7 +224,7 @@ def _count_login_failure(sender, credentials, request=None, **kwargs):
 
 
 @receiver(user_logged_in, dispatch_uid="soar.security.reset_login_failures")
-def _reset_login_failures(sender, request, user, **kwargs):
+def _reset_login_failures(sender: object, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: Any) -> None:
     clear_login_failures(user.get_username(), _client_address(request))
 
 
@@ -227,19 +233,19 @@ class ThrottledLoginView(LoginView):
 
     LOCKED_MESSAGE = "Too many failed log-in attempts. Try again in {minutes} minute(s)."
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         remaining = login_lock_remaining(request.POST.get("username", ""), _client_address(request))
         if remaining:
             return self._locked_response(remaining)
         return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form):
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         remaining = login_lock_remaining(form.data.get("username", ""), _client_address(self.request))
         if remaining:
             return self._locked_response(remaining)
         return super().form_invalid(form)
 
-    def _locked_response(self, remaining: int):
+    def _locked_response(self, remaining: int) -> HttpResponse:
         form = self.get_form_class()(self.request)  # unbound: the password is not echoed
         context = self.get_context_data(form=form, locked_message=locked_message(remaining))
         response = self.render_to_response(context, status=429)
@@ -251,12 +257,10 @@ def locked_message(remaining: int) -> str:
     return ThrottledLoginView.LOCKED_MESSAGE.format(minutes=max(1, -(-remaining // 60)))
 
 
-def throttled_admin_login(request, extra_context=None):
+def throttled_admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
     """The admin's log-in page (``admin.site.login``), answering 429 + Retry-After like /login/
     while the address or the (address, username) pair is locked. LoginThrottleBackend already
     refuses the attempt; this only makes the refusal visible (status, header, message)."""
-    from django.contrib import admin  # the admin site is built after this module is imported
-
     response = admin.site.login(request, extra_context)
     if request.method != "POST" or response.status_code != 200:
         return response  # a GET, or a successful log-in's redirect

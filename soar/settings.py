@@ -4,6 +4,7 @@ Celery tasks run in-process, so `make run` works on a bare machine."""
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -12,20 +13,20 @@ from kombu import Queue
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def env(name, default=None):
+def env(name: str, default: Any = None) -> Any:
     value = os.environ.get(name)
     return default if value in (None, "") else value
 
 
-def env_bool(name, default=False):
+def env_bool(name: str, default: bool | str = False) -> bool:
     return str(env(name, default)).lower() in ("1", "true", "yes", "on")
 
 
-def env_int(name, default):
+def env_int(name: str, default: int | str) -> int:
     return int(env(name, default))
 
 
-def env_list(name, default=""):
+def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in str(env(name, default)).split(",") if item.strip()]
 
 
@@ -115,7 +116,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "soar.sqlite3",
+            "NAME": str(VAR_DIR / "soar.sqlite3"),
             "OPTIONS": {
                 # Writers queue for the lock instead of failing with "database is locked".
                 "transaction_mode": "IMMEDIATE",
@@ -194,7 +195,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "soar.api.exception_handler",
 }
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "Mini-SOAR API",
     "DESCRIPTION": "Alert ingestion, cases, enrichment and playbooks.",
     "VERSION": "1.0.0",

@@ -9,6 +9,8 @@ never keeps a previous task's id), ``task_postrun`` restores the previous contex
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Task
 from celery.signals import task_postrun, task_prerun
 
@@ -24,11 +26,11 @@ def outgoing_headers() -> dict[str, str]:
     return {header: str(ctx[name]) for name, header in HEADERS.items() if ctx.get(name)}
 
 
-def incoming_context(task_request) -> dict[str, str]:
+def incoming_context(task_request: Any) -> dict[str, str]:
     """The request context a task was published with: a worker's request has the message
     headers as attributes, an eager one as ``request.headers``."""
     headers = getattr(task_request, "headers", None) or {}
-    values = {}
+    values: dict[str, str] = {}
     for name, header in HEADERS.items():
         value = getattr(task_request, header, None) or headers.get(header)
         if isinstance(value, str) and value:
@@ -41,8 +43,8 @@ def incoming_context(task_request) -> dict[str, str]:
 class ContextTask(Task):
     """The app's base task: publishing carries the current request context along."""
 
-    def apply_async(self, args=None, kwargs=None, task_id=None, producer=None, link=None, link_error=None,
-                    shadow=None, **options):
+    def apply_async(self, args: Any = None, kwargs: Any = None, task_id: str | None = None, producer: Any = None,
+                    link: Any = None, link_error: Any = None, shadow: str | None = None, **options: Any) -> Any:
         headers = outgoing_headers()
         if headers:
             options["headers"] = {**headers, **(options.get("headers") or {})}
@@ -50,14 +52,14 @@ class ContextTask(Task):
 
 
 @task_prerun.connect(dispatch_uid="soar.task_context.bind")
-def bind_task_context(task=None, **kwargs):
+def bind_task_context(task: Task | None = None, **kwargs: Any) -> None:
     if task is None or task.request is None:
         return
     setattr(task.request, _CONTEXT_ATTRIBUTE, _request_context.set(incoming_context(task.request)))
 
 
 @task_postrun.connect(dispatch_uid="soar.task_context.reset")
-def reset_task_context(task=None, **kwargs):
+def reset_task_context(task: Task | None = None, **kwargs: Any) -> None:
     token = getattr(task.request, _CONTEXT_ATTRIBUTE, None) if task is not None and task.request is not None else None
     if token is not None:
         try:

@@ -7,12 +7,13 @@ adapter only has to decide which fields are *required*.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import math
 import re
 import urllib.parse
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from alerts.normalization import (
     MAX_ENTITY_VALUE,
@@ -56,6 +57,11 @@ def first(*values: Any, limit: int = MAX_FIELD) -> str:
         if text:
             return text
     return ""
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """An optional object: anything else reads as an empty one."""
+    return value if isinstance(value, dict) else {}
 
 
 def as_list(value: Any) -> list:
@@ -116,7 +122,7 @@ def batch(items: Any, name: str = "alerts") -> list:
     return items
 
 
-def timestamp_or_warn(value: Any, name: str, warnings: list[str]):
+def timestamp_or_warn(value: Any, name: str, warnings: list[str]) -> dt.datetime | None:
     """An optional time: a value that cannot be read falls back to the received time (None)
     with a warning on the alert, instead of refusing an alert the sender will never re-send."""
     try:
@@ -198,7 +204,7 @@ def unwrap_hit(item: Any) -> Any:
     return item
 
 
-def timestamp(value: Any, name: str = "occurred_at"):
+def timestamp(value: Any, name: str = "occurred_at") -> dt.datetime | None:
     """parse_timestamp guarded against values it cannot even print in its error message."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _MAX_INT:
         raise NormalizationError({name: ["Not a valid timestamp (number out of range)."]})
@@ -229,6 +235,11 @@ class Errors:
     def raise_if_any(self) -> None:
         if self.errors:
             raise NormalizationError(self.errors)
+
+    def refuse(self, name: str, message: str) -> NoReturn:
+        """Add a last error and refuse with all of them."""
+        self.add(name, message)
+        raise NormalizationError(self.errors)
 
 
 def url_host(url: Any) -> str:

@@ -76,8 +76,6 @@ class EmailAdapter(Adapter):
         data = self.require_object(payload)
         errors = Errors()
         sender = try_observable("email", _address(data.get("from")))
-        if sender is None:
-            errors.add("from", "Required: the sender's e-mail address.")
         warnings: list[str] = []
         sev = severity_or_warn(data.get("severity"), "severity", warnings)
         when = timestamp_or_warn(data.get("received_at"), "received_at", warnings)
@@ -86,6 +84,8 @@ class EmailAdapter(Adapter):
                 errors.add(name, "Must be a list.")
         if data.get("headers") is not None and not isinstance(data.get("headers"), dict):
             errors.add("headers", "Must be an object.")
+        if sender is None:
+            errors.refuse("from", "Required: the sender's e-mail address.")
         errors.raise_if_any()
 
         subject = first(data.get("subject"), limit=450) or "(no subject)"

@@ -22,17 +22,22 @@ tool that only fills ``data`` still gets its indicators linked and correlated.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
 
 from alerts.adapters import Adapter, register
 from alerts.adapters._common import label_observables
 from alerts.normalization import (
     NormalizationError,
     NormalizedAlert,
+    Observable,
     make_observable,
     map_severity,
     parse_timestamp,
 )
+
+T = TypeVar("T")
 
 ALLOWED_KEYS = {
     "title", "severity", "source_ref", "description", "confidence", "category", "entity",
@@ -52,19 +57,22 @@ class GenericAdapter(Adapter):
         if unknown:
             errors["non_field_errors"] = [f"Unknown field(s): {', '.join(unknown)[:200]}. Put extra data under 'data'."]
 
-        def check(name, fn):
+        def check(name: str, fn: Callable[[], T], default: T) -> T:
+            """``fn()``, or ``default`` with its errors recorded under ``name``."""
             try:
                 return fn()
             except NormalizationError as exc:
                 for key, msgs in exc.errors.items():
                     field_name = name if key in ("non_field_errors", name) else f"{name}.{key}"
                     errors.setdefault(field_name, []).extend(msgs)
-                return None
+                return default
 
         title = data.get("title")
         if not isinstance(title, str) or not title.strip():
             errors.setdefault("title", []).append("This field is required and must be a string.")
-        severity = check("severity", lambda: map_severity(data.get("severity", "medium"), scale=(1, 2, 3, 4)))
+            title = ""
+        severity = check("severity", lambda: map_severity(data.get("severity", "medium"), scale=(1, 2, 3, 4)),
+                         "medium")
         confidence = data.get("confidence", 50)
         if isinstance(confidence, bool) or not isinstance(confidence, int) or not 0 <= confidence <= 100:
             errors.setdefault("confidence", []).append("Must be an integer from 0 to 100.")
@@ -77,10 +85,10 @@ class GenericAdapter(Adapter):
             if not isinstance(entity, dict):
                 errors.setdefault("entity", []).append("Must be an object with 'type' and 'value'.")
             else:
-                primary = check("entity", lambda: make_observable(entity.get("type"), entity.get("value")))
+                primary = check("entity", lambda: make_observable(entity.get("type"), entity.get("value")), None)
                 if primary:
                     entity_type, entity_value = primary.type, primary.value
-        observables = []
+        observables: list[Observable] = []
         raw_observables = data.get("observables", [])
         if not isinstance(raw_observables, list):
             errors.setdefault("observables", []).append("Must be a list of {type, value} objects.")
@@ -89,10 +97,10 @@ class GenericAdapter(Adapter):
             if not isinstance(item, dict):
                 errors.setdefault(f"observables[{index}]", []).append("Must be an object.")
                 continue
-            obs = check(f"observables[{index}]", lambda item=item: make_observable(item.get("type"), item.get("value")))
+            obs = check(f"observables[{index}]", partial(make_observable, item.get("type"), item.get("value")), None)
             if obs:
                 observables.append(obs)
-        occurred_at = check("occurred_at", lambda: parse_timestamp(data.get("occurred_at")))
+        occurred_at = check("occurred_at", lambda: parse_timestamp(data.get("occurred_at")), None)
         if errors:
             raise NormalizationError(errors)
         if isinstance(data.get("data"), dict):

@@ -30,6 +30,7 @@ from typing import Any
 
 from alerts.adapters import Adapter, register
 from alerts.adapters._common import (
+    as_dict,
     as_list,
     batch,
     first,
@@ -68,7 +69,7 @@ def _parse_unified(data: dict) -> list[NormalizedAlert]:
 
 def _parse_legacy(data: dict) -> list[NormalizedAlert]:
     warnings: list[str] = []
-    tags = data.get("tags") if isinstance(data.get("tags"), dict) else {}
+    tags = as_dict(data.get("tags"))
     matches = [m for m in as_list(data.get("evalMatches"))[:100] if isinstance(m, dict)]
     match_tags: dict[str, Any] = {}
     for match in matches:

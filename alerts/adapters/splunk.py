@@ -55,7 +55,7 @@ DESCRIPTION_FIELDS = 40
 
 
 def _result_lines(result: dict) -> str:
-    lines = []
+    lines: list[str] = []
     for key, value in list(result.items())[: DESCRIPTION_FIELDS * 4]:
         if len(lines) >= DESCRIPTION_FIELDS:
             break
@@ -102,13 +102,11 @@ class SplunkAdapter(Adapter):
         when = timestamp_or_warn(result.get("_time") or None, "result._time", warnings)
 
         sev_raw = first(result.get("severity"), result.get("urgency"), limit=64)
-        actors = [host_observable(v) for name in ACTOR_FIELDS for v in as_list(result.get(name))[:20]]
-        assets = [host_observable(v) for name in ASSET_FIELDS for v in as_list(result.get(name))[:20]]
+        actors = [o for name in ACTOR_FIELDS for v in as_list(result.get(name))[:20] if (o := host_observable(v))]
+        assets = [o for name in ASSET_FIELDS for v in as_list(result.get(name))[:20] if (o := host_observable(v))]
         typed = pairs_observables(
             [(obs_type, result.get(name)) for obs_type, names in TYPED_FIELDS for name in names]
         ) + url_observables(as_list(result.get("url"))[:20])
-        actors = [o for o in actors if o]
-        assets = [o for o in assets if o]
         users = [o for o in typed if o.type == "user"]
         entity = next(iter(actors + users + assets), None)
         observables = actors + assets + typed + label_observables(result)

@@ -29,6 +29,7 @@ from typing import Any
 
 from alerts.adapters import Adapter, register
 from alerts.adapters._common import (
+    as_dict,
     as_list,
     batch,
     documents,
@@ -90,7 +91,7 @@ def _parse_event(event: Any) -> NormalizedAlert:
         severity = raised
     when = timestamp_or_warn(data.get("timestamp"), "timestamp", warnings)
 
-    dns = data.get("dns") if isinstance(data.get("dns"), dict) else {}
+    dns = as_dict(data.get("dns"))
     # EVE dns v2 logs "query": [...]; Suricata 7+ (dns v3) logs "queries": [...].
     queries = [dig(q, "rrname") for key in ("query", "queries") for q in as_list(dns.get(key))[:20]]
     src = pairs_observables([("ip", data.get("src_ip"))])

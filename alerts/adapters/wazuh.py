@@ -35,6 +35,7 @@ from typing import Any
 
 from alerts.adapters import Adapter, register
 from alerts.adapters._common import (
+    as_dict,
     as_list,
     batch,
     documents,
@@ -91,8 +92,8 @@ def _parse_doc(doc: Any) -> NormalizedAlert:
     level = _level(rule, warnings)
     when = timestamp_or_warn(data.get("timestamp") or data.get("@timestamp"), "timestamp", warnings)
 
-    agent = data.get("agent") if isinstance(data.get("agent"), dict) else {}
-    event = data.get("data") if isinstance(data.get("data"), dict) else {}
+    agent = as_dict(data.get("agent"))
+    event = as_dict(data.get("data"))
     if ecs:
         # 5.x documents are ECS: the 4.x data.* fields are source.*, user.*, url.*, host.*.
         event = {"srcip": field(data, "source.ip"), "dstip": field(data, "destination.ip"),
@@ -118,7 +119,7 @@ def _parse_doc(doc: Any) -> NormalizedAlert:
     ]) + url_observables(as_list(event.get("url"))[:10])
     entity = src[0] if src else agent_host
 
-    mitre = rule.get("mitre") if isinstance(rule.get("mitre"), dict) else {}
+    mitre = as_dict(rule.get("mitre"))
     tactics = [scalar(t, 100) for t in as_list(mitre.get("tactic"))[:10]]
     techniques = [scalar(t, 20) for t in as_list(mitre.get("id"))[:20]]
     groups = [scalar(g, 100) for g in as_list(rule.get("groups"))[:20]]

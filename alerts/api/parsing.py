@@ -5,33 +5,34 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from rest_framework.request import Request
 
-from alerts.services import IngestError
+from soar.errors import InvalidInput, TooLarge, UnsupportedFormat
 from soar.json_limits import json_problem
 
 
-def _refuse_constant(name: str):
+def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def read_body(request) -> bytes:
+def read_body(request: Request) -> bytes:
     limit = settings.SOAR_MAX_BODY_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        raise IngestError(400, {"detail": "Invalid Content-Length header."})
+        raise InvalidInput("Invalid Content-Length header.")
     if declared > limit:
-        raise IngestError(413, {"detail": f"Request body is larger than {limit} bytes."})
+        raise TooLarge(f"Request body is larger than {limit} bytes.")
     try:
         body = request.body
     except RequestDataTooBig:
-        raise IngestError(413, {"detail": f"Request body is larger than {limit} bytes."})
+        raise TooLarge(f"Request body is larger than {limit} bytes.")
     if len(body) > limit:
-        raise IngestError(413, {"detail": f"Request body is larger than {limit} bytes."})
+        raise TooLarge(f"Request body is larger than {limit} bytes.")
     return body
 
 
@@ -40,11 +41,11 @@ RAW_MESSAGE_TYPES = ("message/rfc822", "application/eml")
 RAW_MESSAGE_KINDS = ("email",)
 
 
-def content_type_of(request) -> str:
+def content_type_of(request: Request) -> str:
     return request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
 
 
-def parse_body(request, body: bytes, source_kind: str) -> Any:
+def parse_body(request: Request, body: bytes, source_kind: str) -> Any:
     """The payload to hand to the source's adapter: parsed JSON, or the raw bytes of a message."""
     content_type = content_type_of(request)
     if source_kind in RAW_MESSAGE_KINDS and content_type not in RAW_MESSAGE_TYPES and looks_like_message(body):
@@ -53,10 +54,10 @@ def parse_body(request, body: bytes, source_kind: str) -> Any:
         content_type = RAW_MESSAGE_TYPES[0]
     if content_type in RAW_MESSAGE_TYPES:
         if source_kind not in RAW_MESSAGE_KINDS:
-            raise IngestError(415, {"detail": f"A {content_type} body is read only by e-mail sources; this source's "
-                                              f"adapter ({source_kind}) takes application/json."})
+            raise UnsupportedFormat(f"A {content_type} body is read only by e-mail sources; this source's "
+                                    f"adapter ({source_kind}) takes application/json.")
         if not body.strip():
-            raise IngestError(400, {"detail": "Request body is empty."})
+            raise InvalidInput("Request body is empty.")
         return body
     return parse_json(request, body)
 
@@ -74,23 +75,23 @@ def looks_like_message(body: bytes) -> bool:
     return len(headers) >= 2 or bool(lines and lines[0].startswith(b"From "))
 
 
-def parse_json(request, body: bytes) -> Any:
+def parse_json(request: Request, body: bytes) -> Any:
     if not body.strip():
-        raise IngestError(400, {"detail": "Request body is empty."})
+        raise InvalidInput("Request body is empty.")
     content_type = content_type_of(request)
     if content_type not in ("application/json", "text/json") and not content_type.endswith("+json"):
-        raise IngestError(415, {"detail": "Content-Type must be application/json (or message/rfc822 for "
-                                          "e-mail sources)."})
+        raise UnsupportedFormat("Content-Type must be application/json (or message/rfc822 for "
+                                "e-mail sources).")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise IngestError(400, {"detail": "Request body is not valid UTF-8."})
+        raise InvalidInput("Request body is not valid UTF-8.")
     try:
         data = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
-        raise IngestError(400, {"detail": f"JSON is nested deeper than {settings.SOAR_MAX_JSON_DEPTH} levels."})
+        raise InvalidInput(f"JSON is nested deeper than {settings.SOAR_MAX_JSON_DEPTH} levels.")
     except ValueError as exc:
-        raise IngestError(400, {"detail": f"Invalid JSON: {str(exc)[:200]}"})
+        raise InvalidInput(f"Invalid JSON: {str(exc)[:200]}")
     check_json(data, settings.SOAR_MAX_JSON_DEPTH, body)
     return data
 
@@ -98,4 +99,4 @@ def parse_json(request, body: bytes) -> Any:
 def check_json(data: Any, max_depth: int, body: bytes | None = None) -> None:
     problem = json_problem(data, max_depth, body)
     if problem:
-        raise IngestError(400, {"detail": problem})
+        raise InvalidInput(problem)

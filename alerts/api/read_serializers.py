@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from alerts.models import Alert, Observable
+from alerts.models import Alert, AlertSource, Observable
 
 
 class ObservableBriefSerializer(serializers.ModelSerializer):
@@ -10,7 +10,10 @@ class ObservableBriefSerializer(serializers.ModelSerializer):
 
 
 class AlertListSerializer(serializers.ModelSerializer):
-    source = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    # The alert's source by name. The metaclass takes declared fields out of the class, so this
+    # does not replace Field.source at runtime; the stubs only see a class attribute.
+    source: serializers.SlugRelatedField[AlertSource] = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="name", read_only=True)
 
     class Meta:
         model = Alert

@@ -4,9 +4,10 @@ its path with the ingestion webhook (POST, source-token auth)."""
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.generics import GenericAPIView
@@ -26,7 +27,7 @@ from soar.authentication import ThrottledTokenAuthentication
 USER_AUTH = [ThrottledTokenAuthentication, SessionAuthentication]  # token first: refusals are 401
 
 
-class AlertReadMixin:
+class AlertReadMixin(GenericAPIView):
     authentication_classes = USER_AUTH
     permission_classes = [IsAuthenticated]
     filter_backends = [DjangoFilterBackend, OrderingFilter, SearchFilter]
@@ -36,7 +37,7 @@ class AlertReadMixin:
     pagination_class = NewestFirstCursorPagination
     queryset = Alert.objects.none()
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Alert]:
         alerts = visible_alerts(self.request.user).select_related("source")
         return alerts.prefetch_related("observables") if getattr(self, "action", "") == "retrieve" else alerts
 
@@ -67,19 +68,10 @@ class AlertViewSet(AlertReadMixin, mixins.RetrieveModelMixin, viewsets.GenericVi
 
 
 class _QueueActionView(APIView):
+    """Refusals (alerts.queue_actions.QueueActionError) are answered by their kind (soar.api)."""
+
     authentication_classes = USER_AUTH
     permission_classes = [IsAuthenticated]
-
-    def run(self, func):
-        try:
-            case_id, count = func()
-        except queue_actions.QueueActionError as exc:
-            if exc.status == 403:
-                raise exceptions.PermissionDenied(str(exc))
-            if exc.status == 404:
-                raise exceptions.NotFound(str(exc))
-            raise exceptions.ValidationError({exc.field: [str(exc)]})
-        return case_id, count
 
 
 class PromoteAlertsView(_QueueActionView):
@@ -89,8 +81,8 @@ class PromoteAlertsView(_QueueActionView):
         serializer = s.PromoteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        case_id, count = self.run(lambda: queue_actions.promote(
-            request.user, data["alert_ids"], team_id=data["team"], title=data["title"]))
+        case_id, count = queue_actions.promote(request.user, data["alert_ids"], team_id=data["team"],
+                                               title=data["title"])
         return Response({"case_id": case_id, "alerts": count}, status=status.HTTP_201_CREATED)
 
 
@@ -101,5 +93,5 @@ class AttachAlertsView(_QueueActionView):
         serializer = s.AttachSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        case_id, count = self.run(lambda: queue_actions.attach(request.user, data["alert_ids"], data["case_id"]))
+        case_id, count = queue_actions.attach(request.user, data["alert_ids"], data["case_id"])
         return Response({"case_id": case_id, "alerts": count})

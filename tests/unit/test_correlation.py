@@ -119,7 +119,7 @@ def test_promote_and_attach_from_the_queue(source, django_user_model):
     case = Case.objects.get(pk=case_id)
     assert set(case.alerts.values_list("pk", flat=True)) == {low1.pk, low2.pk}
     assert case.severity == "medium"
-    with pytest.raises(ValueError):
+    with pytest.raises(correlation.NotQueued):
         correlation.promote_alerts([low1.pk], actor=analyst)
 
 

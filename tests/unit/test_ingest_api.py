@@ -199,3 +199,18 @@ def test_ingest_token_cannot_read_other_api(client, make_source):
     # the schema is public, but the admin and case API are not reachable with a source token
     response = client.get("/admin/", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 302 and "/login" in response["Location"]
+
+
+def test_refusals_are_application_errors_answered_by_kind(client, make_source):
+    """The webhook raises soar.errors kinds; the API's handler answers them (detail + code), the
+    view only adds its authentication scheme to a 401."""
+    _, token = make_source(name="kinds", hmac_secret="s3cret")
+    missing = client.post("/api/v1/alerts", data=json.dumps(ALERT), content_type="application/json")
+    assert missing.status_code == 401 and missing["WWW-Authenticate"] == 'Bearer realm="soar-ingest"'
+    assert missing.json() == {"detail": "Missing 'Authorization: Bearer <source token>' header.",
+                              "code": "not_authenticated"}
+    unsigned = post(client, token, ALERT)
+    assert unsigned.status_code == 401 and unsigned.json()["code"] == "signature_rejected"
+    assert unsigned["WWW-Authenticate"] == 'Bearer realm="soar-ingest"'
+    too_large = post(client, token, b"x", CONTENT_LENGTH="999999999")
+    assert too_large.status_code == 413 and too_large.json()["code"] == "too_large"

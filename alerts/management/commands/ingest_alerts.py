@@ -2,19 +2,21 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from alerts.api.parsing import check_json
 from alerts.models import AlertSource
-from alerts.services import IngestError, ingest
+from alerts.services import StoredAlert, ingest
+from soar.errors import ApplicationError
 
 CHUNK = 500
 
 
-def read_items(path: Path) -> list[tuple[int, object]]:
+def read_items(path: Path) -> list[tuple[int, Any]]:
     """(line or index, payload) pairs from a JSON array/object or NDJSON file."""
     text = path.read_text(encoding="utf-8")
     stripped = text.lstrip()
@@ -39,12 +41,12 @@ def read_items(path: Path) -> list[tuple[int, object]]:
 class Command(BaseCommand):
     help = "Ingest alerts from a JSON array / object or NDJSON file, as source NAME."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument("--source", required=True, help="AlertSource name (its adapter parses the file).")
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, file: Path, source: str, no_progress: bool, **options):
+    def handle(self, *args: Any, file: Path, source: str, no_progress: bool, **options: Any) -> None:
         alert_source = AlertSource.objects.filter(name=source).first()
         if alert_source is None:
             names = ", ".join(AlertSource.objects.values_list("name", flat=True)) or "none configured"
@@ -71,19 +73,26 @@ class Command(BaseCommand):
         if rejected:
             raise CommandError(f"{len(rejected)} item(s) rejected.")
 
-    def _ingest_chunk(self, source, chunk):
+    def _ingest_chunk(self, source: AlertSource,
+                      chunk: list[tuple[int, Any]]) -> list[tuple[int, list[StoredAlert] | str]]:
+        """(number, stored alerts) of the chunk, or per item: (number, why it was rejected)."""
         try:
             for _, payload in chunk:
                 check_json(payload, settings.SOAR_MAX_JSON_DEPTH)
             return [(chunk[0][0], ingest(source, [p for _, p in chunk], batch=True))]
-        except IngestError:
+        except ApplicationError:
             pass
         # Something in the chunk is bad: go one by one so the good items still land.
-        results = []
+        results: list[tuple[int, list[StoredAlert] | str]] = []
         for number, payload in chunk:
             try:
                 check_json(payload, settings.SOAR_MAX_JSON_DEPTH)
                 results.append((number, ingest(source, [payload])))
-            except IngestError as exc:
-                results.append((number, json.dumps(exc.errors)[:300]))
+            except ApplicationError as exc:
+                results.append((number, rejection(exc)))
         return results
+
+
+def rejection(exc: ApplicationError) -> str:
+    """A rejected item's line: its field errors, or the refusal's message, as JSON."""
+    return json.dumps(exc.errors if exc.errors is not None else {"detail": exc.message})[:300]
