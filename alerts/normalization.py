@@ -19,10 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cases.vocabulary import SEVERITIES, SEVERITY_RANK  # the one severity scale
 from soar.errors import InvalidInput
-
-SEVERITIES = ("info", "low", "medium", "high", "critical")
-SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 ENTITY_TYPES = ("ip", "domain", "url", "hostname", "user", "email", "hash", "process")
 

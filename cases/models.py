@@ -9,8 +9,13 @@ from django.db import models
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-SEVERITY_CHOICES = [(s, s.capitalize()) for s in ("info", "low", "medium", "high", "critical")]
-SEVERITY_RANK = {name: rank for rank, (name, _) in enumerate(SEVERITY_CHOICES)}
+from cases.vocabulary import (  # noqa: F401 - SEVERITY_RANK: re-exported for the cases app's own modules
+    OPEN_STATUSES,
+    SEVERITY_CHOICES,
+    SEVERITY_RANK,
+    CaseStatus,
+    EventKind,
+)
 
 
 class Team(models.Model):
@@ -36,14 +41,8 @@ class Tag(models.Model):
 
 
 class Case(models.Model):
-    class Status(models.TextChoices):
-        NEW = "NEW", "New"
-        TRIAGED = "TRIAGED", "Triaged"
-        IN_PROGRESS = "IN_PROGRESS", "In progress"
-        RESOLVED = "RESOLVED", "Resolved"
-        CLOSED = "CLOSED", "Closed"
-
-    OPEN_STATUSES = (Status.NEW, Status.TRIAGED, Status.IN_PROGRESS)
+    Status = CaseStatus
+    OPEN_STATUSES = OPEN_STATUSES
 
     title = models.CharField(max_length=500)
     description = models.TextField(blank=True)
@@ -162,21 +161,7 @@ class SlaTarget(models.Model):
 class CaseEvent(models.Model):
     """One entry of a case's timeline (alerts, status changes, notes, evidence, runs...)."""
 
-    class Kind(models.TextChoices):
-        CREATED = "created"
-        ALERT_ATTACHED = "alert_attached"
-        STATUS_CHANGED = "status_changed"
-        ASSIGNED = "assigned"
-        NOTE = "note"
-        TAGGED = "tagged"
-        SEVERITY_CHANGED = "severity_changed"
-        ALERTS_RESOLVED = "alerts_resolved"
-        ENRICHMENT = "enrichment"
-        PLAYBOOK = "playbook"
-        APPROVAL = "approval"
-        MERGED = "merged"
-        SHARED = "shared"
-        UPDATED = "updated"
+    Kind = EventKind
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)
