@@ -15,19 +15,18 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import roles
+from cases.api.authentication import USER_AUTHENTICATION
 from cases.selectors import teams_for
 from reporting import exports, formatting, metrics
 from reporting.params import PRESET_DAYS, ReportParamsSerializer
 from reporting.selectors import cached_report_summary
-from soar.authentication import ThrottledTokenAuthentication
 
-USER_AUTH = [ThrottledTokenAuthentication, SessionAuthentication]  # token first: refusals are 401
+USER_AUTH = USER_AUTHENTICATION
 
 
 def _export_queries(scope) -> dict[str, str]:

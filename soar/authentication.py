@@ -2,10 +2,9 @@
 its settings, before rest_framework.views exists (soar/api.py imports that).
 
 ``BaseThrottledTokenAuthentication`` is the project's generic part (a throttle on wrong tokens,
-expiry); which model holds the tokens is the subclass's business. ``ThrottledTokenAuthentication``
-looks them up in ``cases.models.ApiToken``: it belongs to the cases app
-(``cases/api/authentication.py``), where it can import the model at module level; until it moves
-there it imports the model when a token is checked, as soar must not import an app."""
+expiry); which model holds the tokens is the subclass's business: the cases app's
+``cases.api.authentication.ApiTokenAuthentication`` looks them up in ``cases.models.ApiToken``
+(soar, the bottom floor, imports no app)."""
 
 from __future__ import annotations
 
@@ -75,12 +74,3 @@ class BaseThrottledTokenAuthentication(TokenAuthentication):
         """The stored token of ``key`` (with its user), or None."""
         raise NotImplementedError
 
-
-class ThrottledTokenAuthentication(BaseThrottledTokenAuthentication):
-    """Tokens of ``cases.models.ApiToken``, looked up by their SHA-256 (the key itself is not
-    stored). To move to the cases app (see the module's docstring)."""
-
-    def find_token(self, key: str) -> UserToken | None:
-        from cases.models import ApiToken  # until this class moves to the cases app (module docstring)
-
-        return ApiToken.objects.select_related("user").filter(digest=ApiToken.digest_of(key)).first()

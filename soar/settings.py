@@ -181,7 +181,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First, so that refusals are 401 + WWW-Authenticate (DRF takes the first class's header).
-        "soar.authentication.ThrottledTokenAuthentication",  # hashed, expiring tokens + a throttle on wrong ones
+        "cases.api.authentication.ApiTokenAuthentication",  # hashed, expiring tokens + a throttle on wrong ones
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -8,7 +8,6 @@ from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -21,10 +20,10 @@ from alerts.api.views import IngestAlertView
 from alerts.filtersets import AlertFilter
 from alerts.models import Alert
 from alerts.selectors import visible_alerts
+from cases.api.authentication import USER_AUTHENTICATION
 from cases.api.pagination import NewestFirstCursorPagination
-from soar.authentication import ThrottledTokenAuthentication
 
-USER_AUTH = [ThrottledTokenAuthentication, SessionAuthentication]  # token first: refusals are 401
+USER_AUTH = USER_AUTHENTICATION
 
 
 class AlertReadMixin(GenericAPIView):
