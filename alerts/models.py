@@ -54,6 +54,11 @@ class Observable(models.Model):
     # value may exceed index limits; uniqueness is enforced on the digest.
     value_hash = models.CharField(max_length=64, editable=False)
     first_seen = models.DateTimeField(auto_now_add=True)
+    # The cases that hold this observable (case.observables). Declared here, not on Case, so that
+    # the cases app names no model of the floor above it; the table is the one Case declared
+    # until migration alerts/0009 (cases_case_observables: case_id, observable_id).
+    cases = models.ManyToManyField("cases.Case", blank=True, related_name="observables",
+                                   db_table="cases_case_observables")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["type", "value_hash"], name="observable_unique_type_value")]

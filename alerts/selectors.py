@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Count, Min, Q, QuerySet
 
-from alerts.models import Alert, AlertSource
+from alerts.models import Alert, AlertSource, Observable
 from cases import roles
 from cases.roles import Actor
 from cases.selectors import team_ids_query, visible_cases
@@ -80,3 +80,9 @@ def outbox_backlog() -> tuple[int, datetime | None]:
 def queued_count() -> int:
     """Alerts waiting in the analyst alert queue (in no case)."""
     return Alert.objects.filter(status=Alert.Status.QUEUED).count()
+
+
+def visible_observables(user: Actor) -> QuerySet[Observable]:
+    """Observables linked to the cases ``user`` can see."""
+    links = Observable.cases.through.objects.filter(case_id__in=visible_cases(user).values("pk"))
+    return Observable.objects.filter(pk__in=links.values("observable_id"))

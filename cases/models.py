@@ -54,7 +54,7 @@ class Case(models.Model):
     )
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
     tags = models.ManyToManyField(Tag, blank=True, related_name="cases")
-    observables = models.ManyToManyField("alerts.Observable", blank=True, related_name="cases")
+    # case.observables: the link is declared on alerts.Observable.cases (the lower floor names nothing above it).
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged")
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

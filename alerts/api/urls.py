@@ -1,8 +1,13 @@
-from django.urls import path
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.routers import SimpleRouter
 
-from alerts.api import read_views, views
+from alerts.api import observables, read_views, views
 
-urlpatterns = [
+router = SimpleRouter()
+router.trailing_slash = "/?"  # as the cases API: /api/v1/observables and /api/v1/observables/
+router.register("observables", observables.ObservableViewSet, basename="api-observable")
+
+urlpatterns: list[URLPattern | URLResolver] = [
     # POST = ingestion webhook (source token); GET = alerts visible to the user (read_views).
     path("alerts", read_views.AlertCollectionView.as_view(), name="api-ingest-alert"),
     path("alerts/batch", views.IngestBatchView.as_view(), name="api-ingest-batch"),
@@ -10,3 +15,5 @@ urlpatterns = [
     path("alerts/attach", read_views.AttachAlertsView.as_view(), name="api-alerts-attach"),
     path("alerts/<int:pk>", read_views.AlertViewSet.as_view({"get": "retrieve"}), name="api-alert-detail"),
 ]
+
+urlpatterns += router.urls

@@ -137,13 +137,6 @@ class TagSerializer(serializers.ModelSerializer):
         fields = ["id", "name"]
 
 
-class ObservableSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    type = serializers.CharField(read_only=True)
-    value = serializers.CharField(read_only=True)
-    first_seen = serializers.DateTimeField(read_only=True)
-
-
 class AuditLogSerializer(serializers.ModelSerializer):
     actor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True)

@@ -8,7 +8,6 @@ router.register("cases", views.CaseViewSet, basename="api-case")
 router.register("notes", views.NoteViewSet, basename="api-note")
 router.register("timeline", views.TimelineViewSet, basename="api-timeline")
 router.register("tags", views.TagViewSet, basename="api-tag")
-router.register("observables", views.ObservableViewSet, basename="api-observable")
 router.register("audit-log", views.AuditLogViewSet, basename="api-audit-log")
 
 urlpatterns = router.urls

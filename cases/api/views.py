@@ -232,23 +232,6 @@ class TagViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         services.record_audit("tag.create", tag, actor=self.request.user, after={"name": tag.name})
 
 
-@extend_schema(tags=["cases"])
-class ObservableViewSet(viewsets.ReadOnlyModelViewSet):
-    """Observables linked to the cases you can see."""
-
-    serializer_class = s.ObservableSerializer
-    pagination_class = NewestFirstCursorPagination
-    filter_backends = [DjangoFilterBackend, SearchFilter]
-    filterset_fields = ["type"]
-    search_fields = ["value"]
-
-    def get_queryset(self):
-        model = Case._meta.get_field("observables").related_model
-        links = Case.observables.through.objects.filter(
-            case_id__in=selectors.visible_cases(self.request.user).values("pk"))
-        return model._default_manager.filter(pk__in=links.values("observable_id"))
-
-
 @extend_schema(tags=["audit"])
 class AuditLogViewSet(viewsets.ReadOnlyModelViewSet):
     """Append-only audit trail. Auditors and admins read all of it; SOC leads read the
