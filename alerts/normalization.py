@@ -425,17 +425,6 @@ def extract_observables(text: str) -> list[Observable]:
     return observables_from(pairs)
 
 
-def dig(data: Any, path: str, default: Any = None) -> Any:
-    """``dig(d, "a.b.c")`` reads nested dicts without KeyErrors (adapters read foreign JSON)."""
-    current = data
-    for part in path.split("."):
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-        else:
-            return default
-    return current
-
-
 def as_text(value: Any) -> str:
     if value is None:
         return ""

@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+from soar.dotted import dig
+
 TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_]\w*(?:\.[\w-]+)*)\s*\}\}")
 ANY_BRACES = re.compile(r"\{\{|\}\}")
 ROOTS = ("case", "trigger", "steps", "run", "playbook")
@@ -38,18 +40,7 @@ def malformed_template(text: str) -> bool:
 
 def lookup(context: dict, path: str) -> Any:
     """Follow ``a.b.0.c`` through dicts and lists; None when any part is missing."""
-    value: Any = context
-    for part in path.split("."):
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, (list, tuple)) and part.isdigit():
-            index = int(part)
-            value = value[index] if index < len(value) else None
-        else:
-            return None
-        if value is None:
-            return None
-    return value
+    return dig(context, path)
 
 
 def _as_text(value: Any) -> str:

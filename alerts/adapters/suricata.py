@@ -42,7 +42,8 @@ from alerts.adapters._common import (
     unwrap_hit,
     url_observables,
 )
-from alerts.normalization import SEVERITY_RANK, NormalizationError, NormalizedAlert, dig
+from alerts.normalization import SEVERITY_RANK, NormalizationError, NormalizedAlert
+from soar.dotted import dig
 
 SEVERITY_BY_PRIORITY = {1: "high", 2: "medium", 3: "low"}
 SIGNATURE_SEVERITY = {"critical": "critical", "major": "high"}

@@ -51,7 +51,8 @@ from alerts.adapters._common import (
     unwrap_hit,
     url_observables,
 )
-from alerts.normalization import NormalizationError, NormalizedAlert, dig
+from alerts.normalization import NormalizationError, NormalizedAlert
+from soar.dotted import dig
 
 # Lower bounds of low / medium / high / critical.
 LEVEL_SCALE = (3, 7, 12, 15)

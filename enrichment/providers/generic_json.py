@@ -11,24 +11,13 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from alerts.normalization import ENTITY_TYPES
 from enrichment.models import Verdict
 from enrichment.providers.base import LookupResult, Provider, ProviderError, no_match
 from enrichment.providers.registry import register
-
-
-def dig(data: Any, dotted: str) -> Any:
-    for part in dotted.split(".") if dotted else []:
-        if isinstance(data, dict):
-            data = data.get(part)
-        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
-            data = data[int(part)]
-        else:
-            return None
-    return data
+from soar.dotted import dig
 
 
 @register
