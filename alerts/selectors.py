@@ -10,13 +10,15 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Count, Min, Q, QuerySet
 
-from alerts.models import Alert, AlertSource
+from alerts.models import Alert, AlertSource, Observable
 from cases import roles
 from cases.roles import Actor
 from cases.selectors import team_ids_query, visible_cases
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+    from cases.models import Case
 
 
 def _queued_for_teams(user: User) -> Q:
@@ -80,3 +82,25 @@ def outbox_backlog() -> tuple[int, datetime | None]:
 def queued_count() -> int:
     """Alerts waiting in the analyst alert queue (in no case)."""
     return Alert.objects.filter(status=Alert.Status.QUEUED).count()
+
+
+# --- for the enrichment app ---
+
+def observables_with_ids(observable_ids: Iterable[int]) -> QuerySet[Observable]:
+    return Observable.objects.filter(pk__in=observable_ids)
+
+
+def case_observables(case_id: int) -> QuerySet[Observable]:
+    """The observables of one case."""
+    return Observable.objects.filter(cases__pk=case_id)
+
+
+def observable_in_cases(observable_id: int, cases: QuerySet[Case]) -> Observable | None:
+    """The observable when it belongs to one of ``cases`` (pass ``visible_cases(user)``)."""
+    return Observable.objects.filter(pk=observable_id, cases__in=cases).first()
+
+
+def case_observable_pairs(alert_ids: Iterable[int]) -> list[tuple[int | None, int]]:
+    """(case id of the alert or None, observable id) for every observable of the given alerts."""
+    links = Alert.observables.through.objects.filter(alert_id__in=alert_ids)
+    return list(links.values_list("alert__case_id", "observable_id"))
