@@ -84,7 +84,12 @@ def queued_count() -> int:
     return Alert.objects.filter(status=Alert.Status.QUEUED).count()
 
 
-# --- for the enrichment app ---
+# --- for the enrichment and playbooks apps ---
+
+def alerts_with_case(alert_ids: Iterable[int]) -> QuerySet[Alert]:
+    """Those of the given alerts that belong to a case."""
+    return Alert.objects.filter(pk__in=alert_ids, case__isnull=False)
+
 
 def observables_with_ids(observable_ids: Iterable[int]) -> QuerySet[Observable]:
     return Observable.objects.filter(pk__in=observable_ids)
