@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, OperationalError, transaction
@@ -24,8 +25,10 @@ from alerts.outbox import dispatch_resolution
 from alerts.signals import alerts_processed, case_alerts_added, case_opened
 from cases import selectors as case_selectors
 from cases import services as case_services
-from cases.models import Team
 from soar.errors import Conflict
+
+if TYPE_CHECKING:
+    from cases.models import Team
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5

@@ -6,10 +6,9 @@ import secrets
 from django.db import models
 from django.db.models import Q
 
-from alerts.normalization import ENTITY_TYPES, SEVERITIES
+from alerts.normalization import ENTITY_TYPE_CHOICES, SEVERITIES
 
 SEVERITY_CHOICES = [(s, s.capitalize()) for s in SEVERITIES]
-ENTITY_TYPE_CHOICES = [(t, t) for t in ENTITY_TYPES]
 TOKEN_PREFIX_LENGTH = 8
 
 

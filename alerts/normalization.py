@@ -23,6 +23,7 @@ from cases.vocabulary import SEVERITIES, SEVERITY_RANK  # the one severity scale
 from soar.errors import InvalidInput
 
 ENTITY_TYPES = ("ip", "domain", "url", "hostname", "user", "email", "hash", "process")
+ENTITY_TYPE_CHOICES = [(t, t) for t in ENTITY_TYPES]
 
 MAX_TITLE = 500
 MAX_DESCRIPTION = 20_000

@@ -7,6 +7,7 @@ the queue page shows its message."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
 
@@ -14,8 +15,10 @@ from alerts import selectors as alert_selectors
 from alerts.correlation import NotQueued, attach_alerts, promote_alerts
 from alerts.models import Alert
 from cases import roles, selectors
-from cases.models import Team
 from soar.errors import ApplicationError, InvalidInput, NotAllowed, NotFound
+
+if TYPE_CHECKING:
+    from cases.models import Team
 
 
 class QueueActionError(ApplicationError):

@@ -18,6 +18,8 @@ from cases.selectors import team_ids_query, visible_cases
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+    from cases.models import Case
+
 
 def _queued_for_teams(user: User) -> Q:
     return Q(source__default_team__isnull=True) | Q(source__default_team__in=team_ids_query(user))
@@ -86,3 +88,30 @@ def visible_observables(user: Actor) -> QuerySet[Observable]:
     """Observables linked to the cases ``user`` can see."""
     links = Observable.cases.through.objects.filter(case_id__in=visible_cases(user).values("pk"))
     return Observable.objects.filter(pk__in=links.values("observable_id"))
+
+
+# --- for the enrichment and playbooks apps ---
+
+def alerts_with_case(alert_ids: Iterable[int]) -> QuerySet[Alert]:
+    """Those of the given alerts that belong to a case."""
+    return Alert.objects.filter(pk__in=alert_ids, case__isnull=False)
+
+
+def observables_with_ids(observable_ids: Iterable[int]) -> QuerySet[Observable]:
+    return Observable.objects.filter(pk__in=observable_ids)
+
+
+def case_observables(case_id: int) -> QuerySet[Observable]:
+    """The observables of one case."""
+    return Observable.objects.filter(cases__pk=case_id)
+
+
+def observable_in_cases(observable_id: int, cases: QuerySet[Case]) -> Observable | None:
+    """The observable when it belongs to one of ``cases`` (pass ``visible_cases(user)``)."""
+    return Observable.objects.filter(pk=observable_id, cases__in=cases).first()
+
+
+def case_observable_pairs(alert_ids: Iterable[int]) -> list[tuple[int | None, int]]:
+    """(case id of the alert or None, observable id) for every observable of the given alerts."""
+    links = Alert.observables.through.objects.filter(alert_id__in=alert_ids)
+    return list(links.values_list("alert__case_id", "observable_id"))

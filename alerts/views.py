@@ -13,8 +13,8 @@ from alerts import queue_actions
 from alerts import selectors as alert_selectors
 from alerts.models import SEVERITY_CHOICES, Alert, AlertSource
 from cases import roles, selectors
-from cases.models import Case
 from cases.paging import paginate
+from cases.vocabulary import OPEN_STATUSES
 
 
 @require_GET
@@ -48,7 +48,7 @@ def queue(request):
         "sources": AlertSource.objects.order_by("name").values_list("name", flat=True),
         "teams": list(selectors.teams_for(user)),
         "can_write": not roles.is_auditor(user),
-        "open_cases": list(selectors.changeable_cases(user).filter(status__in=list(Case.OPEN_STATUSES),
+        "open_cases": list(selectors.changeable_cases(user).filter(status__in=list(OPEN_STATUSES),
                                                                    merged_into__isnull=True)
                            .order_by("-created_at").values("pk", "title")[:50]),
     }

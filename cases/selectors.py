@@ -14,6 +14,7 @@ Both joins are subqueries on indexed foreign keys, so the query stays fast at 10
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
@@ -184,3 +185,15 @@ def visible_audit_log(user: Actor) -> QuerySet[AuditLog]:
         return AuditLog.objects.all()
     case_ids = visible_cases(user).annotate(pk_text=Cast("pk", CharField())).values("pk_text")
     return AuditLog.objects.filter(Q(object_type="cases.case", object_id__in=case_ids) | Q(actor=user))
+
+
+# --- for the alerts, enrichment and playbooks apps ---
+
+def require_case(case_id: int) -> Case:
+    """The case by primary key; ``Case.DoesNotExist`` when there is none."""
+    return Case.objects.get(pk=case_id)
+
+
+def cases_with_observable_type(case_ids: Iterable[int], obs_type: str | None) -> QuerySet[Case]:
+    """The given cases that hold at least one observable of ``obs_type`` (each once; none for None)."""
+    return Case.objects.filter(pk__in=case_ids, observables__type=obs_type).distinct()

@@ -451,3 +451,28 @@ def find_user(username_or_id: object) -> User | None:
     if value.isdigit():
         return User.objects.filter(pk=int(value)).first()
     return User.objects.filter(username=value).first() if value else None
+
+
+# --- for the alerts, enrichment and playbooks apps ---
+
+@transaction.atomic
+def raise_case_levels(case_id: int, *, severity: str | None, confidence: int | None, reasons: list[str],
+                      raised_by: str, actor: Actor = None, actor_label: str = "") -> bool:
+    """Raise (never lower) a case's severity/confidence under a row lock; timeline + audit.
+    ``raised_by`` names what raised it on the timeline ("enrichment"). Returns whether it changed."""
+    case = Case.objects.select_for_update().get(pk=case_id)
+    before = {"severity": case.severity, "confidence": case.confidence}
+    if severity:
+        case.severity = higher_severity(case.severity, severity)
+    if confidence is not None:
+        case.confidence = max(case.confidence, min(100, confidence))
+    after = {"severity": case.severity, "confidence": case.confidence}
+    if after == before:
+        return False
+    case.save(update_fields=["severity", "confidence", "updated_at"])
+    changes = [f"{k} {before[k]} → {after[k]}" for k in ("severity", "confidence") if before[k] != after[k]]
+    add_case_event(case, CaseEvent.Kind.SEVERITY_CHANGED, f"Raised by {raised_by}: {', '.join(changes)}; "
+                   f"{'; '.join(reasons)}"[:2000], actor=actor, actor_label=actor_label,
+                   data={"before": before, "after": after, "reasons": reasons})
+    record_audit("case.update", case, actor=actor, actor_label=actor_label, before=before, after=after)
+    return True

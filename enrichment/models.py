@@ -4,8 +4,8 @@ that let evidence raise a case's severity or confidence."""
 
 from django.db import models
 
-from alerts.models import ENTITY_TYPE_CHOICES
-from cases.models import SEVERITY_CHOICES
+from alerts.normalization import ENTITY_TYPE_CHOICES
+from cases.vocabulary import SEVERITY_CHOICES
 
 
 class Verdict(models.TextChoices):

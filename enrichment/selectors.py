@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from alerts.normalization import NormalizationError, make_observable
-from cases.models import Case
 from enrichment.models import BlocklistEntry, EnrichmentResult, ProviderConfig
+
+if TYPE_CHECKING:
+    from cases.models import Case
 
 
 def normalize_value(obs_type: str, value: str) -> str:

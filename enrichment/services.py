@@ -4,21 +4,27 @@ is ``enrichment.engine``) and the rules that let evidence raise a case's severit
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from alerts.models import Alert, Observable
+from alerts import selectors as alert_selectors
 from alerts.normalization import make_observable
-from cases.models import Case, CaseEvent
-from cases.services import add_case_event, higher_severity, record_audit
+from cases import selectors as case_selectors
+from cases.services import add_case_event, higher_severity, raise_case_levels, record_audit
+from cases.vocabulary import EventKind
 from enrichment.engine import Outcome, has_fresh_cache, run_lookup
 from enrichment.models import BlocklistEntry, EnrichmentResult, EnrichmentRule
 from enrichment.providers.base import Provider
 from enrichment.providers.registry import build_providers
 from enrichment.selectors import case_has_result, normalize_value
+
+if TYPE_CHECKING:
+    from alerts.models import Observable
+    from cases.models import Case
 
 
 def add_to_blocklist(list_name: str, obs_type: str, value: str, *, reason: str = "",
@@ -71,11 +77,11 @@ def enrich_observables(observable_ids: list[int], *, case_id: int | None = None,
     case, pairs with a fresh cached answer), so repeated triggers do not repeat evidence.
     Results with a finding or an error go on the case timeline; then the rules apply."""
     label = actor_label or (getattr(actor, "username", "") if actor else "") or ENRICHMENT_ACTOR
-    case = Case.objects.filter(pk=case_id).first() if case_id else None
+    case = case_selectors.get_case(case_id) if case_id else None
     if case_id and case is None:
         return []
     providers = build_providers(provider_keys)
-    observables = list(Observable.objects.filter(pk__in=observable_ids).order_by("id")[:MAX_OBSERVABLES_PER_RUN])
+    observables = list(alert_selectors.observables_with_ids(observable_ids).order_by("id")[:MAX_OBSERVABLES_PER_RUN])
     results = []
     for observable in observables:
         for provider in providers:
@@ -95,7 +101,7 @@ def enrich_observables(observable_ids: list[int], *, case_id: int | None = None,
 def enrich_case(case_id: int, *, observable_ids: list[int] | None = None, provider_keys: list[str] | None = None,
                 force: bool = False, actor: User | None = None, actor_label: str = "") -> list[EnrichmentResult]:
     """Enrich a case's observables (or the given subset of them)."""
-    observables = Observable.objects.filter(cases__pk=case_id)
+    observables = alert_selectors.case_observables(case_id)
     if observable_ids is not None:
         observables = observables.filter(pk__in=observable_ids)
     ids = list(observables.values_list("id", flat=True))
@@ -109,8 +115,7 @@ def enrich_alerts(alert_ids: list[int], *, queued_only: bool = False) -> int:
     whose cases are enriched through enrichment.follow_up). Returns the number of results stored."""
     stored = 0
     by_case: dict[int | None, set[int]] = {}
-    links = Alert.observables.through.objects.filter(alert_id__in=alert_ids)
-    for case_id, obs_id in links.values_list("alert__case_id", "observable_id"):
+    for case_id, obs_id in alert_selectors.case_observable_pairs(alert_ids):
         by_case.setdefault(case_id, set()).add(obs_id)
     for target, obs_ids in by_case.items():
         if target is None and not settings.SOAR_ENRICH_QUEUED_ALERTS:
@@ -139,7 +144,7 @@ def _store_result(case: Case | None, provider: Provider, observable: Observable,
             else:
                 message = (f"{provider.name}: {observable.type} {observable.value[:200]} is {outcome.verdict}"
                            f" ({outcome.score}) - {outcome.summary}")
-            add_case_event(case, CaseEvent.Kind.ENRICHMENT, message[:2000], actor=actor, actor_label=label, data=data)
+            add_case_event(case, EventKind.ENRICHMENT, message[:2000], actor=actor, actor_label=label, data=data)
     return result
 
 
@@ -171,23 +176,8 @@ def apply_enrichment_rules(case_id: int, results: list[EnrichmentResult], *, act
                                       actor=actor, actor_label=actor_label)
 
 
-@transaction.atomic
 def raise_case_from_enrichment(case_id: int, *, severity: str | None, confidence: int | None, reasons: list[str],
                                actor: User | None = None, actor_label: str = ENRICHMENT_ACTOR) -> bool:
     """Raise (never lower) a case's severity/confidence under a row lock; timeline + audit."""
-    case = Case.objects.select_for_update().get(pk=case_id)
-    before = {"severity": case.severity, "confidence": case.confidence}
-    if severity:
-        case.severity = higher_severity(case.severity, severity)
-    if confidence is not None:
-        case.confidence = max(case.confidence, min(100, confidence))
-    after = {"severity": case.severity, "confidence": case.confidence}
-    if after == before:
-        return False
-    case.save(update_fields=["severity", "confidence", "updated_at"])
-    changes = [f"{k} {before[k]} → {after[k]}" for k in ("severity", "confidence") if before[k] != after[k]]
-    add_case_event(case, CaseEvent.Kind.SEVERITY_CHANGED, f"Raised by enrichment: {', '.join(changes)}; "
-                   f"{'; '.join(reasons)}"[:2000], actor=actor, actor_label=actor_label,
-                   data={"before": before, "after": after, "reasons": reasons})
-    record_audit("case.update", case, actor=actor, actor_label=actor_label, before=before, after=after)
-    return True
+    return raise_case_levels(case_id, severity=severity, confidence=confidence, reasons=reasons,
+                             raised_by="enrichment", actor=actor, actor_label=actor_label)

@@ -3,8 +3,13 @@ step), the trigger, the outputs of earlier steps, the run and the playbook."""
 
 from __future__ import annotations
 
-from cases.models import SEVERITY_RANK, Case
+from typing import TYPE_CHECKING
+
+from cases.vocabulary import SEVERITY_RANK
 from enrichment.selectors import case_results
+
+if TYPE_CHECKING:
+    from cases.models import Case
 
 MAX_OBSERVABLES = 500
 VERDICT_ORDER = ("unknown", "benign", "suspicious", "malicious")

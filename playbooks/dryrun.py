@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from cases.models import Case
+from cases.selectors import require_case
 from playbooks.actions.registry import require_action
 from playbooks.context import enrichment_outputs, run_context
 from playbooks.models import PlaybookRun, StepRun
@@ -31,7 +31,7 @@ def _approver(step: dict, context: dict) -> str:
 
 @transaction.atomic
 def simulate(run: PlaybookRun) -> PlaybookRun:
-    case = Case.objects.get(pk=run.case_id)
+    case = require_case(run.case_id)
     program = compile_steps(run.definition["steps"])
     outputs: dict[str, dict] = {}
     cursor: int | None = 0

@@ -16,13 +16,15 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cases.models import Case, CaseEvent
+from cases.selectors import require_case
 from cases.services import add_case_event, record_audit
+from cases.vocabulary import EventKind
 from enrichment import services as enrichment_services
 from playbooks import scheduling
 from playbooks.actions.base import ActionContext, ActionError, TransientActionError
@@ -33,6 +35,9 @@ from playbooks.schema import Node, compile_steps, needs_approval
 from playbooks.services.approvals import request_approval
 from playbooks.services.lifecycle import actor_label, finish
 from playbooks.templating import evaluate, render
+
+if TYPE_CHECKING:
+    from cases.models import Case
 
 logger = logging.getLogger(__name__)
 RunStatus, StepStatus = PlaybookRun.Status, StepRun.Status
@@ -97,7 +102,7 @@ def advance(run_id: int):
         if run.status == RunStatus.QUEUED:
             _mark_started(run, now)
         run.heartbeat_at = now
-        case = Case.objects.get(pk=run.case_id)
+        case = require_case(run.case_id)
         context = run_context(run, case)
         if node.type == "condition":
             return _decide_condition(run, node, step, context)
@@ -155,7 +160,7 @@ def perform(claimed: Claimed) -> bool:
 
 
 def _execute(claimed: Claimed) -> dict:
-    case = Case.objects.get(pk=claimed.case_id)
+    case = require_case(claimed.case_id)
     if claimed.node.type == "enrich":
         return _enrich(case, claimed.inputs, claimed.actor_label)
     action = require_action(claimed.node.step["action"])
@@ -201,7 +206,7 @@ def _mark_started(run: PlaybookRun, now) -> None:
     run.status = RunStatus.RUNNING
     run.started_at = run.started_at or now
     if not run.steps.exclude(status=StepStatus.PENDING).exists():
-        add_case_event(run.case, CaseEvent.Kind.PLAYBOOK,
+        add_case_event(run.case, EventKind.PLAYBOOK,
                        f"Playbook '{run.playbook_name}' v{run.version} started ({run.trigger})",
                        actor_label=actor_label(run), data={"run_id": run.pk, "trigger": run.trigger})
 
@@ -223,7 +228,7 @@ def complete_step(run: PlaybookRun, node: Node, step: StepRun, outputs, next_ind
     action = get_action(node.step.get("action", "")) if node.type == "action" else None
     if action is not None and action.destructive:
         message = f"Playbook '{run.playbook_name}': {action.label} done ({action.describe(step.inputs)[:300]})"
-        add_case_event(run.case, CaseEvent.Kind.PLAYBOOK, message, actor_label=actor_label(run),
+        add_case_event(run.case, EventKind.PLAYBOOK, message, actor_label=actor_label(run),
                        data={"run_id": run.pk, "step": step.step_id, "action": action.name})
         record_audit("playbook.destructive_action", step, actor_label=actor_label(run),
                      after={"action": action.name, "inputs": step.inputs, "idempotency_key": step.idempotency_key})

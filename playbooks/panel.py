@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 
-from cases.models import Case
 from cases.selectors import can_change_case
 from playbooks import selectors
 from playbooks.models import ApprovalRequest, PlaybookRun
+
+if TYPE_CHECKING:
+    from cases.models import Case
 
 POLL_SECONDS = 3
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Prefetch, Q, QuerySet
 
 from cases import roles
-from cases.models import Case
 from cases.selectors import visible_cases
 from playbooks.models import ApprovalRequest, Playbook, PlaybookRun, StepRun
+
+if TYPE_CHECKING:
+    from cases.models import Case
 
 PANEL_RUNS = 10
 AnyUser = User | AnonymousUser

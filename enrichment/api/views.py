@@ -9,7 +9,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alerts.models import Observable
+from alerts.selectors import observable_in_cases
 from cases.selectors import can_change_case, get_visible_case, visible_cases
 from enrichment import services, tasks
 from enrichment.api.serializers import (
@@ -84,7 +84,7 @@ class ObservableEnrichmentView(APIView):
     (synchronously, without attaching to a case) if it belongs to a case you can change."""
 
     def _observable(self, request, observable_id: int):
-        observable = Observable.objects.filter(pk=observable_id, cases__in=visible_cases(request.user)).first()
+        observable = observable_in_cases(observable_id, visible_cases(request.user))
         if observable is None:
             raise Http404("No such observable.")
         return observable

@@ -11,8 +11,8 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
-from cases.models import CaseEvent
 from cases.services import add_case_event, record_audit
+from cases.vocabulary import EventKind
 from playbooks import scheduling
 from playbooks.actions.registry import require_action
 from playbooks.models import ApprovalRequest, PlaybookRun, StepRun
@@ -68,7 +68,7 @@ def request_approval(run: PlaybookRun, node: Node, step: StepRun, context: dict,
     run.status = PlaybookRun.Status.WAITING_APPROVAL
     run.save(update_fields=["status", "started_at", "heartbeat_at"])
     if created:
-        add_case_event(run.case, CaseEvent.Kind.APPROVAL,
+        add_case_event(run.case, EventKind.APPROVAL,
                        f"Approval requested from {approval.approver_label}: {summary} — {reason}",
                        actor_label=actor_label, data={"approval_id": approval.pk, "run_id": run.pk,
                                                       "expires_at": approval.expires_at.isoformat()})
@@ -127,7 +127,7 @@ def _close(run: PlaybookRun, approval: ApprovalRequest, status: str, user: User 
     by = f" by {user.username}" if user else ""
     message = f"Approval #{approval.pk} {verb}{by}: {approval.summary}" + (f" — {comment}" if comment else "")
     label = "" if user else actor_label(run)
-    add_case_event(run.case, CaseEvent.Kind.APPROVAL, message[:2000], actor=user, actor_label=label,
+    add_case_event(run.case, EventKind.APPROVAL, message[:2000], actor=user, actor_label=label,
                    data={"approval_id": approval.pk, "run_id": run.pk, "status": status, "comment": comment})
     record_audit(f"approval.{'approve' if status == 'approved' else 'expire' if status == 'expired' else 'deny'}",
                  approval, actor=user, actor_label=label, before={"status": "pending"},

@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from cases.models import CaseEvent
 from cases.services import add_case_event
+from cases.vocabulary import EventKind
 from playbooks.models import PlaybookRun
 
 
@@ -22,5 +22,5 @@ def finish(run: PlaybookRun, status: str, *, error: str = "", actor: User | None
     message = f"Playbook '{run.playbook_name}' v{run.version} {PlaybookRun.Status(status).label.lower()}"
     if error:
         message += f": {error[:500]}"
-    add_case_event(run.case, CaseEvent.Kind.PLAYBOOK, message, actor=actor, actor_label=actor_label(run),
+    add_case_event(run.case, EventKind.PLAYBOOK, message, actor=actor, actor_label=actor_label(run),
                    data={"run_id": run.pk, "status": status})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -11,12 +12,15 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from cases.models import Case, CaseEvent
 from cases.services import add_case_event, record_audit
+from cases.vocabulary import EventKind
 from playbooks import scheduling
 from playbooks.dryrun import simulate
 from playbooks.models import Playbook, PlaybookRun
 from soar import errors
+
+if TYPE_CHECKING:
+    from cases.models import Case
 
 logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 500
@@ -53,7 +57,7 @@ def start_run(playbook: Playbook, case: Case, *, trigger: str, trigger_data: dic
         if not dry_run:
             message = f"Playbook '{playbook.name}' v{playbook.version} queued (trigger: {trigger}"
             message += f", by {who})" if who else ")"
-            add_case_event(case, CaseEvent.Kind.PLAYBOOK, message, actor=started_by,
+            add_case_event(case, EventKind.PLAYBOOK, message, actor=started_by,
                            actor_label=f"playbook:{playbook.name}"[:150],
                            data={"run_id": run.pk, "trigger": trigger, "version": playbook.version})
             scheduling.queue_run(run.pk)

@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from alerts.models import Alert
-from cases.models import SEVERITY_RANK, Case, CaseEvent
+from alerts.selectors import alerts_with_case
+from cases.selectors import cases_with_observable_type, get_case
+from cases.vocabulary import SEVERITY_RANK, EventKind
 from playbooks.models import Playbook, PlaybookRun
 from playbooks.selectors import enabled_playbooks
 from playbooks.services.runs import RunRefused, start_run
 
+if TYPE_CHECKING:
+    from alerts.models import Alert
+    from cases.models import Case
+
 logger = logging.getLogger(__name__)
 ONCE_PER_CASE = {"case_created", "severity_at_least", "observable_type_present"}
 # timeline entry kind -> the trigger it may fire
-EVENT_TRIGGERS: dict[str, str] = {CaseEvent.Kind.STATUS_CHANGED: "status_changed", CaseEvent.Kind.TAGGED: "tag_added",
-                                  CaseEvent.Kind.SEVERITY_CHANGED: "severity_at_least"}
+EVENT_TRIGGERS: dict[str, str] = {EventKind.STATUS_CHANGED: "status_changed", EventKind.TAGGED: "tag_added",
+                                  EventKind.SEVERITY_CHANGED: "severity_at_least"}
 
 
 def _params(playbook: Playbook) -> dict:
@@ -56,7 +62,7 @@ def alerts_processed(alert_ids: list[int]) -> list[PlaybookRun]:
     started = []
     playbooks = enabled_playbooks("alert_ingested")
     if playbooks:
-        alerts = list(Alert.objects.filter(pk__in=alert_ids, case__isnull=False).select_related("source", "case")
+        alerts = list(alerts_with_case(alert_ids).select_related("source", "case")
                       .order_by("id"))
         for playbook in playbooks:
             params = _params(playbook)
@@ -68,7 +74,7 @@ def alerts_processed(alert_ids: list[int]) -> list[PlaybookRun]:
             for case, matching in by_case.values():
                 data = {"alert_ids": [a.pk for a in matching], "alert": _alert_summary(matching[0])}
                 started.append(fire(playbook, case, "alert_ingested", data))
-    case_ids = set(Alert.objects.filter(pk__in=alert_ids, case__isnull=False).values_list("case_id", flat=True))
+    case_ids = set(alerts_with_case(alert_ids).values_list("case_id", flat=True))
     started += observables_present(case_ids)
     return [run for run in started if run]
 
@@ -77,7 +83,7 @@ def observables_present(case_ids: Iterable[int]) -> list[PlaybookRun]:
     started = []
     for playbook in enabled_playbooks("observable_type_present"):
         obs_type = _params(playbook).get("observable_type")
-        cases = Case.objects.filter(pk__in=case_ids, observables__type=obs_type).distinct()
+        cases = cases_with_observable_type(case_ids, obs_type)
         for case in cases:
             values = list(case.observables.filter(type=obs_type).values_list("value", flat=True)[:50])
             started.append(fire(playbook, case, "observable_type_present",
@@ -86,7 +92,7 @@ def observables_present(case_ids: Iterable[int]) -> list[PlaybookRun]:
 
 
 def case_created(case_id: int) -> list[PlaybookRun]:
-    case = Case.objects.filter(pk=case_id).first()
+    case = get_case(case_id)
     if case is None:
         return []
     started = [fire(pb, case, "case_created", {}) for pb in enabled_playbooks("case_created")
@@ -114,26 +120,26 @@ def _severity_before(data: dict) -> str | None:
 
 def case_event(kind: str, case_id: int, data: dict, *, by_user: bool = False) -> list[PlaybookRun]:
     """Called after commit for each new timeline entry not written by a playbook."""
-    if kind == CaseEvent.Kind.CREATED:
+    if kind == EventKind.CREATED:
         return case_created(case_id)
-    if kind == CaseEvent.Kind.ALERT_ATTACHED and by_user:  # the pipeline's attachments come via alerts_processed
+    if kind == EventKind.ALERT_ATTACHED and by_user:  # the pipeline's attachments come via alerts_processed
         return observables_present([case_id])
     wanted = EVENT_TRIGGERS.get(kind)
-    case = Case.objects.filter(pk=case_id).first() if wanted and enabled_playbooks(wanted) else None
+    case = get_case(case_id) if wanted and enabled_playbooks(wanted) else None
     if case is None:
         return []
     started: list[PlaybookRun | None] = []
-    if kind == CaseEvent.Kind.STATUS_CHANGED:
+    if kind == EventKind.STATUS_CHANGED:
         for playbook in enabled_playbooks("status_changed"):
             params = _params(playbook)
             if (not params.get("to") or params["to"] == data.get("to")) and \
                     (not params.get("from") or params["from"] == data.get("from")):
                 started.append(fire(playbook, case, "status_changed", {"from": data.get("from"), "to": data.get("to")}))
-    elif kind == CaseEvent.Kind.TAGGED:
+    elif kind == EventKind.TAGGED:
         added = set(data.get("added") or [])
         for playbook in enabled_playbooks("tag_added"):
             if _params(playbook).get("tag") in added:
                 started.append(fire(playbook, case, "tag_added", {"tag": _params(playbook)["tag"]}))
-    elif kind == CaseEvent.Kind.SEVERITY_CHANGED:
+    elif kind == EventKind.SEVERITY_CHANGED:
         started += severity_reached(case, _severity_before(data))
     return [run for run in started if run]
