@@ -22,7 +22,7 @@ from alerts import services as alert_services
 from alerts.models import Alert, AlertGroup, CorrelationRule, Observable
 from alerts.normalization import SEVERITY_RANK
 from alerts.outbox import dispatch_resolution
-from alerts.signals import alerts_processed, case_alerts_added, case_opened
+from alerts.signals import alerts_processed, case_alerts_added
 from cases import selectors as case_selectors
 from cases import services as case_services
 from soar.errors import Conflict
@@ -112,7 +112,6 @@ def _process_once(alert_id: int, rules: list[LoadedRule]) -> bool:
         if opened_case is not None:
             case_id, alert_ids = opened_case
             case_alerts_added.send(sender=Alert, case_id=case_id, alert_ids=alert_ids, opened=True)
-            transaction.on_commit(lambda: case_opened.send(sender=Alert, case_id=case_id, alert_ids=alert_ids))
         elif alert.case_id is not None:
             case_alerts_added.send(sender=Alert, case_id=alert.case_id, alert_ids=[alert.pk], opened=False)
     return True
@@ -261,7 +260,6 @@ def promote_alerts(alert_ids: list[int], *, actor: User, team: Team | None = Non
     _attach(case.pk, alerts, actor=actor, actor_label="")
     ids = [a.pk for a in alerts]
     case_alerts_added.send(sender=Alert, case_id=case.pk, alert_ids=ids, opened=True, promoted=True)
-    transaction.on_commit(lambda: case_opened.send(sender=Alert, case_id=case.pk, alert_ids=ids))
     return case.pk
 
 

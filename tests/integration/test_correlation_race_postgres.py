@@ -36,7 +36,6 @@ def test_two_workers_on_one_key_open_one_case(make_source, monkeypatch, run):
     # No broker round trip: the test drives processing itself, one alert per thread.
     monkeypatch.setattr(services, "dispatch_processing", lambda ids, **kwargs: None)
     quiet = type("Quiet", (), {"send": staticmethod(lambda **kw: None)})
-    monkeypatch.setattr(correlation, "case_opened", quiet)
     monkeypatch.setattr(correlation, "case_alerts_added", quiet)  # no enrichment tasks for a worker-less run
 
     first = services.ingest(source, [{"title": "below threshold", "severity": "low", "confidence": 10,
