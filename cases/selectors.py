@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Case as CaseExpr
-from django.db.models import CharField, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import CharField, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
@@ -30,10 +30,12 @@ from cases.models import (
     SEVERITY_RANK,
     AuditLog,
     Case,
+    CaseEvent,
     CaseGroupObjectPermission,
     CaseUserObjectPermission,
     Team,
 )
+from cases.vocabulary import EventKind
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -65,7 +67,9 @@ def user_team_ids(user: Actor) -> set[int]:
     return set(Membership.objects.filter(user_id=user.pk).values_list("team_id", flat=True))
 
 
-def _shared_case_ids(user: User, codename: str) -> tuple[QuerySet[Any, Any], QuerySet[Any, Any]]:
+def shared_case_ids(user: User, codename: str) -> tuple[QuerySet[Any, Any], QuerySet[Any, Any]]:
+    """Subqueries of the ids (``content_object_id``) of the cases shared with ``user`` directly
+    and through their groups, with the permission ``codename`` (``view_case``, ``change_case``)."""
     direct = CaseUserObjectPermission.objects.filter(user_id=user.pk, permission__codename=codename)
     via_groups = CaseGroupObjectPermission.objects.filter(group__user=user, permission__codename=codename)
     return direct.values("content_object_id"), via_groups.values("content_object_id")
@@ -77,7 +81,7 @@ def visible_cases(user: Actor) -> QuerySet[Case]:
         return Case.objects.none()
     if roles.sees_all_cases(user):
         return Case.objects.all()
-    direct, via_groups = _shared_case_ids(user, "view_case")
+    direct, via_groups = shared_case_ids(user, "view_case")
     return Case.objects.filter(Q(team_id__in=team_ids_query(user)) | Q(pk__in=direct) | Q(pk__in=via_groups))
 
 
@@ -111,7 +115,7 @@ def can_change_case(user: Actor, case: Case) -> bool:
         return True
     if roles.is_auditor(user):
         return False
-    direct, via_groups = _shared_case_ids(user, "change_case")
+    direct, via_groups = shared_case_ids(user, "change_case")
     return Case.objects.filter(
         Q(team_id__in=team_ids_query(user)) | Q(pk__in=direct) | Q(pk__in=via_groups), pk=case.pk
     ).exists()
@@ -123,7 +127,7 @@ def changeable_cases(user: Actor) -> QuerySet[Case]:
         return Case.objects.none()
     if roles.is_admin(user):
         return Case.objects.all()
-    direct, via_groups = _shared_case_ids(user, "change_case")
+    direct, via_groups = shared_case_ids(user, "change_case")
     return Case.objects.filter(Q(team_id__in=team_ids_query(user)) | Q(pk__in=direct) | Q(pk__in=via_groups))
 
 
@@ -174,6 +178,54 @@ def queue_rows(queryset: QuerySet[Case]) -> QuerySet[Case]:
     return (queryset.select_related("team", "assignee")
             .prefetch_related("tags")
             .annotate(severity_rank=severity_rank_expression()))
+
+
+# --- for the reporting app ---------------------------------------------------------------
+
+def readable_cases(user: Actor) -> QuerySet[Case]:
+    """``visible_cases(user)``; ``user`` None is the system (scheduled reports): every case."""
+    return Case.objects.all() if user is None else visible_cases(user)
+
+
+def case_ids_outside_teams(case_ids: Iterable[int], team_ids: Iterable[int], *,
+                           team_id: int | None = None) -> list[int]:
+    """Those of ``case_ids`` whose team is not one of ``team_ids`` (and is ``team_id`` when
+    given): one query by primary key, none for no ids."""
+    ids = set(case_ids)
+    if not ids:
+        return []
+    cases = Case.objects.filter(pk__in=ids).exclude(team_id__in=set(team_ids))
+    if team_id is not None:
+        cases = cases.filter(team_id=team_id)
+    return list(cases.values_list("pk", flat=True))
+
+
+def automated_case_ids() -> QuerySet[Any, Any]:
+    """Subquery of the ids of the cases a playbook acted on (a ``playbook`` timeline entry)."""
+    return CaseEvent.objects.filter(kind=EventKind.PLAYBOOK).values("case_id")
+
+
+def case_status_counts() -> dict[str, int]:
+    """Cases per status, every case (statuses without cases are absent)."""
+    return dict(Case.objects.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+
+
+def teams_by_id(team_ids: Iterable[int]) -> dict[int, Team]:
+    return {team.pk: team for team in Team.objects.filter(pk__in=list(team_ids))}
+
+
+def team_by_slug(slug: str) -> Team | None:
+    return Team.objects.filter(slug=slug).first()
+
+
+def find_team(id_or_slug: str) -> Team | None:
+    """The team with this id (digits) or slug; None for an empty value or no such team."""
+    value = (id_or_slug or "").strip()
+    if not value:
+        return None
+    if value.isdigit() and len(value) < 18:
+        return Team.objects.filter(pk=int(value)).first()
+    return team_by_slug(value)
 
 
 def visible_audit_log(user: Actor) -> QuerySet[AuditLog]:

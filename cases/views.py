@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import roles, selectors, services
-from cases.filters import CaseFilter
+from cases.filtersets import CaseFilter
 from cases.lifecycle import action_label, is_reopen
 from cases.models import SEVERITY_CHOICES, Case, CaseEvent, Note, Tag
 from cases.paging import paginate

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeGuard
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from cases import roles
 from cases.selectors import visible_cases
@@ -59,6 +59,23 @@ def answerable_approvals(user: AnyUser) -> QuerySet[ApprovalRequest]:
 
 def visible_runs(user: AnyUser) -> QuerySet[PlaybookRun]:
     return PlaybookRun.objects.filter(case__in=visible_cases(user).values("pk"))
+
+
+# --- counts for the reporting app's /metrics (every row, no visibility rule) ---
+
+def run_status_counts() -> dict[str, int]:
+    """Playbook runs per status."""
+    return dict(PlaybookRun.objects.order_by().values_list("status").annotate(n=Count("pk"))
+                .values_list("status", "n"))
+
+
+def step_status_counts() -> dict[str, int]:
+    """Playbook steps per status."""
+    return dict(StepRun.objects.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+
+
+def pending_approval_count() -> int:
+    return ApprovalRequest.objects.filter(status=ApprovalRequest.Status.PENDING).count()
 
 
 def runs_with_steps(queryset: QuerySet[PlaybookRun]) -> QuerySet[PlaybookRun]:

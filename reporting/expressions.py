@@ -6,9 +6,19 @@ the embedded mode too."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import CharField, F, FloatField, Func, Q, Sum
+from django.db.models.expressions import CombinedExpression
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.expressions import Combinable
+    from django.db.models.sql.compiler import SQLCompiler
+
+# What ``as_sql`` returns: the SQL and its parameters.
+SqlAndParams = tuple[str, tuple[Any, ...]]
 
 
 class EpochSeconds(Func):
@@ -17,17 +27,17 @@ class EpochSeconds(Func):
     output_field = FloatField()
     template = "EXTRACT(EPOCH FROM %(expressions)s)"
 
-    def as_sqlite(self, compiler, connection, **extra):
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> SqlAndParams:
         # Django keeps aware datetimes as UTC text on SQLite; julianday() parses it natively.
         return self.as_sql(compiler, connection, template="(julianday(%(expressions)s) * 86400.0)", **extra)
 
 
-def seconds_between(start: str, end: str):
+def seconds_between(start: str, end: str) -> CombinedExpression:
     """``end - start`` in seconds (NULL when either is NULL)."""
     return EpochSeconds(F(end)) - EpochSeconds(F(start))
 
 
-def sum_of_seconds(start: str, end: str, filter: Q | None = None):  # noqa: A002 (Django's name)
+def sum_of_seconds(start: str, end: str, filter: Q | None = None) -> EpochSeconds | Sum:  # noqa: A002 (Django's name)
     """Sum of ``end - start`` in seconds, an aggregate. PostgreSQL sums the intervals and takes
     the seconds once per group: EXTRACT(EPOCH ...) is numeric there, and two numeric EXTRACTs
     and a numeric sum per row cost ~35 ms per 100,000 cases. Exact either way (microseconds)."""
@@ -45,22 +55,24 @@ class BucketKey(Func):
 
     output_field = CharField()
 
-    def __init__(self, expression, bucket: str):
+    def __init__(self, expression: Combinable | str, bucket: str):
         super().__init__(expression)
         self.bucket = bucket
 
-    def as_sql(self, compiler, connection, **extra):
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, function: str | None = None,
+               template: str | None = None, arg_joiner: str | None = None, **extra: Any) -> SqlAndParams:
         pattern = BUCKET_FORMATS[self.bucket][0]
-        return super().as_sql(compiler, connection,
-                              template=f"to_char(%(expressions)s AT TIME ZONE 'UTC', '{pattern}')", **extra)
+        return super().as_sql(compiler, connection, function=function,
+                              template=template or f"to_char(%(expressions)s AT TIME ZONE 'UTC', '{pattern}')",
+                              arg_joiner=arg_joiner, **extra)
 
-    def as_postgresql(self, compiler, connection, **extra):
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> SqlAndParams:
         # date_trunc is about twice as fast as to_char over 100,000 rows; the key is then a
         # (naive, UTC) datetime instead of text, which parse_bucket_key accepts too.
         return super().as_sql(compiler, connection,
                               template=f"date_trunc('{self.bucket}', %(expressions)s AT TIME ZONE 'UTC')", **extra)
 
-    def as_sqlite(self, compiler, connection, **extra):
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any) -> SqlAndParams:
         length = BUCKET_FORMATS[self.bucket][1]
         return super().as_sql(compiler, connection, template=f"substr(%(expressions)s, 1, {length})", **extra)
 

@@ -20,8 +20,9 @@ import contextlib
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
-from django.apps import apps
 from django.db import DatabaseError, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.lookups import LessThanOrEqual
@@ -30,6 +31,10 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
 from alerts import selectors as alert_selectors
+from cases.selectors import case_status_counts, readable_cases
+from cases.vocabulary import CaseStatus
+from playbooks import selectors as playbook_selectors
+from reporting.expressions import seconds_between
 
 logger = logging.getLogger(__name__)
 
@@ -37,14 +42,14 @@ MTTA_BUCKETS = (60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 24 * 3600, 72 * 36
 MTTR_BUCKETS = (900, 3600, 4 * 3600, 8 * 3600, 24 * 3600, 72 * 3600, 7 * 86400, 30 * 86400)
 
 
-def _isolated():
+def _isolated() -> contextlib.AbstractContextManager[Any]:
     """A savepoint when called inside a transaction (a failed query on PostgreSQL would poison
     it); nothing otherwise: in autocommit a failure stays local, and on SQLite a transaction
     would take the write lock (transaction_mode IMMEDIATE) on every scrape."""
     return transaction.atomic() if transaction.get_connection().in_atomic_block else contextlib.nullcontext()
 
 
-def _alert_families():
+def _alert_families() -> Iterator[Any]:
     # A gauge, not a counter: deleting alerts lowers it (and a re-send does not raise it).
     stored = GaugeMetricFamily("soar_alerts_stored", "Alerts now stored, by source and severity.",
                                labels=["source", "severity"])
@@ -61,24 +66,19 @@ def _alert_families():
                             value=alert_selectors.queued_count())
 
 
-def _histogram(name: str, documentation: str, stamp: str, bounds) -> HistogramMetricFamily:
-    from cases.models import Case
-    from reporting.expressions import seconds_between
-
+def _histogram(name: str, documentation: str, stamp: str, bounds: Iterable[int]) -> HistogramMetricFamily:
     done = Q(**{f"{stamp}__isnull": False})
     seconds = seconds_between("created_at", stamp)
-    aggregates = {f"le_{bound}": Count("pk", filter=done & LessThanOrEqual(seconds, bound)) for bound in bounds}
-    row = Case.objects.aggregate(total=Count("pk", filter=done), sum=Sum(seconds, filter=done), **aggregates)
+    aggregates = {f"le_{bound}": Count("pk", filter=done & Q(LessThanOrEqual(seconds, bound))) for bound in bounds}
+    row = readable_cases(None).aggregate(total=Count("pk", filter=done), sum=Sum(seconds, filter=done), **aggregates)
     buckets = [(str(float(bound)), row[f"le_{bound}"]) for bound in bounds] + [("+Inf", row["total"])]
     return HistogramMetricFamily(name, documentation, buckets=buckets, sum_value=float(row["sum"] or 0.0))
 
 
-def _case_families():
-    from cases.models import Case
-
+def _case_families() -> Iterator[Any]:
     cases = GaugeMetricFamily("soar_cases", "Cases by status.", labels=["status"])
-    counts = dict(Case.objects.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
-    for status in Case.Status.values:
+    counts = case_status_counts()
+    for status in CaseStatus.values:
         cases.add_metric([status], counts.get(status, 0))
     yield cases
     yield _histogram("soar_case_mtta_seconds", "Time from case creation to acknowledgement (triage).",
@@ -86,34 +86,17 @@ def _case_families():
     yield _histogram("soar_case_mttr_seconds", "Time from case creation to resolution.", "resolved_at", MTTR_BUCKETS)
 
 
-def playbook_models() -> dict:
-    """The playbooks app's run, step and approval models; {} entries are missing while the app
-    does not define them (this module must not depend on it)."""
-    found = {}
-    for role, name in (("runs", "PlaybookRun"), ("steps", "StepRun"), ("approvals", "ApprovalRequest")):
-        try:
-            found[role] = apps.get_model("playbooks", name)
-        except LookupError:
-            continue
-    return found
+def _playbook_counts() -> tuple[dict[str, int], dict[str, int], int]:
+    return (playbook_selectors.run_status_counts(), playbook_selectors.step_status_counts(),
+            playbook_selectors.pending_approval_count())
 
 
-def _by_status(model) -> dict[str, int]:
-    return dict(model.objects.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
-
-
-def _playbook_counts() -> tuple[dict, dict, int]:
-    models = playbook_models()
-    runs = _by_status(models["runs"]) if "runs" in models else {}
-    steps = _by_status(models["steps"]) if "steps" in models else {}
-    pending = models["approvals"].objects.filter(status="pending").count() if "approvals" in models else 0
-    return runs, steps, pending
-
-
-def _playbook_families():
+def _playbook_families() -> Iterator[Any]:
     """Always yields the three families, so dashboards see the series even while the playbooks
     tables are missing (they are then empty and the failure counts as a scrape error)."""
-    failed = None
+    failed: DatabaseError | None = None
+    runs: dict[str, int]
+    steps: dict[str, int]
     try:
         with _isolated():
             runs, steps, pending = _playbook_counts()
@@ -141,13 +124,13 @@ class _PartialFailure(Exception):
 class SoarCollector:
     """Yields the product metrics; a failing group is logged and counted, never breaks /metrics."""
 
-    groups = (_alert_families, _case_families, _playbook_families)
+    groups: tuple[Callable[[], Iterator[Any]], ...] = (_alert_families, _case_families, _playbook_families)
 
-    def describe(self):
+    def describe(self) -> list[Any]:
         # Nothing at registration time: describing would hit the database during startup.
         return []
 
-    def collect(self):
+    def collect(self) -> Iterator[Any]:
         errors = 0
         for group in self.groups:
             families = []
@@ -169,7 +152,7 @@ _lock = threading.Lock()
 _collector: SoarCollector | None = None
 
 
-def register_collector(registry=REGISTRY) -> SoarCollector:
+def register_collector(registry: CollectorRegistry = REGISTRY) -> SoarCollector:
     """Register the collector once per process (safe under autoreload and repeated test imports)."""
     global _collector
     with _lock:

@@ -6,25 +6,17 @@ inclusive, UTC) replace it when given. ``team`` is a team id or slug."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.utils import timezone
 from rest_framework import serializers
 
-from cases.models import Team
+from cases.selectors import find_team
 from reporting.selectors import ReportScope
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 PRESET_DAYS = (7, 30, 90)
-
-
-def find_team(value: str) -> Team | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    if value.isdigit() and len(value) < 18:
-        return Team.objects.filter(pk=int(value)).first()
-    return Team.objects.filter(slug=value).first()
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -37,19 +29,19 @@ class ReportParamsSerializer(serializers.Serializer):
     team = serializers.CharField(required=False, allow_blank=True, default="",
                                  help_text="Team id or slug; empty for every team you can see.")
 
-    def get_fields(self):
+    def get_fields(self) -> dict[str, serializers.Field]:
         # "from" is a Python keyword, so these two cannot be class attributes.
         fields = super().get_fields()
         fields["from"] = serializers.DateField(required=False, help_text="First day (UTC), YYYY-MM-DD.")
         fields["to"] = serializers.DateField(required=False, help_text="Last day (UTC, inclusive), YYYY-MM-DD.")
         return fields
 
-    def validate_team(self, value):
+    def validate_team(self, value: str) -> str:
         if value.strip() and find_team(value) is None:
             raise serializers.ValidationError("Unknown team.")
         return value.strip()
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start, end = attrs.get("from"), attrs.get("to")
         if (start is None) != (end is None):
             missing = "to" if end is None else "from"

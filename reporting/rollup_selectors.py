@@ -19,20 +19,27 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection
 
 from alerts.selectors import source_ids_feeding
 from cases import roles
-from cases.models import Case
-from cases.selectors import _shared_case_ids, user_team_ids
+from cases.roles import Actor
+from cases.selectors import case_ids_outside_teams, shared_case_ids, user_team_ids
 from reporting.expressions import BUCKET_FORMATS
 from reporting.models import AlertEntityRollup
+
+if TYPE_CHECKING:
+    from cases.models import Team
 
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 ALL_TIME = AlertEntityRollup.ALL_TIME
+
+# (sign, kind, lo, hi): see "SQL pieces" below.
+Piece = tuple[int, str, dt.datetime | None, dt.datetime | None]
 
 
 def rollups_enabled() -> bool:
@@ -50,29 +57,28 @@ class AlertVisibility:
     shared_cases: list[int] = field(default_factory=list)
 
 
-def alert_visibility(user, team=None) -> AlertVisibility:
+def alert_visibility(user: Actor, team: Team | None = None) -> AlertVisibility:
     """``user`` None is the system (scheduled reports); ``team`` narrows like scoped_alerts."""
-    sees_all = user is None or roles.sees_all_cases(user)
-    if sees_all and team is None:
-        return AlertVisibility(everything=True)
-    if sees_all:
+    if user is None or roles.sees_all_cases(user):
+        if team is None:
+            return AlertVisibility(everything=True)
         return AlertVisibility(teams=[team.pk], sources=source_ids_feeding([team.pk], teamless=False))
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    reader = roles.signed_in(user)
+    if reader is None or not reader.is_active:
         return AlertVisibility()
-    teams = user_team_ids(user)
+    teams = user_team_ids(reader)
     # The shared ids first (two small permission tables), then those cases by primary key: as
     # "pk IN (...) OR pk IN (...)" the planner scanned every case (~25 ms at 100k cases).
-    direct, via_groups = _shared_case_ids(user, "view_case")
+    direct, via_groups = shared_case_ids(reader, "view_case")
     shared_ids = set(direct.values_list("content_object_id", flat=True)
                      .union(via_groups.values_list("content_object_id", flat=True)))
-    shared = Case.objects.filter(pk__in=shared_ids).exclude(team_id__in=teams) if shared_ids else Case.objects.none()
+    shared = case_ids_outside_teams(shared_ids, teams, team_id=None if team is None else team.pk)
     if team is not None:
         teams = teams & {team.pk}
         sources = source_ids_feeding(teams, teamless=False)
-        shared = shared.filter(team=team)
     else:
         sources = source_ids_feeding(teams, teamless=True)
-    return AlertVisibility(teams=sorted(teams), sources=sources, shared_cases=list(shared.values_list("pk", flat=True)))
+    return AlertVisibility(teams=sorted(teams), sources=sources, shared_cases=shared)
 
 
 # --- SQL pieces ------------------------------------------------------------------------------
@@ -105,9 +111,10 @@ class _Sql:
     """Collects the parameters of the pieces while their SQL is written."""
 
     def __init__(self, vis: AlertVisibility):
-        self.params = {"teams": vis.teams, "sources": vis.sources, "shared": vis.shared_cases}
+        self.params: dict[str, Any] = {"teams": vis.teams, "sources": vis.sources, "shared": vis.shared_cases}
 
-    def bound(self, column: str, lo, hi) -> str:
+    def bound(self, column: str, lo: dt.date | None, hi: dt.date | None) -> str:
+        """``lo <= column < hi``, each side only when given (dates or datetimes)."""
         parts = []
         for op, value in ((">=", lo), ("<", hi)):
             if value is not None:
@@ -117,13 +124,14 @@ class _Sql:
         return " AND ".join(parts) or "TRUE"
 
 
-def _live(sql: _Sql, vis: AlertVisibility, columns: str, lo, hi, sign: int, shared_only=False) -> str:
+def _live(sql: _Sql, vis: AlertVisibility, columns: str, lo: dt.datetime | None, hi: dt.datetime | None, sign: int,
+          shared_only: bool = False) -> str:
     where = "a.case_id = ANY(%(shared)s::bigint[])" if shared_only else _live_filter(vis)
     return (f"SELECT {columns}, {sign} AS n FROM alerts_alert a "  # noqa: S608 - fixed SQL pieces; every value is a %(name)s parameter
             f"WHERE {sql.bound('a.received_at', lo, hi)} AND {where}")
 
 
-def _count_pieces(start: dt.datetime, end: dt.datetime) -> list[tuple]:
+def _count_pieces(start: dt.datetime, end: dt.datetime) -> list[Piece]:
     first = _ceil(start, HOUR)
     last = _floor(end, HOUR)
     if first >= last:
@@ -131,7 +139,8 @@ def _count_pieces(start: dt.datetime, end: dt.datetime) -> list[tuple]:
     return [(1, "sums", first, last), (1, "live", start, first), (1, "live", last, end)]
 
 
-def alert_counts(vis: AlertVisibility, start: dt.datetime, end: dt.datetime, bucket: str) -> list[tuple]:
+def alert_counts(vis: AlertVisibility, start: dt.datetime, end: dt.datetime,
+                 bucket: str) -> list[tuple[dt.datetime, str, int, int]]:
     """(bucket start, severity, source id, alerts) for the alerts of [start, end)."""
     if bucket not in BUCKET_FORMATS:  # written into the SQL below
         raise ValueError(f"unknown bucket {bucket!r}")
@@ -165,7 +174,7 @@ def _data_days() -> tuple[dt.date, dt.date] | None:
     return None if first is None else (first, last)
 
 
-def _partial_day(lo: dt.datetime, hi: dt.datetime) -> list[tuple]:
+def _partial_day(lo: dt.datetime, hi: dt.datetime) -> list[Piece]:
     """[lo, hi) inside one UTC day: counted live, or as the day's sum minus the rest of the day."""
     day = _floor(lo, DAY)
     if hi - lo <= DAY - (hi - lo):
@@ -173,11 +182,11 @@ def _partial_day(lo: dt.datetime, hi: dt.datetime) -> list[tuple]:
     return [(1, "sums", day, day + DAY), (-1, "live", day, lo), (-1, "live", hi, day + DAY)]
 
 
-def _entity_pieces(start: dt.datetime, end: dt.datetime) -> list[tuple]:
+def _entity_pieces(start: dt.datetime, end: dt.datetime) -> list[Piece]:
     first, last = _ceil(start, DAY), _floor(end, DAY)
     if first > last:  # start and end inside the same day
         return _net(_partial_day(start, end))
-    pieces = []
+    pieces: list[Piece] = []
     if start < first:
         pieces += _partial_day(start, first)
     if last < end:
@@ -196,7 +205,7 @@ def _entity_pieces(start: dt.datetime, end: dt.datetime) -> list[tuple]:
     return _net(pieces + [(1, "sums", first, last)])
 
 
-def _net(pieces: list[tuple]) -> list[tuple]:
+def _net(pieces: list[Piece]) -> list[Piece]:
     """The same signed sum with overlapping day sums netted out and empty live ranges dropped.
     A range ending today reads today's sums as "day minus the rest of the day" while the
     all-time form subtracts the days from today on: without netting, today's rows (~14,000
@@ -205,18 +214,18 @@ def _net(pieces: list[tuple]) -> list[tuple]:
     kept = [p for p in pieces if p[1] != "sums" and not (p[1] == "live" and p[2] is not None and p[2] == p[3])]
     low, high = dt.datetime.min.replace(tzinfo=dt.UTC), dt.datetime.max.replace(tzinfo=dt.UTC)
     bounds = sorted({b for _, _, lo, hi in sums for b in (lo or low, hi or high)})
-    runs: list[list] = []  # [sign, lo, hi] of consecutive stretches with the same total sign
+    runs: list[tuple[int, dt.datetime, dt.datetime]] = []  # consecutive stretches with the same total sign
     for lo, hi in itertools.pairwise(bounds):
         sign = sum(s for s, _, a, b in sums if (a or low) <= lo and hi <= (b or high))
         if runs and runs[-1][0] == sign and runs[-1][2] == lo:
-            runs[-1][2] = hi
+            runs[-1] = (sign, runs[-1][1], hi)
         else:
-            runs.append([sign, lo, hi])
+            runs.append((sign, lo, hi))
     return kept + [(sign, "sums", None if lo == low else lo, None if hi == high else hi)
                    for sign, lo, hi in runs if sign]
 
 
-def top_entities(vis: AlertVisibility, start: dt.datetime, end: dt.datetime, limit: int) -> list[dict]:
+def top_entities(vis: AlertVisibility, start: dt.datetime, end: dt.datetime, limit: int) -> list[dict[str, Any]]:
     sql = _Sql(vis)
     columns = "a.entity_type, a.entity_value"
     parts = []

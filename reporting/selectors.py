@@ -8,31 +8,35 @@ or, for scheduled reports sent by the system, every case; narrowed to a team and
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Func, Q, QuerySet
 from django.utils import timezone
 
 from alerts.selectors import readable_alerts, source_names
 from cases import roles
-from cases.models import SEVERITY_CHOICES, Case, CaseEvent, Team
-from cases.selectors import sla_breached_q, visible_cases
+from cases.roles import Actor
+from cases.selectors import automated_case_ids, readable_cases, sla_breached_q, teams_by_id
+from cases.vocabulary import OPEN_STATUSES, SEVERITIES
 from reporting.expressions import BucketKey, parse_bucket_key, sum_of_seconds
 from reporting.rollup_selectors import alert_counts, alert_visibility, rollups_enabled
 from reporting.rollup_selectors import top_entities as rollup_top_entities
 from soar import safe_cache
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
     from alerts.models import Alert
+    from cases.models import Case, Team
 
 TOP_LIMIT = 10
 BREAKDOWN_LIMIT = 50
 # Up to this span the volume chart has one point per hour, beyond it one per day.
 HOURLY_UP_TO = dt.timedelta(days=2)
-SEVERITIES = [name for name, _ in SEVERITY_CHOICES]
 
 
 @dataclass(frozen=True)
@@ -53,16 +57,16 @@ class ReportScope:
 
 # --- scoped querysets --------------------------------------------------------------------
 
-def scoped_cases(user, scope: ReportScope) -> QuerySet[Case]:
+def scoped_cases(user: Actor, scope: ReportScope) -> QuerySet[Case]:
     """Cases of the scope; ``user=None`` means the system (scheduled reports): every case."""
-    cases = Case.objects.all() if user is None else visible_cases(user)
+    cases = readable_cases(user)
     cases = cases.filter(created_at__gte=scope.start, created_at__lt=scope.end)
     if scope.team is not None:
         cases = cases.filter(team=scope.team)
     return cases
 
 
-def scoped_alerts(user, scope: ReportScope) -> QuerySet[Alert]:
+def scoped_alerts(user: Actor, scope: ReportScope) -> QuerySet[Alert]:
     """Alerts of the scope. With a team: alerts of the team's cases, and queued alerts of the
     sources that feed the team."""
     alerts = readable_alerts(user)
@@ -74,22 +78,22 @@ def scoped_alerts(user, scope: ReportScope) -> QuerySet[Alert]:
 
 # --- figures -------------------------------------------------------------------------------
 
-def _ack_breached_q(now) -> Q:
+def _ack_breached_q(now: dt.datetime) -> Q:
     return Q(triaged_at__isnull=True, sla_ack_due__lt=now) | Q(triaged_at__gt=F("sla_ack_due"))
 
 
-def _resolve_breached_q(now) -> Q:
+def _resolve_breached_q(now: dt.datetime) -> Q:
     return Q(resolved_at__isnull=True, sla_resolve_due__lt=now) | Q(resolved_at__gt=F("sla_resolve_due"))
 
 
-def case_aggregates(now) -> dict:
+def case_aggregates(now: dt.datetime) -> dict[str, Func]:
     """The per-group figures as additive aggregates (sums, not averages), so that one GROUP BY
     over (bucket, team, assignee, severity) yields the totals, the per-team and per-analyst rows,
     the severity mix and the volume: one scan of the cases instead of five."""
-    automated = CaseEvent.objects.filter(kind=CaseEvent.Kind.PLAYBOOK).values("case_id")
+    automated = automated_case_ids()
     return {
         "cases": Count("pk"),
-        "open": Count("pk", filter=Q(status__in=list(Case.OPEN_STATUSES))),
+        "open": Count("pk", filter=Q(status__in=list(OPEN_STATUSES))),
         "acknowledged": Count("pk", filter=Q(triaged_at__isnull=False)),
         "resolved": Count("pk", filter=Q(resolved_at__isnull=False)),
         "ack_sum": sum_of_seconds("created_at", "triaged_at", filter=Q(triaged_at__isnull=False)),
@@ -101,41 +105,44 @@ def case_aggregates(now) -> dict:
     }
 
 
+# The running sums of a group: the COUNTS plus "ack_sum" and "resolve_sum" (None until a value).
+Sums = dict[str, Any]
+
 COUNTS = ("cases", "open", "acknowledged", "resolved", "sla_breached", "sla_ack_breached", "sla_resolve_breached",
           "automated")
 
 
-def _seconds(value) -> float | None:
+def _seconds(value: float | None) -> float | None:
     return None if value is None else round(float(value), 3)
 
 
-def _add(total: dict, row: dict) -> None:
+def _add(total: dict[str, Any], row: Mapping[str, Any]) -> None:
     for name in (*COUNTS, "ack_sum", "resolve_sum"):
         if row[name] is not None:
             total[name] = (total.get(name) or 0) + row[name]
 
 
-def _finish(row: dict) -> dict:
+def _finish(row: Mapping[str, Any]) -> dict[str, Any]:
     """Sums to averages in seconds, plus the automation rate."""
-    out = {name: row.get(name, 0) for name in COUNTS}
+    out: dict[str, Any] = {name: row.get(name, 0) for name in COUNTS}
     out["mtta_seconds"] = _seconds(row["ack_sum"] / out["acknowledged"]) if out["acknowledged"] else None
     out["mttr_seconds"] = _seconds(row["resolve_sum"] / out["resolved"]) if out["resolved"] else None
     out["automation_rate"] = round(out["automated"] / out["cases"], 4) if out["cases"] else None
     return out
 
 
-def _ranked(groups: dict, names: dict) -> list[tuple]:
+def _ranked(groups: dict[int | None, Sums], names: Mapping[Any, str]) -> list[tuple[int | None, dict[str, Any]]]:
     """Groups by most cases, then name (no name last), at most BREAKDOWN_LIMIT."""
     order = sorted(groups, key=lambda pk: (-groups[pk]["cases"], names.get(pk) is None, names.get(pk) or ""))
     return [(pk, _finish(groups[pk])) for pk in order[:BREAKDOWN_LIMIT]]
 
 
-def case_figures(cases: QuerySet[Case], scope: ReportScope, now) -> dict:
-    rows = (cases.order_by().annotate(bucket=BucketKey(F("created_at"), scope.bucket))
+def case_figures(cases: QuerySet[Case], scope: ReportScope, now: dt.datetime) -> dict[str, Any]:
+    rows: Iterable[Mapping[str, Any]] = (cases.order_by().annotate(bucket=BucketKey(F("created_at"), scope.bucket))
             .values("bucket", "team_id", "assignee_id", "severity").annotate(**case_aggregates(now)))
-    totals: dict = {"ack_sum": None, "resolve_sum": None}
-    teams: dict = {}
-    analysts: dict = {}
+    totals: dict[str, Any] = {"ack_sum": None, "resolve_sum": None}
+    teams: dict[int | None, Sums] = {}
+    analysts: dict[int | None, Sums] = {}
     severity = dict.fromkeys(SEVERITIES, 0)
     per_bucket: dict[dt.datetime, int] = {}
     for row in rows:
@@ -145,9 +152,10 @@ def case_figures(cases: QuerySet[Case], scope: ReportScope, now) -> dict:
         severity[row["severity"]] = severity.get(row["severity"], 0) + row["cases"]
         start = parse_bucket_key(row["bucket"], scope.bucket)
         per_bucket[start] = per_bucket.get(start, 0) + row["cases"]
-    team_rows = {t.pk: t for t in Team.objects.filter(pk__in=[pk for pk in teams if pk is not None])}
-    usernames = dict(get_user_model().objects.filter(pk__in=[pk for pk in analysts if pk is not None])
-                     .values_list("pk", "username"))
+    team_rows = teams_by_id(pk for pk in teams if pk is not None)
+    analyst_ids = [pk for pk in analysts if pk is not None]
+    usernames: dict[int | None, str] = dict(get_user_model().objects.filter(pk__in=analyst_ids)
+                                            .values_list("pk", "username"))
     return {
         "totals": _finish(totals),
         "severity": severity,
@@ -165,14 +173,14 @@ def _bucket_starts(scope: ReportScope) -> list[dt.datetime]:
     start = scope.start.astimezone(dt.UTC)
     current = (start.replace(minute=0, second=0, microsecond=0) if scope.bucket == "hour"
                else start.replace(hour=0, minute=0, second=0, microsecond=0))
-    starts = []
+    starts: list[dt.datetime] = []
     while current < scope.end:
         starts.append(current)
         current += step
     return starts
 
 
-def volume(queryset: QuerySet, field: str, scope: ReportScope) -> dict[dt.datetime, int]:
+def volume(queryset: QuerySet[Any], field: str, scope: ReportScope) -> dict[dt.datetime, int]:
     """Rows per hour/day of ``field`` (UTC), with empty buckets as zeros."""
     rows = (queryset.order_by().annotate(bucket=BucketKey(F(field), scope.bucket)).values("bucket")
             .annotate(n=Count("pk")).values_list("bucket", "n"))
@@ -180,7 +188,7 @@ def volume(queryset: QuerySet, field: str, scope: ReportScope) -> dict[dt.dateti
     return {start: counts.get(start, 0) for start in _bucket_starts(scope)}
 
 
-def alert_breakdown(alerts: QuerySet[Alert], scope: ReportScope) -> dict:
+def alert_breakdown(alerts: QuerySet[Alert], scope: ReportScope) -> dict[str, Any]:
     """Alert volume per bucket, severity mix, total and top sources from ONE scan of the alert
     table (grouped by bucket, severity and source): at a million alerts each scan is the cost."""
     rows = (alerts.order_by().annotate(bucket=BucketKey(F("received_at"), scope.bucket))
@@ -189,7 +197,7 @@ def alert_breakdown(alerts: QuerySet[Alert], scope: ReportScope) -> dict:
                            for key, level, source_id, n in rows), scope)
 
 
-def _alert_figures(rows, scope: ReportScope) -> dict:
+def _alert_figures(rows: Iterable[tuple[dt.datetime, str, int, int]], scope: ReportScope) -> dict[str, Any]:
     """The figures of ``alert_breakdown`` from (bucket start, severity, source id, alerts) rows."""
     per_bucket: dict[dt.datetime, int] = {}
     severity = dict.fromkeys(SEVERITIES, 0)
@@ -209,13 +217,13 @@ def _alert_figures(rows, scope: ReportScope) -> dict:
     }
 
 
-def top_entities(alerts: QuerySet[Alert]) -> list[dict]:
+def top_entities(alerts: QuerySet[Alert]) -> list[dict[str, Any]]:
     rows = (alerts.exclude(entity_value="").order_by().values("entity_type", "entity_value")
             .annotate(n=Count("pk")).order_by("-n", "entity_value")[:TOP_LIMIT])
     return [{"type": r["entity_type"], "value": r["entity_value"], "alerts": r["n"]} for r in rows]
 
 
-def report_summary(user, scope: ReportScope, now: dt.datetime | None = None) -> dict:
+def report_summary(user: Actor, scope: ReportScope, now: dt.datetime | None = None) -> dict[str, Any]:
     """Every figure of the dashboard, the API and the report e-mail, in a fixed number of queries."""
     now = now or timezone.now()
     case = case_figures(scoped_cases(user, scope), scope, now)
@@ -249,7 +257,7 @@ def report_summary(user, scope: ReportScope, now: dt.datetime | None = None) -> 
     }
 
 
-def cached_report_summary(user, scope: ReportScope) -> dict:
+def cached_report_summary(user: User | AnonymousUser, scope: ReportScope) -> dict[str, Any]:
     """``report_summary`` for the dashboard and the API, kept SOAR_REPORT_CACHE_SECONDS (60) per
     viewer and range: a cold summary still costs ~0.1 s of database time at 100,000 cases and a
     million alerts, and a dashboard is reloaded far more often than its minute-level figures change."""

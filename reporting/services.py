@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,10 +26,14 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from cases.models import Team
+from cases.selectors import team_by_slug
 from reporting import exports, formatting
 from reporting.selectors import ReportScope, report_summary, scoped_cases
+
+if TYPE_CHECKING:
+    from cases.models import Team
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +55,7 @@ class ReportRequest:
     frequency: str
 
 
-def validate_report_kwargs(kwargs: dict) -> ReportRequest:
+def validate_report_kwargs(kwargs: dict[str, Any]) -> ReportRequest:
     """Check a schedule's kwargs (they are typed by hand in the admin)."""
     unknown = set(kwargs) - {"recipients", "team", "range_days", "frequency"}
     if unknown:
@@ -72,7 +78,7 @@ def validate_report_kwargs(kwargs: dict) -> ReportRequest:
     team_slug = str(kwargs.get("team") or "").strip()
     team = None
     if team_slug:
-        team = Team.objects.filter(slug=team_slug).first()
+        team = team_by_slug(team_slug)
         if team is None:
             raise ReportScheduleError(f"no team with slug {team_slug!r}")
     range_days = kwargs.get("range_days", 7)
@@ -122,7 +128,7 @@ def build_report_email(report: ReportRequest, now: dt.datetime | None = None) ->
     return message
 
 
-def send_report(report: ReportRequest, now: dt.datetime | None = None) -> dict:
+def send_report(report: ReportRequest, now: dt.datetime | None = None) -> dict[str, Any]:
     message = build_report_email(report, now=now)
     message.send(fail_silently=False)
     logger.info("report e-mail sent to %d recipient(s): %s", len(report.recipients), message.subject)
@@ -130,12 +136,10 @@ def send_report(report: ReportRequest, now: dt.datetime | None = None) -> dict:
 
 
 @transaction.atomic
-def create_report_schedule(name: str, recipients, team_slug: str = "", frequency: str = "daily",
-                           range_days: int | None = None, hour: int = 7):
+def create_report_schedule(name: str, recipients: str | Iterable[str], team_slug: str = "", frequency: str = "daily",
+                           range_days: int | None = None, hour: int = 7) -> PeriodicTask:
     """Create or update the PeriodicTask ``name``: at ``hour``:00 UTC every day (daily) or every
     Monday (weekly). ``range_days`` defaults to 1 (daily) or 7 (weekly)."""
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask
-
     frequency = str(frequency).lower()
     if range_days is None:
         range_days = 7 if frequency == "weekly" else 1

@@ -8,6 +8,7 @@ import smtplib
 from celery import shared_task
 
 from reporting import services
+from reporting.rollup_services import fold_alert_rollups
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,4 @@ def send_scheduled_report(self, **kwargs) -> dict:
 @shared_task(name="reporting.tasks.fold_report_rollups", ignore_result=True)
 def fold_report_rollups() -> int:
     """Periodic (SOAR_REPORT_ROLLUP_FOLD_SECONDS): keeps the deltas the dashboard adds up short."""
-    from reporting.rollup_services import fold_alert_rollups
-
     return fold_alert_rollups()

@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import hmac
 import ipaddress
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseForbidden
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import IsAuthenticated
@@ -44,7 +46,7 @@ def _export_queries(scope) -> dict[str, str]:
 @login_required
 def dashboard(request):
     params = ReportParamsSerializer(data=request.GET)
-    errors = {}
+    errors: dict[str, Any] = {}
     if not params.is_valid():
         errors = params.errors
         params = ReportParamsSerializer(data={})
@@ -160,8 +162,6 @@ def metrics_protected(view):
 @metrics_protected
 def metrics_view(request):
     """django-prometheus's exporter, plus the product metrics (see reporting.metrics)."""
-    from django_prometheus.exports import ExportToDjangoView
-
     metrics.register_collector()
     response = ExportToDjangoView(request)
     extra = metrics.multiprocess_extra()

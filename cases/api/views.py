@@ -13,7 +13,7 @@ from cases import roles, selectors, services
 from cases.api import serializers as s
 from cases.api.pagination import CaseCursorPagination, NewestFirstCursorPagination
 from cases.api.permissions import CanReadAuditLog, ReadOnlyForAuditors
-from cases.filters import CaseFilter
+from cases.filtersets import CaseFilter
 from cases.models import AuditLog, Case, CaseEvent, Note, Tag
 from cases.services_bulk import bulk_update_cases, merge_cases
 from soar.filters import FilterBackend

@@ -1,15 +1,16 @@
-"""Case filters shared by the queue page and the API (django-filter)."""
+"""Case and audit-log filters shared by the queue page, the API and the exports (django-filter)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import django_filters as filters
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from cases.models import SEVERITY_CHOICES, Case
+from cases.models import SEVERITY_CHOICES, AuditLog, Case
 from cases.selectors import sla_breached_q
+from soar.filters import MAX_ID, UtcIsoDateTimeFilter
 
 
 def _start_of_day(day: dt.date) -> dt.datetime:
@@ -68,3 +69,23 @@ class CaseFilter(filters.FilterSet):
     def filter_open(self, queryset, name, value):
         statuses = list(Case.OPEN_STATUSES)
         return queryset.filter(status__in=statuses) if value else queryset.exclude(status__in=statuses)
+
+
+class AuditLogFilter(filters.FilterSet):
+    """The audit-log API's filters, for the audit-log export."""
+
+    action = filters.CharFilter()
+    object_type = filters.CharFilter()
+    object_id = filters.CharFilter()
+    actor = filters.NumberFilter(field_name="actor_id", min_value=0, max_value=MAX_ID)
+    created_at__gte = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_at__lte = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    search = filters.CharFilter(method="filter_text")
+
+    class Meta:
+        model = AuditLog
+        fields: list[str] = []
+
+    def filter_text(self, queryset: QuerySet[AuditLog], name: str, value: str) -> QuerySet[AuditLog]:
+        value = value.strip()
+        return queryset.filter(Q(object_repr__icontains=value) | Q(request_id=value)) if value else queryset
