@@ -4,6 +4,10 @@ from pathlib import Path
 
 import pytest
 
+# Shared fixtures: local fake HTTP servers (enrichment, playbooks connectors), and the playbooks
+# tests' team, case and connectors.
+pytest_plugins = ["tests.support.fake_servers", "tests.support.playbooks_support"]
+
 # Each test session should publish to its own Celery queue, so that concurrent runs on one Redis
 # never consume each other's tasks. `make test` sets SOAR_CELERY_QUEUE before Django starts;
 # this default only helps when pytest is run by hand and settings load after conftest.

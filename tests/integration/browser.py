@@ -29,7 +29,7 @@ def browser():
 
 def log_in(page, base, username, password=None):
     """Log in through the real form and wait for the case queue."""
-    from cases.testing import PASSWORD
+    from tests.factories import PASSWORD
 
     page.goto(f"{base}/login/")
     page.fill("#id_username", username)

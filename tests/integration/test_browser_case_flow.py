@@ -14,7 +14,7 @@ import pytest
 from alerts.models import Alert, AlertSource
 from cases import services
 from cases.models import Case
-from cases.testing import build_world
+from tests.factories import build_world
 from tests.integration.browser import log_in, off_loop
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.django_db(transaction=True)]

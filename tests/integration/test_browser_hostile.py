@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from alerts.models import Alert
-from cases.testing import build_world
+from tests.factories import build_world
 from tests.integration.browser import log_in, off_loop
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -8,7 +8,7 @@ import re
 import pytest
 import requests
 
-from cases.testing import PASSWORD, build_world
+from tests.factories import PASSWORD, build_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -23,8 +23,8 @@ from playbooks.models import ApprovalRequest, Connector, PlaybookRun
 from playbooks.services import approvals
 from playbooks.services.definitions import save_playbook
 from playbooks.services.runs import start_run
-from tests.unit.fake_servers import FakeServer
-from tests.unit.playbooks_helpers import observable
+from tests.support.fake_servers import FakeServer
+from tests.support.playbooks_helpers import observable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 QUEUE = f"playbooks-{os.getpid()}"

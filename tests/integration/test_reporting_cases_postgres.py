@@ -4,8 +4,6 @@ migration 0006 that let it hash a few hundred groups instead of sorting every ca
 
 import datetime as dt
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -13,9 +11,7 @@ from django.db import connection
 from cases.models import Case, Team
 from reporting.expressions import BucketKey
 from reporting.selectors import ReportScope, case_aggregates, report_summary
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from reporting_data import FEB_START, JAN_START, NOW, build_world  # noqa: E402
+from tests.support.reporting_data import FEB_START, JAN_START, NOW, build_world
 
 pytestmark = pytest.mark.django_db
 

@@ -2,8 +2,6 @@
 the alerts, through every kind of write that moves an alert: insert, attach to a case, a case
 moving team, a merge, a deleted alert, a backdated alert, before and after the fold."""
 
-import sys
-from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -15,9 +13,7 @@ from reporting.models import AlertRollupDelta
 from reporting.rollup_selectors import rollups_enabled
 from reporting.rollup_services import fold_alert_rollups, rebuild_alert_rollups
 from reporting.selectors import ReportScope, report_summary
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from reporting_data import DAY, FEB_START, HOUR, JAN_START, MIN, NOW, T0, build_world, make_alert  # noqa: E402
+from tests.support.reporting_data import DAY, FEB_START, HOUR, JAN_START, MIN, NOW, T0, build_world, make_alert
 
 pytestmark = pytest.mark.django_db
 

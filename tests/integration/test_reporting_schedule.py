@@ -12,7 +12,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from cases.models import Case, CaseEvent, Team
 from reporting import services
-from tests.smtp_server import LocalSMTPServer
+from tests.support.smtp_server import LocalSMTPServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

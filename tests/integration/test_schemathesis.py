@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from alerts.models import Alert
-from cases.testing import build_world
+from tests.factories import build_world
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
