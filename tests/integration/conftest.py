@@ -229,22 +229,12 @@ class Service:
         stop_all([self])
 
 
-def stop_all(services: list[Service], timeout: float = 30.0) -> None:
-    """SIGTERM to every service's process group at once (a worker finishes its running tasks),
-    SIGKILL to those still running after ``timeout``; then nothing of any group is left (a
-    prefork child or a gunicorn worker outliving its parent would keep its database session)."""
-    running = [s for s in services if s.process and s.process.poll() is None]
-    for service in running:
-        try:
-            os.killpg(service.process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + timeout
-    for service in running:
-        try:
-            service.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            pass
+def stop_all(services: list[Service]) -> None:
+    """SIGKILL to every service's whole process group: the test is over, nothing they still do
+    is part of it, and a graceful shutdown (a worker finishing its tasks, gunicorn its requests)
+    costs a second or two per service. Nothing of a group is left (a prefork child or a gunicorn
+    worker outliving its parent would keep a database session); a task killed mid-way leaves
+    its message unacknowledged, which ``purge`` removes, and its transaction rolled back."""
     for service in services:
         if service.process is None:
             continue
@@ -252,7 +242,9 @@ def stop_all(services: list[Service], timeout: float = 30.0) -> None:
             os.killpg(service.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        service.process.wait(timeout=60)
+    for service in services:
+        if service.process is not None:
+            service.process.wait(timeout=60)
 
 
 def service_env(broker_url: str, queues: Queues, **extra) -> dict:
@@ -298,6 +290,9 @@ def service_factory(django_db_setup, celery_queues, tmp_path_factory):
             service = Service(name, argv, env, ready=lambda s: "beat: Starting" in s.log_text())
         elif kind == "web":
             port = free_port()
+            # A directory of its own, which outlives the master (it is killed: no on_exit clean-up).
+            if "PROMETHEUS_MULTIPROC_DIR" not in extra_env:
+                env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path_factory.mktemp("prometheus"))
             argv = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
                     "soar.wsgi:application", "-b", f"127.0.0.1:{port}",
                     "-w", str(concurrency), "--threads", "4", "--timeout", "60"]
