@@ -106,10 +106,15 @@ def purge(queues: Queues, broker_url: str | None = None) -> None:
     names = {queues.main, queues.sweep}
     for key in client.scan_iter(f"{queues.main}*", count=1000):
         client.delete(key)
-    for key in client.scan_iter("_kombu.binding.*", count=1000):
-        stale = [m for m in client.smembers(key) if any(n.encode() in m for n in names)]
-        if stale:
-            client.srem(key, *stale)
+    # kombu's bindings: sets named after an exchange (one named after each queue here), whose
+    # members name the queues bound to it.
+    for key in client.scan_iter("_kombu.binding*", count=1000):
+        if key.decode(errors="replace").split(".", 2)[-1] in names:
+            client.delete(key)
+        elif client.type(key) == b"set":
+            stale = [m for m in client.smembers(key) if any(n.encode() in m for n in names)]
+            if stale:
+                client.srem(key, *stale)
     for tag, value in client.hscan_iter("unacked", count=1000):
         try:
             routing_key = json.loads(value)[2]
