@@ -2,7 +2,13 @@
 Redis, `celery worker` / `celery beat` / gunicorn subprocesses pointed at that database.
 
 Tests that let a subprocess see their rows must commit them:
-``@pytest.mark.django_db(transaction=True)``."""
+``@pytest.mark.django_db(transaction=True)``.
+
+Every test owns its Celery queues (``celery_queues``: a main and a sweep queue named for that
+test alone), and this process publishes to them for the test's duration: a worker started by
+the test (``service_factory``, ``celery_worker``) consumes them and nothing else, and no other
+worker can take the test's messages. Every service a test starts is stopped at the end of that
+test, failed or not, before the database is flushed; then the test's queues are purged."""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,7 +43,7 @@ def _require_real_services():
         pytest.skip(message)
 
 
-def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
+def wait_until(predicate, timeout: float = 60.0, interval: float = 0.1, message: str = "condition"):
     """Poll ``predicate`` until truthy; returns its value or fails the test with ``message``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -48,31 +55,115 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, message:
         time.sleep(interval)
 
 
-@pytest.fixture(autouse=True)
-def _quiet_database_before_flush(request):
-    """Transactional tests end with a TRUNCATE of every table; a worker still busy with the
-    test's follow-up tasks (enrichment, playbook triggers) would deadlock with it. After each
-    test, wait until the broker queue is empty and no other session runs a query."""
-    yield
-    if "django_db" not in {mark.name for mark in request.node.iter_markers()}:
-        return
+@dataclass(frozen=True)
+class Queues:
+    """A test's own Celery queues: ``main`` (SOAR_CELERY_QUEUE) and ``sweep`` (SOAR_CELERY_SWEEP_QUEUE)."""
+
+    main: str
+    sweep: str
+
+    @classmethod
+    def new(cls, label: str = "t") -> Queues:
+        main = f"{SESSION_QUEUES.main}-{label}-{uuid.uuid4().hex[:10]}"
+        return cls(main, f"{main}-sweep")
+
+    def env(self) -> dict:
+        return {"SOAR_CELERY_QUEUE": self.main, "SOAR_CELERY_SWEEP_QUEUE": self.sweep}
+
+
+# The run's queues from the settings (SOAR_CELERY_QUEUE, set per run by `make test`): between
+# tests this process publishes there, and no worker ever consumes them.
+SESSION_QUEUES = Queues(settings.CELERY_TASK_DEFAULT_QUEUE, settings.SOAR_CELERY_SWEEP_QUEUE)
+
+
+def publish_to(queues: Queues) -> None:
+    """Point this process's Celery publisher at ``queues``: the default queue, the task routes
+    of the sweep tasks (settings.SOAR_SWEEP_TASKS) and the declared queues, as the settings
+    would have made them with SOAR_CELERY_QUEUE/SOAR_CELERY_SWEEP_QUEUE set to these names.
+    The app caches its router and queue declarations: they are rebuilt at the next publish."""
+    from kombu import Queue
+
+    from soar.celery import app
+
+    app.conf.task_default_queue = queues.main
+    app.conf.task_queues = (Queue(queues.main), Queue(queues.sweep))
+    app.conf.task_routes = {name: {"queue": queues.sweep} for name in settings.SOAR_SWEEP_TASKS}
+    amqp = app.amqp
+    amqp._rtable = None
+    for cached in ("queues", "default_queue", "router", "send_task_message"):
+        amqp.__dict__.pop(cached, None)
+    settings.CELERY_TASK_DEFAULT_QUEUE, settings.SOAR_CELERY_SWEEP_QUEUE = queues.main, queues.sweep
+
+
+def purge(queues: Queues, broker_url: str | None = None) -> None:
+    """Delete what is left of ``queues`` in the broker: the lists (and kombu's priority lists,
+    named after them), their bindings, and messages a stopped worker left unacknowledged."""
+    import json
+
     import redis
+
+    client = redis.Redis.from_url(broker_url or settings.CELERY_BROKER_URL)
+    names = {queues.main, queues.sweep}
+    for key in client.scan_iter(f"{queues.main}*", count=1000):
+        client.delete(key)
+    # kombu's bindings: sets named after an exchange (one named after each queue here), whose
+    # members name the queues bound to it.
+    for key in client.scan_iter("_kombu.binding*", count=1000):
+        if key.decode(errors="replace").split(".", 2)[-1] in names:
+            client.delete(key)
+        elif client.type(key) == b"set":
+            stale = [m for m in client.smembers(key) if any(n.encode() in m for n in names)]
+            if stale:
+                client.srem(key, *stale)
+    for tag, value in client.hscan_iter("unacked", count=1000):
+        try:
+            routing_key = json.loads(value)[2]
+        except (ValueError, IndexError, TypeError):
+            continue
+        if routing_key in names:
+            client.hdel("unacked", tag)
+            client.zrem("unacked_index", tag)
+
+
+@pytest.fixture(autouse=True)
+def celery_queues(request):
+    """This test's own queues, which this process publishes to during the test.
+
+    At the end (after the test's services were stopped: ``service_factory`` depends on this
+    fixture, so it is torn down first) the outbox relay thread of this process has published
+    what the test handed it, the publisher goes back to the run's queues and the test's are
+    purged. Transactional tests then end with a TRUNCATE of every table, which would deadlock
+    with a session still working in the test database: with the test's own workers stopped,
+    there is none, which is checked (a cheap query) rather than waited for."""
+    from alerts import outbox
+
+    queues = Queues.new()
+    publish_to(queues)
+    yield queues
+    outbox.relay.wait_idle(60)
+    with outbox.relay._lock:  # ids held for a retry by a test whose broker was down are that test's
+        outbox.relay._held.clear()
+    publish_to(SESSION_QUEUES)
+    purge(queues)
+    if "django_db" in {mark.name for mark in request.node.iter_markers()}:
+        wait_until(_database_quiet, timeout=60, interval=0.05,
+                   message="the sessions still working in the test database to finish before the flush")
+
+
+def _database_quiet() -> bool:
     from django.db import connection
 
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    database = settings.DATABASES["default"]["NAME"]
-    quiet_checks = 0
-    deadline = time.monotonic() + 60
-    while quiet_checks < 3 and time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
-                "AND state NOT IN ('idle') AND backend_type = 'client backend'", [database])
-            busy = cursor.fetchone()[0]
-        queued = broker.llen(queue) + broker.llen(f"{queue}-sweep")
-        quiet_checks = quiet_checks + 1 if not busy and not queued else 0
-        time.sleep(0.2)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND state <> 'idle' AND backend_type = 'client backend'")
+        return cursor.fetchone()[0] == 0
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _purge_the_run_queues():
+    yield
+    purge(SESSION_QUEUES)
 
 
 @pytest.fixture(name="wait_until")
@@ -100,18 +191,21 @@ def test_database_url() -> str:
 
 
 class Service:
-    """A subprocess of ours with its log kept under tests/artifacts/logs/."""
+    """A subprocess of ours with its log kept under tests/artifacts/logs/ (appended to: the
+    logs of earlier starts stay there; ``log_text`` is this start's part only)."""
 
-    def __init__(self, name: str, argv: list[str], env: dict, ready, timeout: float = 40.0):
+    def __init__(self, name: str, argv: list[str], env: dict, ready, timeout: float = 120.0):
         ARTIFACTS.joinpath("logs").mkdir(parents=True, exist_ok=True)
         self.name, self.argv, self.env, self.ready, self.timeout = name, argv, env, ready, timeout
         self.log_path = ARTIFACTS / "logs" / f"{name}.log"
+        self.log_offset = 0
         self.process: subprocess.Popen | None = None
 
     def start(self):
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        with open(self.log_path, "ab") as log:
+            self.log_offset = log.tell()
+            self.process = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
         deadline = time.monotonic() + self.timeout
         while not self.ready(self):
             if self.process.poll() is not None:
@@ -119,33 +213,51 @@ class Service:
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"{self.name} not ready after {self.timeout}s; see {self.log_path}")
-            time.sleep(0.2)
+            time.sleep(0.1)
         return self
 
     def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        """What this start of the service logged (not an earlier run's "ready." line)."""
+        if not self.log_path.exists():
+            return ""
+        with open(self.log_path, "rb") as log:
+            log.seek(self.log_offset)
+            return log.read().decode(errors="replace")
 
     def kill(self, sig=signal.SIGKILL):
         """Signal the whole process group (a prefork worker's children too)."""
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, sig)
-            self.process.wait(timeout=20)
+            self.process.wait(timeout=60)
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=15)
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                self.kill()
+        stop_all([self])
 
 
-def service_env(broker_url: str, queue: str, **extra) -> dict:
+def stop_all(services: list[Service]) -> None:
+    """SIGKILL to every service's whole process group: the test is over, nothing they still do
+    is part of it, and a graceful shutdown (a worker finishing its tasks, gunicorn its requests)
+    costs a second or two per service. Nothing of a group is left (a prefork child or a gunicorn
+    worker outliving its parent would keep a database session); a task killed mid-way leaves
+    its message unacknowledged, which ``purge`` removes, and its transaction rolled back."""
+    for service in services:
+        if service.process is None:
+            continue
+        try:
+            os.killpg(service.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for service in services:
+        if service.process is not None:
+            service.process.wait(timeout=60)
+
+
+def service_env(broker_url: str, queues: Queues, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update({
         "DATABASE_URL": test_database_url(),
         "CELERY_BROKER_URL": broker_url,
-        "SOAR_CELERY_QUEUE": queue,
+        **queues.env(),
         "SOAR_DB_CONN_MAX_AGE": "0",
         # The fake third-party APIs of the tests listen on loopback, which the SSRF guard refuses by default.
         "SOAR_SSRF_ALLOWLIST": "127.0.0.1",
@@ -155,31 +267,37 @@ def service_env(broker_url: str, queue: str, **extra) -> dict:
     return env
 
 
-@pytest.fixture(scope="session")
-def service_factory(django_db_setup, django_db_blocker):
-    """``start(kind, broker_url=None, queue=None, **env)`` -> a started Service; all stopped at the end.
-    kind: "worker", "beat" or "web" (gunicorn; ``service.url`` is its base URL).
-    ``scheduler`` (beat only): e.g. "django_celery_beat.schedulers:DatabaseScheduler"."""
+@pytest.fixture
+def service_factory(django_db_setup, celery_queues, tmp_path_factory):
+    """``start(kind, broker_url=None, queues=None, **env)`` -> a started Service, on the test's
+    own queues unless ``queues`` says otherwise; every one is stopped when the test ends,
+    failed or not (before its database flush). kind: "worker", "beat" or "web" (gunicorn;
+    ``service.url`` is its base URL). ``scheduler`` (beat only): e.g.
+    "django_celery_beat.schedulers:DatabaseScheduler"."""
     started: list[Service] = []
 
-    def start(kind: str, broker_url: str | None = None, queue: str | None = None, name: str | None = None,
+    def start(kind: str, broker_url: str | None = None, queues: Queues | None = None, name: str | None = None,
               concurrency: int = 2, scheduler: str = "celery.beat:PersistentScheduler", **extra_env) -> Service:
         broker_url = broker_url or settings.CELERY_BROKER_URL
-        queue = queue or settings.CELERY_TASK_DEFAULT_QUEUE
-        env = service_env(broker_url, queue, **extra_env)
+        queues = queues or celery_queues
+        env = service_env(broker_url, queues, **extra_env)
         name = name or f"{kind}-{uuid.uuid4().hex[:6]}"
         if kind == "worker":
             argv = [str(VENV_BIN / "celery"), "-A", "soar", "worker", "-l", "info", "-P", "prefork",
-                    "-c", str(concurrency), "-Q", f"{queue},{queue}-sweep", "-n", f"{name}@%h",
+                    "-c", str(concurrency), "-Q", f"{queues.main},{queues.sweep}", "-n", f"{name}@%h",
                     "--without-gossip", "--without-mingle", "--without-heartbeat"]
             service = Service(name, argv, env, ready=lambda s: " ready." in s.log_text())
         elif kind == "beat":
-            schedule = ARTIFACTS / f"{name}-schedule"
+            # A schedule file of its own: no last-run times from another test or run.
+            schedule = tmp_path_factory.mktemp("beat") / f"{name}-schedule"
             argv = [str(VENV_BIN / "celery"), "-A", "soar", "beat", "-l", "info",
                     "-S", scheduler, "-s", str(schedule)]
             service = Service(name, argv, env, ready=lambda s: "beat: Starting" in s.log_text())
         elif kind == "web":
             port = free_port()
+            # A directory of its own, which outlives the master (it is killed: no on_exit clean-up).
+            if "PROMETHEUS_MULTIPROC_DIR" not in extra_env:
+                env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path_factory.mktemp("prometheus"))
             argv = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
                     "soar.wsgi:application", "-b", f"127.0.0.1:{port}",
                     "-w", str(concurrency), "--threads", "4", "--timeout", "60"]
@@ -187,32 +305,32 @@ def service_factory(django_db_setup, django_db_blocker):
             service.url = f"http://127.0.0.1:{port}"
         else:
             raise ValueError(kind)
-        started.append(service.start())
-        return service
+        started.append(service)
+        return service.start()
 
     yield start
-    for service in reversed(started):
-        service.stop()
+    stop_all(started)
 
 
 def _http_ok(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=1) as response:
+        with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
     except OSError:
         return False
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def celery_worker(service_factory):
-    """One real prefork worker on the session's Redis queue, shared by the tests."""
+    """A real prefork worker of this test, on the test's own queues."""
     # Processing waits on database round trips more than on CPU: 4 processes on 2 cores.
     return service_factory("worker", name="worker-main", concurrency=4)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def live_server_url(service_factory):
-    """A real gunicorn serving the app on the test database (and the session's broker queue)."""
+    """A real gunicorn of this test serving the app on the test database (publishing to the
+    test's queues)."""
     return service_factory("web", name="web-main").url
 
 
@@ -228,13 +346,13 @@ class RedisServer:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.process = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
                                          "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: port_open(self.port), timeout=10, message="redis-server to listen")
+        wait_until(lambda: port_open(self.port), timeout=60, message="redis-server to listen")
 
     def stop(self):
         if self.process and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=10)
-        wait_until(lambda: not port_open(self.port), timeout=10, message="redis-server to stop")
+            self.process.wait(timeout=60)
+        wait_until(lambda: not port_open(self.port), timeout=60, message="redis-server to stop")
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ def post(url, token, payload):
     request = urllib.request.Request(f"{url}/api/v1/alerts", data=json.dumps(payload).encode(), method="POST",
                                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -37,7 +37,7 @@ def test_every_adapter_sample_is_ingested_and_correlated(make_source, live_serve
             status, body = post(live_server_url, token, json.loads(sample.read_text()))
             assert status == 202, (sample.name, body)
             stored_ids += [item["id"] for item in body["alerts"]]
-    wait_until(lambda: not Alert.objects.filter(pk__in=stored_ids, processing="pending").exists(), timeout=60,
+    wait_until(lambda: not Alert.objects.filter(pk__in=stored_ids, processing="pending").exists(), timeout=120,
                message="the worker to process every sample")
     alerts = Alert.objects.filter(pk__in=stored_ids).select_related("source")
     assert {a.source.kind for a in alerts} == set(ADAPTER_MODULES)

@@ -40,7 +40,7 @@ def hostile_world(make_source, celery_worker, live_server_url, wait_until):
     def processed():
         return Alert.objects.filter(pk__in=ids, processing=Alert.Processing.DONE).count() == 2
 
-    wait_until(lambda: off_loop(processed), timeout=60, message="the worker to process the hostile alerts")
+    wait_until(lambda: off_loop(processed), timeout=120, message="the worker to process the hostile alerts")
     case = off_loop(lambda: Alert.objects.select_related("case").get(pk=ids[0]).case)
     assert case is not None and case.title.startswith(SCRIPT)
     return world, case
@@ -50,7 +50,7 @@ def post_alert(base: str, token: str, payload: dict) -> int:
     request = urllib.request.Request(f"{base}/api/v1/alerts", data=json.dumps(payload).encode(), method="POST",
                                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     try:
-        response = urllib.request.urlopen(request, timeout=10)
+        response = urllib.request.urlopen(request, timeout=60)
     except urllib.error.HTTPError as exc:
         pytest.fail(f"{exc.code}: {exc.read()[:500]}")
     with response:
@@ -119,7 +119,7 @@ def test_pages_run_under_the_production_csp_without_violations(service_factory, 
         assert response.status == 200, path
         assert "default-src 'self'" in response.headers["content-security-policy"], path
         if path == "/api/docs/":
-            page.wait_for_selector(".swagger-ui .info .title", timeout=15000)  # the UI did start
+            page.wait_for_selector(".swagger-ui .info .title", timeout=60_000)  # the UI did start
         else:
             page.wait_for_load_state("networkidle")
         violations = page.evaluate("window.__csp || []")

@@ -15,12 +15,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def log_in(base_url: str, username: str, password: str) -> tuple[requests.Session, requests.Response]:
     session = requests.Session()
-    page = session.get(f"{base_url}/login/", timeout=20)
+    page = session.get(f"{base_url}/login/", timeout=60)
     assert page.status_code == 200
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     response = session.post(f"{base_url}/login/", data={"username": username, "password": password,
                                                          "csrfmiddlewaretoken": token},
-                            headers={"Referer": f"{base_url}/login/"}, allow_redirects=False, timeout=20)
+                            headers={"Referer": f"{base_url}/login/"}, allow_redirects=False, timeout=60)
     return session, response
 
 
@@ -29,8 +29,8 @@ def check_app(base_url: str) -> None:
     assert wrong.status_code == 200 and "Wrong username or password" in wrong.text
     session, right = log_in(base_url, "lead", PASSWORD)
     assert right.status_code == 302, right.text[:500]
-    assert session.get(f"{base_url}/reports/", timeout=20).status_code == 200
-    assert session.get(f"{base_url}/api/v1/reports/summary", timeout=20).status_code == 200
+    assert session.get(f"{base_url}/reports/", timeout=60).status_code == 200
+    assert session.get(f"{base_url}/api/v1/reports/summary", timeout=60).status_code == 200
 
 
 def test_login_and_reports_survive_the_cache_server_dying(private_redis, service_factory):

@@ -55,7 +55,7 @@ def test_two_workers_on_one_key_open_one_case(make_source, monkeypatch, run):
         case = real_open_case(**kwargs)
         if not a_holds_the_group.is_set():
             a_holds_the_group.set()
-            b_is_waiting.wait(timeout=10)
+            b_is_waiting.wait(timeout=60)
             time.sleep(0.2)
         return case
 
@@ -65,7 +65,7 @@ def test_two_workers_on_one_key_open_one_case(make_source, monkeypatch, run):
     def work(alert_id: int, wait_for: threading.Event | None):
         try:
             if wait_for is not None:
-                wait_for.wait(timeout=10)
+                wait_for.wait(timeout=60)
             assert correlation.process_alert(alert_id) is True
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             errors.append(exc)
@@ -76,12 +76,13 @@ def test_two_workers_on_one_key_open_one_case(make_source, monkeypatch, run):
     worker_b = threading.Thread(target=work, args=(ids[1], a_holds_the_group))
     worker_a.start()
     worker_b.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # generous: a loaded machine may be slow to get B there
     while not _waiting_on_a_lock() and time.monotonic() < deadline:
         time.sleep(0.02)
     b_is_waiting.set()
-    worker_a.join(timeout=30)
-    worker_b.join(timeout=30)
+    worker_a.join(timeout=120)
+    worker_b.join(timeout=120)
+    assert not worker_a.is_alive() and not worker_b.is_alive()
     assert errors == []
 
     assert Alert.objects.filter(pk__in=ids, processing="done").count() == 2

@@ -56,12 +56,12 @@ def test_worker_enriches_new_case_from_local_intel_server(make_source, celery_wo
 
     event = wait_until(lambda: CaseEvent.objects.filter(kind=CaseEvent.Kind.ENRICHMENT,
                                                         data__provider="generic_json").first(),
-                       timeout=60, message="enrichment evidence on the case timeline")
+                       timeout=120, message="enrichment evidence on the case timeline")
     assert event.data["verdict"] == "malicious" and event.data["score"] == 97
     assert event.data["observable"] == "ip:203.0.113.77" and event.data["summary"] == "Known C2 server"
     result = EnrichmentResult.objects.get(provider="generic_json", case=event.case)
     assert result.raw == {"verdict": "malicious", "score": 97, "summary": "Known C2 server"}
     assert intel_server.hits == ["/lookup/ip/203.0.113.77"]
-    case = wait_until(lambda: Case.objects.filter(pk=event.case_id, severity="critical").first(), timeout=30,
+    case = wait_until(lambda: Case.objects.filter(pk=event.case_id, severity="critical").first(), timeout=120,
                       message="severity raised by the enrichment rule")
     assert case.confidence == 99

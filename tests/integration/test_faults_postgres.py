@@ -45,7 +45,7 @@ class PrivatePostgres:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._as_postgres(pg_bin("pg_ctl"), "-D", str(self.dir / "data"), "-o", options, "-w", "-l",
                           str(self.dir / "log"), "start")
-        wait_until(lambda: port_open(self.port), timeout=20, message="private PostgreSQL")
+        wait_until(lambda: port_open(self.port), timeout=60, message="private PostgreSQL")
 
     def stop(self):
         self._as_postgres(pg_bin("pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
@@ -90,7 +90,7 @@ def test_postgres_restart_gives_503_then_recovers(private_postgres, service_fact
          "t = s.rotate_token(); s.save(); print(t)"],
         cwd=ROOT, env=base_env, check=True, capture_output=True, text=True,
     ).stdout.strip().splitlines()[-1]
-    web = service_factory("web", name="web-pgfault", queue="pgfault", **env)
+    web = service_factory("web", name="web-pgfault", **env)
 
     assert post(web.url, token)[0] == 202
     private_postgres.stop()
@@ -98,11 +98,11 @@ def test_postgres_restart_gives_503_then_recovers(private_postgres, service_fact
     assert status == 503, body
     assert headers.get("Retry-After") == "5" and b"temporarily unavailable" in body
     with pytest.raises(urllib.error.HTTPError) as health:
-        urllib.request.urlopen(f"{web.url}/healthz", timeout=10)
+        urllib.request.urlopen(f"{web.url}/healthz", timeout=60)
     assert health.value.code == 503
 
     private_postgres.start()
-    wait_until(lambda: post(web.url, token)[0] == 202, timeout=30, message="web to recover without a restart")
+    wait_until(lambda: post(web.url, token)[0] == 202, timeout=120, message="web to recover without a restart")
     assert web.process.poll() is None
     assert private_postgres.count_alerts() == 2
     assert "Traceback" not in web.log_text()

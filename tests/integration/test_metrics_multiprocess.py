@@ -28,14 +28,14 @@ def post_alert(url: str, token: str, ref: str) -> int:
                                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
                                               "Connection": "close"})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
 
 
 def scrape(url: str) -> dict:
-    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=60) as response:
         text = response.read().decode()
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
@@ -79,7 +79,7 @@ def test_one_scrape_sums_every_worker_even_a_dead_one(make_source, service_facto
             send(6)
             return len(per_worker(directory, source.name)) >= 2 or sent >= 120
 
-        wait_until(both_workers_counted, timeout=90, interval=0, message="requests on both workers")
+        wait_until(both_workers_counted, timeout=180, interval=0, message="requests on both workers")
         counted = per_worker(directory, source.name)
         assert len(counted) >= 2, f"all {sent} requests went to one worker: {counted}"
         assert sum(counted.values()) == sent
@@ -88,7 +88,7 @@ def test_one_scrape_sums_every_worker_even_a_dead_one(make_source, service_facto
         # A worker dies: gunicorn replaces it, its counts stay in the sum.
         victim = max(counted, key=counted.get)
         os.kill(victim, signal.SIGKILL)
-        wait_until(lambda: not Path(f"/proc/{victim}").exists(), timeout=30, message="the killed worker reaped")
+        wait_until(lambda: not Path(f"/proc/{victim}").exists(), timeout=60, message="the killed worker reaped")
         send(6)
         values = scrape(web.url)
         assert values[(RECEIVED, (("source", source.name),))] == sent

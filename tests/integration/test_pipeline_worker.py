@@ -40,7 +40,8 @@ def test_alert_posted_to_gunicorn_is_processed_by_worker(make_source, live_serve
     status, body = http_post(f"{live_server_url}/api/v1/alerts", token, alert(1, "203.0.113.50"))
     assert status == 202
     alert_id = body["alerts"][0]["id"]
-    row = wait_until(lambda: Alert.objects.filter(pk=alert_id, processing="done").first(), message="processing")
+    row = wait_until(lambda: Alert.objects.filter(pk=alert_id, processing="done").first(), timeout=120,
+                     message="processing")
     assert row.case is not None and row.case.severity == "high"
 
 
@@ -114,24 +115,24 @@ def test_concurrent_processing_calls_converge(make_source, wait_until):
 def test_alerts_accepted_while_redis_is_down_are_processed_after(make_source, private_redis, service_factory,
                                                                  wait_until):
     """Transactional outbox: Redis stops mid-run, nothing is lost, the beat sweep catches up."""
-    queue = "outbox-test"
-    web = service_factory("web", broker_url=private_redis.url, queue=queue, name="web-outbox")
-    service_factory("worker", broker_url=private_redis.url, queue=queue, name="worker-outbox")
+    web = service_factory("web", broker_url=private_redis.url, name="web-outbox")
+    service_factory("worker", broker_url=private_redis.url, name="worker-outbox")
     _, token = make_source()
     for i in range(10):
         assert http_post(f"{web.url}/api/v1/alerts", token, alert(i, "203.0.113.10"))[0] == 202
-    wait_until(lambda: Alert.objects.filter(processing="done").count() == 10, message="first 10 processed")
+    wait_until(lambda: Alert.objects.filter(processing="done").count() == 10, timeout=120,
+               message="first 10 processed")
 
     private_redis.stop()
     for i in range(10, 30):
-        status, body = http_post(f"{web.url}/api/v1/alerts", token, alert(i, "203.0.113.11"), timeout=20)
+        status, body = http_post(f"{web.url}/api/v1/alerts", token, alert(i, "203.0.113.11"), timeout=60)
         assert status == 202, body
     assert Alert.objects.count() == 30
     assert Alert.objects.filter(processing="pending").count() == 20
 
     private_redis.start()
-    service_factory("beat", broker_url=private_redis.url, queue=queue, name="beat-outbox",
+    service_factory("beat", broker_url=private_redis.url, name="beat-outbox",
                     SOAR_SWEEP_INTERVAL_SECONDS=1, SOAR_SWEEP_AFTER_SECONDS=1)
-    wait_until(lambda: Alert.objects.filter(processing="done").count() == 30, timeout=90,
+    wait_until(lambda: Alert.objects.filter(processing="done").count() == 30, timeout=180,
                message="the sweep to re-dispatch the 20 alerts accepted during the outage")
     assert Case.objects.count() == 2

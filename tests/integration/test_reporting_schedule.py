@@ -4,7 +4,6 @@
 import csv
 import datetime as dt
 import io
-import uuid
 
 import pytest
 from django.utils import timezone
@@ -36,7 +35,6 @@ def make_cases():
 def test_beat_schedules_the_report_and_the_worker_mails_it(service_factory, wait_until):
     make_cases()
     smtp = LocalSMTPServer().start()
-    queue = f"reporting-{uuid.uuid4().hex[:8]}"
     services_started = []
     try:
         task = services.create_report_schedule("Night shift daily", ["soc@example.org", "lead@example.org"],
@@ -45,11 +43,11 @@ def test_beat_schedules_the_report_and_the_worker_mails_it(service_factory, wait
         every_two_seconds, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
         PeriodicTask.objects.filter(pk=task.pk).update(crontab=None, interval=every_two_seconds)
 
-        services_started.append(service_factory("worker", queue=queue, name="worker-reporting", concurrency=1,
+        services_started.append(service_factory("worker", name="worker-reporting", concurrency=1,
                                                 SOAR_SMTP_HOST=smtp.host, SOAR_SMTP_PORT=smtp.port))
-        services_started.append(service_factory("beat", queue=queue, name="beat-reporting",
+        services_started.append(service_factory("beat", name="beat-reporting",
                                                 scheduler="django_celery_beat.schedulers:DatabaseScheduler"))
-        wait_until(lambda: smtp.messages, timeout=90, message="the scheduled report e-mail")
+        wait_until(lambda: smtp.messages, timeout=180, message="the scheduled report e-mail")
     finally:
         for service in reversed(services_started):
             service.stop()
