@@ -4,7 +4,16 @@ A webhook request commits its alert rows and returns; publishing to the broker i
 its latency. Each web process runs one relay thread that publishes the ids handed to it by
 the requests, many ids to a message when requests arrive faster than one publish takes.
 Nothing is lost when a process dies or the broker is down: the rows stay PENDING and the beat
-sweep re-dispatches them after ``SOAR_SWEEP_AFTER_SECONDS``."""
+sweep re-dispatches them after ``SOAR_SWEEP_AFTER_SECONDS``.
+
+Fairness in a storm: the alerts of a source with more than ``SOAR_BULK_BACKLOG_THRESHOLD``
+alerts waiting are published to the bulk queue (``SOAR_CELERY_BULK_QUEUE``), which the workers
+consume in turn with the main queue (kombu reads a worker's queues round-robin): the other
+sources' alerts keep going through the main queue instead of waiting behind the storm. The
+backlog per source is read at most once per ``BACKLOG_MAX_AGE_SECONDS`` per process, and the
+source of each alert is looked up only while some source is over the threshold. The sweep
+takes its alerts round-robin across sources. Delivery stays at-least-once: a message may name
+an alert twice or an alert already processed, and processing skips alerts no longer pending."""
 
 from __future__ import annotations
 
@@ -17,25 +26,103 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Q
+from django.db import DatabaseError, connection
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from alerts import selectors
 from alerts.models import Alert
 from soar import queue
 
 logger = logging.getLogger(__name__)
 DISPATCH_CHUNK = 100
+BACKLOG_MAX_AGE_SECONDS = 1.0
 
 
-def publish_processing(alert_ids: list[int]) -> bool:
-    """Queue processing now; failure is logged, not raised: the alert rows stay PENDING and the
-    relay's retry or the sweep re-dispatches them once the broker is back."""
+class BacklogView:
+    """Alerts waiting for processing per source, as read at most ``max_age`` seconds ago (one
+    aggregate query; shared by the threads of a process)."""
+
+    def __init__(self, max_age: float = BACKLOG_MAX_AGE_SECONDS):
+        self.max_age = max_age
+        self._lock = threading.Lock()
+        self._counts: dict[int, int] = {}
+        self._read_at: float | None = None
+
+    def counts(self) -> dict[int, int]:
+        with self._lock:
+            now = time.monotonic()
+            if self._read_at is None or now - self._read_at >= self.max_age:
+                self._read_at = now
+                try:
+                    self._counts = {source: n for source, (n, _) in selectors.pending_by_source().items()}
+                except DatabaseError:
+                    # Fairness is best effort: without the figures every alert takes the main queue.
+                    logger.warning("could not read the outbox backlog per source", exc_info=True)
+                    _drop_broken_connection()
+                    self._counts = {}
+            return self._counts
+
+    def storming(self) -> set[int]:
+        """Sources over SOAR_BULK_BACKLOG_THRESHOLD (none when it is 0)."""
+        threshold = settings.SOAR_BULK_BACKLOG_THRESHOLD
+        if threshold <= 0:
+            return set()
+        return {source for source, n in self.counts().items() if n > threshold}
+
+    def forget(self) -> None:
+        """Read the database again at the next question (tests)."""
+        with self._lock:
+            self._read_at = None
+
+
+backlog = BacklogView()
+
+
+def _drop_broken_connection() -> None:
+    # The relay thread is no request: nobody else closes its connection after a database restart.
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+def _sources_of(alert_ids: list[int]) -> dict[int, int]:
+    try:
+        return dict(Alert.objects.filter(pk__in=alert_ids).values_list("pk", "source_id"))
+    except DatabaseError:
+        logger.warning("could not read the sources of %d alert(s); main queue", len(alert_ids), exc_info=True)
+        _drop_broken_connection()
+        return {}
+
+
+def _publish_chunks(alert_ids: list[int], bulk: bool) -> bool:
+    options = {"queue": settings.SOAR_CELERY_BULK_QUEUE} if bulk else {}
+    where = " (bulk queue)" if bulk else ""
     for start in range(0, len(alert_ids), DISPATCH_CHUNK):
         chunk = alert_ids[start:start + DISPATCH_CHUNK]
-        if not queue.publish("alerts.tasks.process_alerts", [chunk], what=f"processing of {len(chunk)} alert(s)"):
+        if not queue.publish("alerts.tasks.process_alerts", [chunk],
+                             what=f"processing of {len(chunk)} alert(s){where}", **options):
             return False
     return True
+
+
+def publish_processing(alert_ids: list[int], source_of: dict[int, int] | None = None) -> bool:
+    """Queue processing now, the alerts of a source in a storm on the bulk queue, the others on
+    the main queue. ``source_of`` ({alert id: source id}) spares the look-up when the caller
+    knows. Failure is logged, not raised, and reported as False (then possibly after a part was
+    published: at-least-once): the alert rows stay PENDING and the relay's retry or the sweep
+    re-dispatches them once the broker is back."""
+    storming = backlog.storming() if alert_ids else set()
+    if not storming:
+        return _publish_chunks(alert_ids, bulk=False)
+    if source_of is None:
+        source_of = _sources_of(alert_ids)
+    main = [pk for pk in alert_ids if source_of.get(pk) not in storming]
+    bulk = [pk for pk in alert_ids if source_of.get(pk) in storming]
+    if bulk:
+        logger.info("%d alert(s) of source(s) %s in a storm go to the bulk queue", len(bulk),
+                    sorted({source_of[pk] for pk in bulk}))
+    return _publish_chunks(main, bulk=False) and _publish_chunks(bulk, bulk=True)
 
 
 class Relay:
@@ -161,10 +248,13 @@ def dispatch_resolution(alert_ids: list[int]) -> None:
     queue.publish("alerts.tasks.apply_resolution", [alert_ids], what=f"resolution of {len(alert_ids)} alert(s)")
 
 
-def sweep_unprocessed_alerts(older_than_seconds: int | None = None, limit: int = 5000) -> int:
+def sweep_unprocessed_alerts(older_than_seconds: int | None = None, limit: int = 5000,
+                             per_source: int | None = None) -> int:
     """Re-dispatch alerts still PENDING after a grace period, after putting back in line the
     FAILED ones whose last attempt is old enough and that have retries left. Returns how many
-    were queued."""
+    were queued. Fair across sources: the oldest due alert of each source, then the second of
+    each, and so on, at most ``per_source`` (SOAR_SWEEP_PER_SOURCE) per source and ``limit`` in
+    all, so that a storm's backlog does not hold back another source's lost alert."""
     age = settings.SOAR_SWEEP_AFTER_SECONDS if older_than_seconds is None else older_than_seconds
     now = timezone.now()
     revived = retry_failed_alerts(now)
@@ -176,8 +266,13 @@ def sweep_unprocessed_alerts(older_than_seconds: int | None = None, limit: int =
     # at every sweep, only once per grace period.
     due = (Alert.objects.filter(processing=Alert.Processing.PENDING, received_at__lte=cutoff)
            .filter(Q(processed_at__isnull=True) | Q(processed_at__lte=cutoff)))
-    ids = list(due.order_by("received_at").values_list("id", flat=True)[:limit])
-    if ids and publish_processing(ids):
+    per_source = settings.SOAR_SWEEP_PER_SOURCE if per_source is None else per_source
+    turns = due.annotate(turn=Window(RowNumber(), partition_by=[F("source_id")],
+                                     order_by=[F("received_at").asc(), F("id").asc()]))
+    picked = list(turns.filter(turn__lte=max(per_source, 1)).order_by("turn", "received_at", "id")
+                  .values_list("id", "source_id")[:limit])
+    ids = [pk for pk, _ in picked]
+    if ids and publish_processing(ids, source_of=dict(picked)):
         Alert.objects.filter(pk__in=ids, processing=Alert.Processing.PENDING).update(processed_at=now)
         return len(ids)
     return 0

@@ -79,6 +79,19 @@ def outbox_backlog() -> tuple[int, datetime | None]:
     return row["n"], row["oldest"]
 
 
+def pending_by_source() -> dict[int, tuple[int, datetime | None]]:
+    """{source id: (alerts stored but not yet processed, when the oldest was received)} for the
+    sources that have any. One aggregate over the outbox's partial index (pending rows only)."""
+    rows = (Alert.objects.filter(processing=Alert.Processing.PENDING).order_by().values("source_id")
+            .annotate(n=Count("pk"), oldest=Min("received_at")).values_list("source_id", "n", "oldest"))
+    return {source_id: (n, oldest) for source_id, n, oldest in rows}
+
+
+def source_name_list() -> list[tuple[int, str]]:
+    """(id, name) of every source (admin-defined: a few dozen at most)."""
+    return list(AlertSource.objects.order_by("name").values_list("pk", "name"))
+
+
 def queued_count() -> int:
     """Alerts waiting in the analyst alert queue (in no case)."""
     return Alert.objects.filter(status=Alert.Status.QUEUED).count()

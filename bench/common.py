@@ -130,7 +130,7 @@ def gunicorn(name: str, app: str, port: int, **extra_env) -> Proc:
 
 def celery_worker(name: str = "worker", concurrency: int = 2, **extra_env) -> Proc:
     argv = [str(BIN / "celery"), "-A", "soar", "worker", "-l", "warning", "-c", str(concurrency),
-            "-Q", "bench,bench-sweep",
+            "-Q", "bench,bench-sweep,bench-bulk",
             "--without-gossip", "--without-mingle", "--without-heartbeat"]
     proc = Proc(name, argv, extra_env)
     time.sleep(3)

@@ -201,7 +201,7 @@ class Stack:
                      "--threads", "4", "--timeout", "60"], f"{self.url}/healthz")
         if name == "worker":
             return ([str(bin_ / "celery"), "-A", "soar", "worker", "-l", "info", "-c", "2",
-                     "-Q", f"{QUEUE},{QUEUE}-sweep", "-n", f"faults-{self.starts[name]}@%h",
+                     "-Q", f"{QUEUE},{QUEUE}-sweep,{QUEUE}-bulk", "-n", f"faults-{self.starts[name]}@%h",
                      "--without-gossip", "--without-mingle", "--without-heartbeat"], None)
         if name == "beat":
             return [str(bin_ / "celery"), "-A", "soar", "beat", "-l", "info"], None

@@ -221,6 +221,14 @@ SOAR_SOURCE_CACHE_SECONDS = env_int("SOAR_SOURCE_CACHE_SECONDS", 5)
 # The web process's outbox relay waits this long after an alert is committed so that alerts
 # arriving meanwhile go to the broker in one message (0: publish each at once).
 SOAR_OUTBOX_LINGER_MS = env_int("SOAR_OUTBOX_LINGER_MS", 10)
+# Fairness in a storm: a source with more than this many alerts waiting for processing has its
+# alerts published to the bulk queue (SOAR_CELERY_BULK_QUEUE), which the workers consume in
+# turn with the main queue, so that the other sources' alerts do not wait behind it (0: every
+# alert on the main queue).
+SOAR_BULK_BACKLOG_THRESHOLD = env_int("SOAR_BULK_BACKLOG_THRESHOLD", 1000)
+# The outbox sweep re-queues at most this many alerts of one source per run, taken round-robin
+# across sources (the oldest of each source first), not strictly oldest first.
+SOAR_SWEEP_PER_SOURCE = env_int("SOAR_SWEEP_PER_SOURCE", 1000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SOAR_MAX_BODY_BYTES
 
 # --- Celery ---------------------------------------------------------------------------
@@ -259,8 +267,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env("SOAR_CELERY_QUEUE", "celery")
 # Recovery sweeps have a queue of their own, so that they do not wait behind a backlog of
-# enrichment or processing after a fault; workers consume both (celery worker -Q celery,celery-sweep).
+# enrichment or processing after a fault; workers consume it (celery worker -Q celery,celery-sweep,celery-bulk).
 SOAR_CELERY_SWEEP_QUEUE = env("SOAR_CELERY_SWEEP_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-sweep")
+# Processing of the alerts of a source in a storm (SOAR_BULK_BACKLOG_THRESHOLD): consumed by the
+# same workers, in turn with the main queue (kombu reads the queues round-robin).
+SOAR_CELERY_BULK_QUEUE = env("SOAR_CELERY_BULK_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-bulk")
 SOAR_SWEEP_TASKS = [
     "alerts.tasks.sweep_unprocessed_alerts",
     "enrichment.tasks.sweep_enrichment_requests",
@@ -269,9 +280,10 @@ SOAR_SWEEP_TASKS = [
     "playbooks.tasks.expire_approvals",
 ]
 CELERY_TASK_ROUTES = {name: {"queue": SOAR_CELERY_SWEEP_QUEUE} for name in SOAR_SWEEP_TASKS}
-# A worker started without -Q consumes both queues: recovery never depends on an operator
-# remembering the sweep queue.
-CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(SOAR_CELERY_SWEEP_QUEUE))
+# A worker started without -Q consumes the three queues: recovery and a storm's alerts never
+# depend on an operator remembering the sweep or bulk queue.
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(SOAR_CELERY_SWEEP_QUEUE),
+                      Queue(SOAR_CELERY_BULK_QUEUE))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {

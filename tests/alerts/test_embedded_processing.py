@@ -74,7 +74,7 @@ def test_the_sweep_queues_a_waiting_alert_once_per_grace_period(make_source, set
     waiting = Alert.objects.create(source=source, title="in a long queue", severity="low", fingerprint="f")
     Alert.objects.filter(pk=waiting.pk).update(received_at=timezone.now() - timedelta(seconds=60))
     queued: list[list[int]] = []
-    monkeypatch.setattr(outbox, "publish_processing", lambda ids: queued.append(ids) or True)
+    monkeypatch.setattr(outbox, "publish_processing", lambda ids, **kwargs: queued.append(ids) or True)
     assert outbox.sweep_unprocessed_alerts() == 1
     assert outbox.sweep_unprocessed_alerts() == 0  # queued a moment ago: still in the queue
     Alert.objects.filter(pk=waiting.pk).update(processed_at=timezone.now() - timedelta(seconds=31))

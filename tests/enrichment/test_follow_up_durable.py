@@ -166,10 +166,10 @@ def test_sweeps_have_a_queue_of_their_own_and_limits_fit_the_visibility_timeout(
         assert name in app.tasks, name
         assert app.amqp.router.route({}, name)["queue"].name == queue
     assert app.amqp.router.route({}, "enrichment.tasks.run_enrichment_request")["queue"].name != queue
-    # the documented worker commands consume both queues
+    # the documented worker commands consume the three queues
     root = Path(__file__).resolve().parents[2]
     worker = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]["worker"]["command"]
-    assert worker[worker.index("-Q") + 1] == "celery,celery-sweep"
+    assert worker[worker.index("-Q") + 1] == "celery,celery-sweep,celery-bulk"
     # a worker started without -Q (the README's) consumes both queues
     assert {q.name for q in app.amqp.queues.values()} >= {django_settings.CELERY_TASK_DEFAULT_QUEUE, queue}
     assert "celery -A soar worker -l info &" in (root / "README.md").read_text()

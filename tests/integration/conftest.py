@@ -57,10 +57,15 @@ def wait_until(predicate, timeout: float = 60.0, interval: float = 0.1, message:
 
 @dataclass(frozen=True)
 class Queues:
-    """A test's own Celery queues: ``main`` (SOAR_CELERY_QUEUE) and ``sweep`` (SOAR_CELERY_SWEEP_QUEUE)."""
+    """A test's own Celery queues: ``main`` (SOAR_CELERY_QUEUE) and ``sweep`` (SOAR_CELERY_SWEEP_QUEUE),
+    and the bulk queue, which the settings name after the main one (``<main>-bulk``)."""
 
     main: str
     sweep: str
+
+    @property
+    def bulk(self) -> str:
+        return f"{self.main}-bulk"
 
     @classmethod
     def new(cls, label: str = "t") -> Queues:
@@ -86,13 +91,14 @@ def publish_to(queues: Queues) -> None:
     from soar.celery import app
 
     app.conf.task_default_queue = queues.main
-    app.conf.task_queues = (Queue(queues.main), Queue(queues.sweep))
+    app.conf.task_queues = (Queue(queues.main), Queue(queues.sweep), Queue(queues.bulk))
     app.conf.task_routes = {name: {"queue": queues.sweep} for name in settings.SOAR_SWEEP_TASKS}
     amqp = app.amqp
     amqp._rtable = None
     for cached in ("queues", "default_queue", "router", "send_task_message"):
         amqp.__dict__.pop(cached, None)
     settings.CELERY_TASK_DEFAULT_QUEUE, settings.SOAR_CELERY_SWEEP_QUEUE = queues.main, queues.sweep
+    settings.SOAR_CELERY_BULK_QUEUE = queues.bulk
 
 
 def purge(queues: Queues, broker_url: str | None = None) -> None:
@@ -103,8 +109,8 @@ def purge(queues: Queues, broker_url: str | None = None) -> None:
     import redis
 
     client = redis.Redis.from_url(broker_url or settings.CELERY_BROKER_URL)
-    names = {queues.main, queues.sweep}
-    for key in client.scan_iter(f"{queues.main}*", count=1000):
+    names = {queues.main, queues.sweep, queues.bulk}
+    for key in client.scan_iter(f"{queues.main}*", count=1000):  # the sweep and bulk queues too
         client.delete(key)
     # kombu's bindings: sets named after an exchange (one named after each queue here), whose
     # members name the queues bound to it.
@@ -284,7 +290,7 @@ def service_factory(django_db_setup, celery_queues, tmp_path_factory):
         name = name or f"{kind}-{uuid.uuid4().hex[:6]}"
         if kind == "worker":
             argv = [str(VENV_BIN / "celery"), "-A", "soar", "worker", "-l", "info", "-P", "prefork",
-                    "-c", str(concurrency), "-Q", f"{queues.main},{queues.sweep}", "-n", f"{name}@%h",
+                    "-c", str(concurrency), "-Q", f"{queues.main},{queues.sweep},{queues.bulk}", "-n", f"{name}@%h",
                     "--without-gossip", "--without-mingle", "--without-heartbeat"]
             service = Service(name, argv, env, ready=lambda s: " ready." in s.log_text())
         elif kind == "beat":
