@@ -6,7 +6,8 @@ and alerts ingested by any process or worker are counted. Each scrape costs a ha
 indexed aggregate queries.
 
 Metrics: soar_alerts_stored{source,severity}, soar_alerts_pending, soar_alerts_queued,
-soar_alert_queue_lag_seconds, soar_cases{status}, soar_case_mtta_seconds and
+soar_alert_queue_lag_seconds, soar_source_alerts_pending{source},
+soar_source_alert_queue_lag_seconds{source}, soar_cases{status}, soar_case_mtta_seconds and
 soar_case_mttr_seconds (histograms), soar_playbook_runs{status}, soar_playbook_steps{status},
 soar_pending_approvals, soar_metrics_scrape_errors.
 
@@ -57,11 +58,25 @@ def _alert_families() -> Iterator[Any]:
         stored.add_metric([source, severity], count)
     yield stored
 
+    now = timezone.now()
     pending, oldest = alert_selectors.outbox_backlog()
     yield GaugeMetricFamily("soar_alerts_pending", "Alerts stored but not yet processed (outbox).", value=pending)
-    lag = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+    lag = (now - oldest).total_seconds() if oldest else 0.0
     yield GaugeMetricFamily("soar_alert_queue_lag_seconds", "Age of the oldest unprocessed alert.",
                             value=max(lag, 0.0))
+    # Per source (admin-defined: bounded label values), every source, 0 when it has no backlog:
+    # which sender a storm comes from, and whether the others' alerts still go through.
+    by_source = alert_selectors.pending_by_source()
+    depth = GaugeMetricFamily("soar_source_alerts_pending", "Alerts stored but not yet processed, by source.",
+                              labels=["source"])
+    age = GaugeMetricFamily("soar_source_alert_queue_lag_seconds",
+                            "Age of the oldest unprocessed alert, by source.", labels=["source"])
+    for source_id, name in alert_selectors.source_name_list():
+        count, first = by_source.get(source_id, (0, None))
+        depth.add_metric([name], count)
+        age.add_metric([name], max((now - first).total_seconds(), 0.0) if first else 0.0)
+    yield depth
+    yield age
     yield GaugeMetricFamily("soar_alerts_queued", "Alerts waiting in the analyst alert queue (no case).",
                             value=alert_selectors.queued_count())
 

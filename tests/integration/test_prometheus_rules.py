@@ -15,6 +15,8 @@ from tests.integration.conftest import ROOT
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 LAG_DESCRIPTION = ("soar_alerts_pending = alerts waiting. Add worker processes or hosts (see docs/architecture.md), "
                    "or check that a worker consumes the default and sweep queues.")
+STORM_DESCRIPTION = ("A storm from firewall: its alerts are processed from the bulk queue in turn with the others'. "
+                     "Check the sender, and soar_source_alert_queue_lag_seconds of the other sources.")
 pytestmark = pytest.mark.django_db
 
 
@@ -61,6 +63,34 @@ def test_queue_lag_and_refusal_rules_fire(tmp_path):
                     exp_annotations:
                       summary: "Webhook refuses requests from siem (400)"
                       description: "See the web log for the refused requests' field errors."
+        """))
+    result = subprocess.run([promtool(), "test", "rules", str(tests)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_source_storm_rule_names_the_storming_source_only(tmp_path):
+    tests = tmp_path / "storm_test.yml"
+    tests.write_text(textwrap.dedent(f"""\
+        rule_files: [{RULES}]
+        evaluation_interval: 1m
+        tests:
+          - interval: 1m
+            input_series:
+              - series: 'soar_source_alerts_pending{{source="firewall"}}'
+                values: '0 8000x30'
+              - series: 'soar_source_alerts_pending{{source="siem"}}'
+                values: '0 40x30'
+            alert_rule_test:
+              - eval_time: 5m
+                alertname: SoarSourceAlertStorm
+                exp_alerts: []
+              - eval_time: 15m
+                alertname: SoarSourceAlertStorm
+                exp_alerts:
+                  - exp_labels: {{severity: warning, source: firewall}}
+                    exp_annotations:
+                      summary: "firewall has 8000 alerts waiting for processing"
+                      description: "{STORM_DESCRIPTION}"
         """))
     result = subprocess.run([promtool(), "test", "rules", str(tests)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -46,7 +46,8 @@ def test_dashboard_has_a_panel_for_every_product_metric():
             "soar_webhook_alerts_duplicate", "soar_webhook_requests_refused", "soar_cases",
             "soar_case_mtta_seconds", "soar_case_mttr_seconds", "soar_playbook_runs", "soar_playbook_steps",
             "soar_pending_approvals",
-            "soar_alert_queue_lag_seconds", "soar_alerts_pending"} <= names
+            "soar_alert_queue_lag_seconds", "soar_alerts_pending", "soar_source_alerts_pending",
+            "soar_source_alert_queue_lag_seconds"} <= names
     for name in names:
         assert name in exprs, f"no panel shows {name}"
     for panel in panels:

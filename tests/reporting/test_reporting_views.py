@@ -115,7 +115,8 @@ def test_vendored_chart_library_is_served_locally():
 
 SOAR_METRICS = ["soar_alerts_stored", "soar_cases", "soar_case_mtta_seconds_bucket",
                 "soar_case_mttr_seconds_count", "soar_playbook_runs", "soar_playbook_steps",
-                "soar_pending_approvals", "soar_alert_queue_lag_seconds", "soar_alerts_pending"]
+                "soar_pending_approvals", "soar_alert_queue_lag_seconds", "soar_alerts_pending",
+                "soar_source_alerts_pending", "soar_source_alert_queue_lag_seconds"]
 
 
 def samples(text):
@@ -192,6 +193,11 @@ def test_metric_values_come_from_the_database(client, world):
     assert values[("soar_cases", (("status", "RESOLVED"),))] == 2
     assert values[("soar_alerts_pending", ())] == 1
     assert values[("soar_alert_queue_lag_seconds", ())] >= 120
+    # Per source, every source (0 without a backlog): where a storm comes from.
+    assert values[("soar_source_alerts_pending", (("source", "siem"),))] == 1
+    assert values[("soar_source_alerts_pending", (("source", "edr"),))] == 0
+    assert values[("soar_source_alert_queue_lag_seconds", (("source", "siem"),))] >= 120
+    assert values[("soar_source_alert_queue_lag_seconds", (("source", "edr"),))] == 0
     assert values[("soar_alerts_queued", ())] == 2
     # MTTA: 10, 30 and 50 minutes
     assert values[("soar_case_mtta_seconds_bucket", (("le", "900.0"),))] == 1
