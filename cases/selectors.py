@@ -56,6 +56,11 @@ def is_case_open(case_id: int) -> bool:
     return Case.objects.filter(pk=case_id, status__in=Case.OPEN_STATUSES).exists()
 
 
+def open_case_ids() -> QuerySet[Any, Any]:
+    """Subquery of the ids of the cases still open (new, triaged, in progress)."""
+    return Case.objects.filter(status__in=Case.OPEN_STATUSES).values("pk")
+
+
 def team_ids_query(user: User) -> QuerySet[Any, Any]:
     """Subquery of the ids of ``user``'s teams."""
     return Membership.objects.filter(user_id=user.pk).values("team_id")

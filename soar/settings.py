@@ -274,6 +274,7 @@ SOAR_CELERY_SWEEP_QUEUE = env("SOAR_CELERY_SWEEP_QUEUE", f"{CELERY_TASK_DEFAULT_
 SOAR_CELERY_BULK_QUEUE = env("SOAR_CELERY_BULK_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-bulk")
 SOAR_SWEEP_TASKS = [
     "alerts.tasks.sweep_unprocessed_alerts",
+    "alerts.tasks.purge_old_alerts",
     "enrichment.tasks.sweep_enrichment_requests",
     "playbooks.tasks.sweep_playbook_triggers",
     "playbooks.tasks.resume_stale_runs",
@@ -291,6 +292,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alerts.tasks.sweep_unprocessed_alerts",
         "schedule": float(env("SOAR_SWEEP_INTERVAL_SECONDS", 5)),
     },
+}
+# Retention: alerts received more than SOAR_ALERT_RETENTION_DAYS ago (0: kept forever) are
+# deleted by a beat task every SOAR_RETENTION_INTERVAL_SECONDS, SOAR_RETENTION_BATCH per
+# transaction, after being written to a gzip JSON Lines file in SOAR_RETENTION_EXPORT_DIR when set
+# (alerts/retention.py). Alerts of open cases and unprocessed alerts are kept.
+SOAR_ALERT_RETENTION_DAYS = env_int("SOAR_ALERT_RETENTION_DAYS", 0)
+SOAR_RETENTION_BATCH = env_int("SOAR_RETENTION_BATCH", 1000)
+SOAR_RETENTION_EXPORT_DIR = env("SOAR_RETENTION_EXPORT_DIR", "")
+SOAR_RETENTION_INTERVAL_SECONDS = float(env("SOAR_RETENTION_INTERVAL_SECONDS", 3600))
+if SOAR_ALERT_RETENTION_DAYS < 0 or SOAR_RETENTION_BATCH < 1:
+    raise ImproperlyConfigured("SOAR_ALERT_RETENTION_DAYS must be >= 0 and SOAR_RETENTION_BATCH >= 1.")
+CELERY_BEAT_SCHEDULE["purge-old-alerts"] = {
+    "task": "alerts.tasks.purge_old_alerts",
+    "schedule": SOAR_RETENTION_INTERVAL_SECONDS,
 }
 # Follow-up work of alerts put in cases (enrichment requests, playbook trigger evaluations) is
 # recorded in the same transaction; what is still not done this long after it was last
