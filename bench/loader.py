@@ -27,11 +27,12 @@ FROM (SELECT g, now() - (g * interval '13 seconds') AS t FROM generate_series(1,
 ALERTS_SQL = """
 INSERT INTO alerts_alert (source_id, source_ref, dedup_key, title, description, severity, severity_raw, confidence,
                           category, entity_type, entity_value, fingerprint, occurred_at, received_at, last_seen_at,
-                          occurrence_count, raw, status, processing, processing_attempts, processing_error, case_id)
+                          occurrence_count, raw, parse_warnings, status, processing, processing_attempts,
+                          processing_error, case_id)
 SELECT (ARRAY[%(sources)s])[1 + g %% %(source_count)s]::bigint, 'bench-' || g, '', 'Bench alert ' || g,
        '', (ARRAY['info','low','medium','high','critical'])[1 + g %% 5], 'raw', g %% 100, 'bench', 'ip',
        '10.' || (g %% 250) || '.' || (g %% 97) || '.1', md5(g::text), t, t, t, 1,
-       jsonb_build_object('n', g), CASE WHEN g %% 20 = 0 THEN 'queued' ELSE 'in_case' END, 'done', 1, '',
+       jsonb_build_object('n', g), '[]'::jsonb, CASE WHEN g %% 20 = 0 THEN 'queued' ELSE 'in_case' END, 'done', 1, '',
        CASE WHEN g %% 20 = 0 THEN NULL ELSE %(first_case)s + (g %% %(cases)s) END
 FROM (SELECT g, now() - (g * interval '1 second') AS t FROM generate_series(1, %(alerts)s) g) s
 """
