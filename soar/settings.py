@@ -221,6 +221,8 @@ SOAR_SOURCE_CACHE_SECONDS = env_int("SOAR_SOURCE_CACHE_SECONDS", 5)
 # The web process's outbox relay waits this long after an alert is committed so that alerts
 # arriving meanwhile go to the broker in one message (0: publish each at once).
 SOAR_OUTBOX_LINGER_MS = env_int("SOAR_OUTBOX_LINGER_MS", 10)
+# Alerts correlated per transaction by a worker (a constant number of statements per chunk).
+SOAR_CORRELATION_CHUNK = env_int("SOAR_CORRELATION_CHUNK", 500)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SOAR_MAX_BODY_BYTES
 
 # --- Celery ---------------------------------------------------------------------------
