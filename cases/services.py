@@ -185,6 +185,123 @@ def record_alerts_attached(case_id: int, alerts: list[dict[str, Any]], *, actor:
     return case
 
 
+# --- the same, for many cases at once (alert correlation in chunks) ------------------------
+
+def _sla_table() -> dict[str, tuple[int, int]]:
+    table = dict(DEFAULT_SLA_MINUTES)
+    for severity, ack, resolve in SlaTarget.objects.values_list("severity", "ack_minutes", "resolve_minutes"):
+        table[severity] = (ack, resolve)
+    return table
+
+
+def _apply_sla_from(case: Case, table: dict[str, tuple[int, int]]) -> None:
+    ack, resolve = table.get(case.severity, DEFAULT_SLA_MINUTES["medium"])
+    start = case.created_at or timezone.now()
+    case.sla_ack_due = start + timedelta(minutes=ack)
+    case.sla_resolve_due = start + timedelta(minutes=resolve)
+
+
+def _audit_row(action: str, case: Case, *, actor_label: str, before: dict[str, Any] | None,
+               after: dict[str, Any] | None, request_id: str, client_ip: str | None) -> AuditLog:
+    return AuditLog(actor=None, actor_label=actor_label, action=action, object_type=case._meta.label_lower,
+                    object_id=str(case.pk), object_repr=str(case)[:255], before=before, after=after,
+                    request_id=request_id, client_ip=client_ip)
+
+
+def _announce(events: list[CaseEvent]) -> None:
+    """bulk_create sends no post_save: send it, so that timeline listeners (playbook
+    triggers on "created" and "severity_changed") see these entries as they see one saved."""
+    for event in events:
+        models.signals.post_save.send(sender=CaseEvent, instance=event, created=True, raw=False,
+                                      using=event._state.db, update_fields=None)
+
+
+@transaction.atomic
+def open_cases_bulk(specs: list[dict[str, Any]], *, actor_label: str = AUTOMATION) -> list[int]:
+    """``open_case`` for many cases by automation, in a constant number of statements: the
+    cases, their SLA due times, one CREATED timeline entry and one audit entry each.
+    ``specs``: dicts (title, severity, confidence, description, team_id). Returns the ids, in order."""
+    if not specs:
+        return []
+    cases = [Case(title=spec["title"][:500], description=spec.get("description", ""), severity=spec["severity"],
+                  confidence=spec.get("confidence", 50), team_id=spec.get("team_id")) for spec in specs]
+    Case.objects.bulk_create(cases)  # created_at is stamped on each instance by the insert
+    table = _sla_table()
+    for case in cases:
+        _apply_sla_from(case, table)
+    Case.objects.bulk_update(cases, ["sla_ack_due", "sla_resolve_due"])
+    events = CaseEvent.objects.bulk_create([
+        CaseEvent(case=case, kind=CaseEvent.Kind.CREATED, message=f"Case opened ({case.severity})",
+                  actor=None, actor_label=actor_label, data={}) for case in cases
+    ])
+    ctx = current_request_context()
+    # snapshot() keeps the columns only: naming them spares a query per case for its tags.
+    columns = [f.name for f in Case._meta.concrete_fields]
+    AuditLog.objects.bulk_create([
+        _audit_row("case.create", case, actor_label=actor_label, before=None, after=snapshot(case, fields=columns),
+                   request_id=ctx.get("request_id", ""), client_ip=ctx.get("client_ip"))
+        for case in cases
+    ])
+    _announce(events)
+    return [case.pk for case in cases]
+
+
+@transaction.atomic
+def record_alerts_attached_bulk(calls: list[tuple[int, list[dict[str, Any]]]], *,
+                                actor_label: str = AUTOMATION) -> None:
+    """``record_alerts_attached`` for many cases by automation, as if called once per item of
+    ``calls`` in that order (so the same timeline entries, severity raises and audit entries),
+    in a constant number of statements. The cases are locked in id order."""
+    if not calls:
+        return
+    case_ids = sorted({case_id for case_id, _ in calls})
+    cases = {case.pk: case for case in Case.objects.select_for_update().filter(pk__in=case_ids).order_by("pk")}
+    ctx = current_request_context()
+    request_id, client_ip = ctx.get("request_id", ""), ctx.get("client_ip")
+    events: list[CaseEvent] = []
+    audits: list[AuditLog] = []
+    links: set[tuple[int, int]] = set()
+    raised: set[int] = set()
+    for case_id, alerts in calls:
+        case = cases[case_id]
+        before = {"severity": case.severity, "confidence": case.confidence}
+        for alert in alerts:
+            case.severity = higher_severity(case.severity, alert["severity"])
+            case.confidence = max(case.confidence, alert.get("confidence", 0))
+            events.append(CaseEvent(
+                case=case, kind=CaseEvent.Kind.ALERT_ATTACHED, actor=None, actor_label=actor_label,
+                message=f"Alert #{alert['id']} attached: {alert['title'][:200]}",
+                data={"alert_id": alert["id"], "severity": alert["severity"]}))
+            links.update((case_id, obs_id) for obs_id in alert.get("observable_ids") or ())
+        after = {"severity": case.severity, "confidence": case.confidence}
+        if after != before:
+            if after["severity"] != before["severity"]:
+                raised.add(case_id)
+                events.append(CaseEvent(
+                    case=case, kind=CaseEvent.Kind.SEVERITY_CHANGED, actor=None, actor_label=actor_label,
+                    message=f"Severity raised {before['severity']} → {after['severity']}",
+                    data={"before": before, "after": after}))
+            audits.append(_audit_row("case.update", case, actor_label=actor_label, before=before, after=after,
+                                     request_id=request_id, client_ip=client_ip))
+    now = timezone.now()
+    table = _sla_table() if raised else {}
+    for case in cases.values():
+        case.updated_at = now
+        if case.pk in raised:
+            _apply_sla_from(case, table)  # a more severe case owes a faster answer
+    Case.objects.bulk_update(list(cases.values()),
+                             ["severity", "confidence", "sla_ack_due", "sla_resolve_due", "updated_at"])
+    created = CaseEvent.objects.bulk_create(events)
+    if audits:
+        AuditLog.objects.bulk_create(audits)
+    if links:
+        # The case <-> observable table (declared on alerts.Observable.cases).
+        through: Any = Case._meta.get_field("observables").through
+        through.objects.bulk_create([through(case_id=c, observable_id=o) for c, o in sorted(links)],
+                                    ignore_conflicts=True)
+    _announce(created)
+
+
 @transaction.atomic
 def record_alerts_resolved(case_id: int, *, alert_count: int, resolve: bool) -> Case:
     """Every alert of the case was resolved by its sender. Written once per case (a second

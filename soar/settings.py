@@ -229,6 +229,8 @@ SOAR_BULK_BACKLOG_THRESHOLD = env_int("SOAR_BULK_BACKLOG_THRESHOLD", 1000)
 # The outbox sweep re-queues at most this many alerts of one source per run, taken round-robin
 # across sources (the oldest of each source first), not strictly oldest first.
 SOAR_SWEEP_PER_SOURCE = env_int("SOAR_SWEEP_PER_SOURCE", 1000)
+# Alerts correlated per transaction by a worker (a constant number of statements per chunk).
+SOAR_CORRELATION_CHUNK = env_int("SOAR_CORRELATION_CHUNK", 500)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SOAR_MAX_BODY_BYTES
 
 # --- Celery ---------------------------------------------------------------------------
