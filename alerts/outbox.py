@@ -57,9 +57,10 @@ class BacklogView:
                 self._read_at = now
                 try:
                     self._counts = {source: n for source, (n, _) in selectors.pending_by_source().items()}
-                except DatabaseError:
+                except DatabaseError as exc:
                     # Fairness is best effort: without the figures every alert takes the main queue.
-                    logger.warning("could not read the outbox backlog per source", exc_info=True)
+                    # One line, no traceback: a database outage is expected and reported elsewhere.
+                    logger.warning("could not read the outbox backlog per source (%s)", exc.__class__.__name__)
                     _drop_broken_connection()
                     self._counts = {}
             return self._counts
@@ -89,8 +90,9 @@ def _drop_broken_connection() -> None:
 def _sources_of(alert_ids: list[int]) -> dict[int, int]:
     try:
         return dict(Alert.objects.filter(pk__in=alert_ids).values_list("pk", "source_id"))
-    except DatabaseError:
-        logger.warning("could not read the sources of %d alert(s); main queue", len(alert_ids), exc_info=True)
+    except DatabaseError as exc:
+        logger.warning("could not read the sources of %d alert(s) (%s); main queue", len(alert_ids),
+                       exc.__class__.__name__)
         _drop_broken_connection()
         return {}
 
