@@ -111,6 +111,9 @@ if DATABASE_URL:
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         None if _prepare.lower() in ("off", "none", "") else int(_prepare)
     )
+    # Behind PgBouncer in transaction mode a server-side cursor (the exports' .iterator()) would
+    # outlive the transaction its server connection was lent for: read those rows client-side.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("SOAR_DB_TRANSACTION_POOLER", False)
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
