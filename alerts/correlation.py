@@ -24,7 +24,7 @@ from alerts import services as alert_services
 from alerts.models import Alert, AlertGroup, AlertSource, CorrelationRule, Observable
 from alerts.normalization import SEVERITY_RANK
 from alerts.outbox import dispatch_resolution
-from alerts.signals import alerts_processed, case_alerts_added
+from alerts.signals import CaseAlerts, alerts_processed, case_alerts_added, cases_alerts_added
 from cases import selectors as case_selectors
 from cases import services as case_services
 from soar.errors import Conflict
@@ -556,8 +556,9 @@ def _write_chunk(chunk: _Chunk, alerts: list[Alert]) -> None:
     if resolved:
         # Resolved before they were processed (or stored already resolved): settle their groups.
         transaction.on_commit(lambda: dispatch_resolution(resolved))
-    for case_id, (was_opened, ids) in signals.items():
-        case_alerts_added.send(sender=Alert, case_id=case_id, alert_ids=ids, opened=was_opened)
+    if signals:
+        cases_alerts_added.send(sender=Alert, cases=[CaseAlerts(case_id, ids, was_opened)
+                                                     for case_id, (was_opened, ids) in signals.items()])
 
 
 def _insert_groups(groups: list[_Group]) -> None:

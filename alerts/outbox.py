@@ -216,10 +216,14 @@ atexit.register(relay.flush)
 def _process_here(alert_ids: list[int]) -> None:
     """The embedded mode's relay: tasks run in-process, so publishing processes the alerts in
     the relay thread, after the webhook has answered. The embedded mode has no beat either:
-    each round also sweeps what an earlier round left (a crash, a locked database)."""
+    each round also sweeps what an earlier round left (a crash, a locked database). The cases'
+    follow-ups (enrichment, playbook triggers: durable rows committed with the cases) run in
+    the follow-up thread (soar.queue.follow_ups), so that the next round's alerts do not wait
+    for them."""
     try:
-        publish_processing(alert_ids)
-        sweep_unprocessed_alerts()
+        with queue.follow_ups_in_background():
+            publish_processing(alert_ids)
+            sweep_unprocessed_alerts()
     finally:
         # A thread that is not a request: give its database connection back (SQLite locks).
         connection.close()

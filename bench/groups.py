@@ -5,9 +5,11 @@ for one Alertmanager notification of N alerts.
 
 Two payloads per size, timed in the same run: N *info* alerts (stored and correlated, no case:
 the reference) and N *critical* alerts on N distinct hosts (every one opens a case, which is
-enriched and offered to playbooks). Two figures each: when the sender has its answer
-(Alertmanager re-sends after its 10 s timeout), and when the last alert is processed (the
-embedded mode processes webhook alerts in a background thread, SOAR_EMBEDDED_PROCESSING).
+enriched and offered to playbooks). Three figures each: when the sender has its answer
+(Alertmanager re-sends after its 10 s timeout), when the last alert is processed, every case
+existing (the embedded mode processes webhook alerts in a background thread,
+SOAR_EMBEDDED_PROCESSING), and when the cases' follow-ups are done (enrichment and playbook
+triggers, run by the embedded follow-up thread, soar.queue.follow_ups).
 Runs on a throw-away SQLite database under a temporary SOAR_VAR_DIR."""
 
 from __future__ import annotations
@@ -61,11 +63,15 @@ def main() -> int:
     source.save()
     client = Client()
     from alerts import outbox
+    from enrichment.models import EnrichmentRequest
+    from soar import queue
 
-    print(f"{'alerts':>6}  {'answer: info s':>14}  {'critical s':>10}  {'processed: info s':>17}  {'critical s':>10}")
+    print(f"{'alerts':>6}  {'answer: info s':>14}  {'critical s':>10}  {'processed: info s':>17}  {'critical s':>10}"
+          f"  {'follow-ups done: info s':>23}  {'critical s':>10}")
     for size in (int(s) for s in args.sizes.split(",")):
         answer: dict[str, list[float]] = {"info": [], "critical": []}
         done: dict[str, list[float]] = {"info": [], "critical": []}
+        followed: dict[str, list[float]] = {"info": [], "critical": []}
         for run in range(args.runs):
             for severity in ("info", "critical"):
                 body = json.dumps(group(size, severity, f"{severity[0]}{size}r{run}x"))
@@ -76,11 +82,15 @@ def main() -> int:
                 assert response.status_code == 202, response.content[:300]
                 assert outbox.embedded_relay.wait_idle(timeout=600)
                 done[severity].append(time.perf_counter() - start)
+                assert queue.follow_ups.wait_idle(timeout=600)
+                followed[severity].append(time.perf_counter() - start)
         med = {k: statistics.median(v) for k, v in answer.items()}
         fin = {k: statistics.median(v) for k, v in done.items()}
+        fol = {k: statistics.median(v) for k, v in followed.items()}
         print(f"{size:>6}  {med['info']:>14.2f}  {med['critical']:>10.2f}  "
-              f"{fin['info']:>17.2f}  {fin['critical']:>10.2f}")
-    print(f"cases opened: {Case.objects.count()}")
+              f"{fin['info']:>17.2f}  {fin['critical']:>10.2f}  {fol['info']:>23.2f}  {fol['critical']:>10.2f}")
+    print(f"cases opened: {Case.objects.count()}, enrichment requests still open: "
+          f"{EnrichmentRequest.objects.filter(done_at__isnull=True).count()}")
     return 0
 
 

@@ -35,21 +35,55 @@ logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 500
 ROUNDS = 3  # alerts keep joining the case while it is enriched: enrich again, this often
 KEEP_DONE_DAYS = 7
+REQUESTS_PER_TASK = 25  # a chunk's requests to one task: fewer publishes, still spread over the workers
 
 
 def record_request(case_id: int, *, opened: bool) -> EnrichmentRequest | None:
     """Inside the caller's transaction: note that the case needs enriching, and publish the task
     after the commit. An open request of the case absorbs the new alerts (its task enriches the
     whole case, again if it is running now). Returns the new request, or None."""
+    created = record_requests([(case_id, opened)])
+    return created[0] if created else None
+
+
+def record_requests(cases: list[tuple[int, bool]]) -> list[EnrichmentRequest]:
+    """``record_request`` for many cases ((case id, opened) pairs) at once: one look-up of their
+    open requests, one UPDATE, one INSERT, and their tasks published after the commit,
+    ``REQUESTS_PER_TASK`` requests to a task. Returns the new requests."""
+    opened: dict[int, bool] = {}
+    for case_id, was_opened in cases:
+        opened[case_id] = opened.get(case_id, False) or was_opened
+    if not opened:
+        return []
     now = timezone.now()
+    open_now = EnrichmentRequest.objects.filter(case_id__in=list(opened), done_at__isnull=True)
+    absorbed = set(open_now.values_list("case_id", flat=True))
+    if absorbed:
+        open_now.filter(case_id__in=absorbed).update(requested_at=now)
+    rows = [EnrichmentRequest(case_id=case_id, requested_at=now, queued_at=now, attempts=1,
+                              reason=(EnrichmentRequest.Reason.CASE_OPENED if was_opened
+                                      else EnrichmentRequest.Reason.ALERTS_ADDED))
+            for case_id, was_opened in opened.items() if case_id not in absorbed]
+    if not rows:
+        return []
+    try:
+        with transaction.atomic():
+            created = EnrichmentRequest.objects.bulk_create(rows)
+    except IntegrityError:  # another transaction opened one for one of these cases meanwhile
+        return [request for request in (_record_one(row.case_id, row.reason, now) for row in rows) if request]
+    ids = [request.pk for request in created]
+    transaction.on_commit(lambda: publish_many(ids))
+    return created
+
+
+def _record_one(case_id: int, reason: str, now) -> EnrichmentRequest | None:
     if EnrichmentRequest.objects.filter(case_id=case_id, done_at__isnull=True).update(requested_at=now):
         return None
-    reason = EnrichmentRequest.Reason.CASE_OPENED if opened else EnrichmentRequest.Reason.ALERTS_ADDED
     try:
         with transaction.atomic():
             request = EnrichmentRequest.objects.create(case_id=case_id, reason=reason, requested_at=now,
                                                        queued_at=now, attempts=1)
-    except IntegrityError:  # another transaction opened one for this case meanwhile
+    except IntegrityError:
         EnrichmentRequest.objects.filter(case_id=case_id, done_at__isnull=True).update(requested_at=now)
         return None
     transaction.on_commit(lambda: publish(request.pk))
@@ -59,7 +93,20 @@ def record_request(case_id: int, *, opened: bool) -> EnrichmentRequest | None:
 def publish(request_id: int) -> bool:
     """Queue the request's task; never raises (the sweep queues it again)."""
     return queue.publish("enrichment.tasks.run_enrichment_request", [request_id],
-                         what=f"enrichment request {request_id}")
+                         what=f"enrichment request {request_id}", follow_up=True)
+
+
+def publish_many(request_ids: list[int]) -> bool:
+    """Queue the requests' tasks, ``REQUESTS_PER_TASK`` to a task (a storm's cases still spread
+    over the workers); never raises. Stops at the first failure (the sweep queues the rest)."""
+    if len(request_ids) == 1:
+        return publish(request_ids[0])
+    for start in range(0, len(request_ids), REQUESTS_PER_TASK):
+        part = request_ids[start:start + REQUESTS_PER_TASK]
+        if not queue.publish("enrichment.tasks.run_enrichment_requests", [part],
+                             what=f"{len(part)} enrichment request(s)", follow_up=True):
+            return False
+    return True
 
 
 def lease_seconds() -> int:
@@ -119,6 +166,12 @@ def run_request(request_id: int) -> int:
     finally:
         EnrichmentRequest.objects.filter(pk=request_id, done_at__isnull=True).update(lease_until=None)
     return stored
+
+
+def run_requests(request_ids: list[int]) -> int:
+    """``run_request`` for each of these requests, one after the other (one task for many; a
+    request another worker holds, or done already, is skipped). Returns the results stored."""
+    return sum(run_request(request_id) for request_id in request_ids)
 
 
 def sweep(now=None, limit: int = SWEEP_LIMIT) -> int:

@@ -21,6 +21,13 @@ def on_case_alerts_added(sender, case_id, alert_ids=None, opened=False, **kwargs
     follow_up.record_request(case_id, opened=opened)
 
 
+def on_cases_alerts_added(sender, cases, **kwargs):
+    """The same for the cases of a chunk: one statement and one publish for all of them."""
+    if not settings.SOAR_ENRICHMENT_AUTO:
+        return
+    follow_up.record_requests([(case.case_id, case.opened) for case in cases])
+
+
 def on_alerts_processed(sender, alert_ids, **kwargs):
     if not (settings.SOAR_ENRICHMENT_AUTO and settings.SOAR_ENRICH_QUEUED_ALERTS) or not alert_ids:
         return

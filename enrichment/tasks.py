@@ -30,6 +30,11 @@ def run_enrichment_request(request_id: int) -> int:
     return follow_up.run_request(request_id)
 
 
+@shared_task(acks_late=True, **DATABASE_RETRY)
+def run_enrichment_requests(request_ids: list[int]) -> int:
+    return follow_up.run_requests(request_ids)
+
+
 @shared_task
 def sweep_enrichment_requests() -> int:
     return follow_up.sweep()

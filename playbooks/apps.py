@@ -8,9 +8,10 @@ class PlaybooksConfig(AppConfig):
 
     def ready(self):
         # Imported here: receivers import models, which are loaded only once the apps are.
-        from alerts.signals import case_alerts_added
+        from alerts.signals import case_alerts_added, cases_alerts_added
         from playbooks import receivers
 
         case_alerts_added.connect(receivers.on_case_alerts_added, dispatch_uid="playbooks.case_alerts_added")
+        cases_alerts_added.connect(receivers.on_cases_alerts_added, dispatch_uid="playbooks.cases_alerts_added")
         post_save.connect(receivers.on_case_event_saved, sender="cases.CaseEvent",
                           dispatch_uid="playbooks.case_event")

@@ -213,7 +213,8 @@ class PendingTrigger(models.Model):
     """Durable record that alerts were put in a case and the playbook triggers that react to it
     (case_created, severity_at_least, observable_type_present, alert_ingested) have yet to be
     evaluated. Written in the transaction that puts the alerts in the case
-    (alerts.signals.case_alerts_added); evaluated right after the commit, in the same transaction
+    (alerts.signals.case_alerts_added, cases_alerts_added); evaluated after the commit (in the
+    embedded mode's follow-up thread when processing runs in the background), in the same transaction
     as the runs it starts and the ``done_at`` it sets, so exactly once; the beat sweep evaluates
     the ones left open (a process that died or a database that dropped after the commit)."""
 

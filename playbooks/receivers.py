@@ -10,6 +10,7 @@ import logging
 from django.db import transaction
 
 from playbooks.services import pending, triggers
+from soar import queue
 
 logger = logging.getLogger(__name__)
 PLAYBOOK_ACTOR_PREFIX = "playbook:"
@@ -31,6 +32,11 @@ def on_case_alerts_added(sender, case_id, alert_ids=None, opened=False, promoted
     pending.record(case_id, [] if promoted else list(alert_ids or []), opened=opened)
 
 
+def on_cases_alerts_added(sender, cases, **kwargs):
+    """The same for the cases of a chunk: one look-up of the triggers, one INSERT."""
+    pending.record_many([(case.case_id, list(case.alert_ids), case.opened) for case in cases])
+
+
 def on_case_event_saved(sender, instance, created, raw=False, **kwargs):
     if not created or raw or instance.kind not in TRIGGERING_KINDS:
         return
@@ -39,4 +45,6 @@ def on_case_event_saved(sender, instance, created, raw=False, **kwargs):
     if instance.kind == "alert_attached" and not instance.actor_id:
         return  # the pipeline's attachments arrive through case_alerts_added (services.pending)
     kind, case_id, data, by_user = instance.kind, instance.case_id, dict(instance.data or {}), bool(instance.actor_id)
-    transaction.on_commit(lambda: _safely(triggers.case_event, kind, case_id, data, by_user=by_user))
+    transaction.on_commit(lambda: queue.run_follow_up(
+        lambda: _safely(triggers.case_event, kind, case_id, data, by_user=by_user),
+        what=f"playbook triggers of the {kind} event of case {case_id}"))

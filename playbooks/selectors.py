@@ -101,3 +101,8 @@ def runnable_playbooks() -> QuerySet[Playbook]:
 
 def enabled_playbooks(trigger_type: str) -> list[Playbook]:
     return list(Playbook.objects.filter(enabled=True, trigger_type=trigger_type))
+
+
+def enabled_trigger_types() -> set[str]:
+    """The trigger types of the enabled playbooks (one query)."""
+    return set(Playbook.objects.filter(enabled=True).values_list("trigger_type", flat=True).distinct())

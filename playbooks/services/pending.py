@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from playbooks.models import PendingTrigger, Playbook
 from playbooks.services import triggers
+from soar import queue
 
 logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 500
@@ -30,15 +31,43 @@ ON_JOIN = ("observable_type_present", "alert_ingested")
 def record(case_id: int, alert_ids: list[int], *, opened: bool) -> PendingTrigger | None:
     """Inside the caller's transaction; evaluated after the commit. Nothing is written when no
     enabled playbook has a trigger these alerts could fire."""
-    kinds: tuple[str, ...] = ON_OPEN if opened else ON_JOIN
+    created = record_many([(case_id, alert_ids, opened)])
+    return created[0] if created else None
+
+
+def _kinds(alert_ids: list[int], opened: bool) -> set[str]:
+    kinds = set(ON_OPEN if opened else ON_JOIN)
     if not alert_ids:
-        kinds = tuple(kind for kind in kinds if kind != "alert_ingested")
-    if not Playbook.objects.filter(enabled=True, trigger_type__in=kinds).exists():
-        return None
-    pending = PendingTrigger.objects.create(case_id=case_id, alert_ids=list(alert_ids or []), case_opened=opened,
-                                            queued_at=timezone.now(), attempts=1)
-    transaction.on_commit(lambda: _safely_evaluate(pending.pk))
-    return pending
+        kinds.discard("alert_ingested")
+    return kinds
+
+
+def record_many(cases: list[tuple[int, list[int], bool]]) -> list[PendingTrigger]:
+    """``record`` for many cases ((case id, alert ids, opened)) at once: one look-up of the
+    enabled triggers, one INSERT; each record is evaluated after the commit (in the order
+    given), in the embedded mode's follow-up thread when processing runs in the background
+    (soar.queue.run_follow_up)."""
+    if not cases:
+        return []
+    enabled = set(Playbook.objects.filter(enabled=True).values_list("trigger_type", flat=True).distinct())
+    if not enabled:
+        return []
+    now = timezone.now()
+    rows = [PendingTrigger(case_id=case_id, alert_ids=list(alert_ids or []), case_opened=opened, queued_at=now,
+                           attempts=1)
+            for case_id, alert_ids, opened in cases if _kinds(alert_ids, opened) & enabled]
+    if not rows:
+        return []
+    created = PendingTrigger.objects.bulk_create(rows)
+    ids = [pending.pk for pending in created]
+    transaction.on_commit(lambda: queue.run_follow_up(lambda: _evaluate_each(ids),
+                                                      what=f"playbook triggers of {len(ids)} case(s)"))
+    return created
+
+
+def _evaluate_each(pending_ids: list[int]) -> None:
+    for pending_id in pending_ids:
+        _safely_evaluate(pending_id)
 
 
 def _safely_evaluate(pending_id: int) -> None:

@@ -15,7 +15,7 @@ from alerts.selectors import alerts_with_case
 from cases.selectors import cases_with_observable_type, get_case
 from cases.vocabulary import SEVERITY_RANK, EventKind
 from playbooks.models import Playbook, PlaybookRun
-from playbooks.selectors import enabled_playbooks
+from playbooks.selectors import enabled_playbooks, enabled_trigger_types
 from playbooks.services.runs import RunRefused, start_run
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 ONCE_PER_CASE = {"case_created", "severity_at_least", "observable_type_present"}
+ON_CREATED = {"case_created", "severity_at_least", "observable_type_present"}  # what case_created evaluates
 # timeline entry kind -> the trigger it may fire
 EVENT_TRIGGERS: dict[str, str] = {EventKind.STATUS_CHANGED: "status_changed", EventKind.TAGGED: "tag_added",
                                   EventKind.SEVERITY_CHANGED: "severity_at_least"}
@@ -92,6 +93,8 @@ def observables_present(case_ids: Iterable[int]) -> list[PlaybookRun]:
 
 
 def case_created(case_id: int) -> list[PlaybookRun]:
+    if not enabled_trigger_types() & ON_CREATED:
+        return []  # one query instead of reading the case and each trigger type's playbooks
     case = get_case(case_id)
     if case is None:
         return []

@@ -185,7 +185,7 @@ def test_a_chunk_takes_a_constant_number_of_statements(quiet, make_source):
             assert correlation.process_chunk(ids, correlation.load_rules()) == ids
         sqls = [q["sql"] for q in queries.captured_queries]
         # Correlation's own statements: up to the commit, without the receivers of
-        # case_alerts_added (playbooks looks up its triggers once per case).
+        # cases_alerts_added (playbooks looks up its triggers once per chunk).
         sqls = sqls[:next(i for i, sql in enumerate(sqls) if sql == "COMMIT")]
         counts.append(len([sql for sql in sqls if '"playbooks_' not in sql]))
         assert Case.objects.filter(alerts__pk__in=ids).distinct().count() == size
