@@ -179,6 +179,9 @@ class Relay:
                 if self._held and time.monotonic() >= self._retry_at:
                     self._pending, self._held = self._held + self._pending, []
             self.flush()
+            # This thread is no request: nobody else gives its database connection back (it
+            # reads the backlog per source). Reopened at the next read (at most once a second).
+            connection.close()
 
     def flush(self) -> None:
         """Publish everything handed over so far (also called at exit)."""
