@@ -22,12 +22,13 @@ PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "host=127.0.0.1 port=5432 user=postg
 BENCH_DB = os.environ.get("BENCH_DB", "soar_bench")
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}"
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
+QUEUE = os.environ.get("BENCH_QUEUE", "bench")
 GUNICORN = ["-w", "4", "-k", "gthread", "--threads", "4", "--timeout", "120", "--backlog", "2048"]
 
 
 def env(**extra) -> dict:
     values = {**os.environ, "DATABASE_URL": DATABASE_URL, "CELERY_BROKER_URL": BROKER_URL,
-              "SOAR_CELERY_QUEUE": "bench", "PYTHONPATH": str(ROOT), "SOAR_LOG_LEVEL": "WARNING"}
+              "SOAR_CELERY_QUEUE": QUEUE, "PYTHONPATH": str(ROOT), "SOAR_LOG_LEVEL": "WARNING"}
     values.update({k: str(v) for k, v in extra.items()})
     return values
 
@@ -128,12 +129,12 @@ def gunicorn(name: str, app: str, port: int, **extra_env) -> Proc:
     return Proc(name, argv, {"SOAR_DB_CONN_MAX_AGE": 600, **extra_env}, health=f"http://127.0.0.1:{port}/healthz")
 
 
-def celery_worker(name: str = "worker", concurrency: int = 2, **extra_env) -> Proc:
+def celery_worker(name: str = "worker", concurrency: int = 2, settle: float = 3, **extra_env) -> Proc:
     argv = [str(BIN / "celery"), "-A", "soar", "worker", "-l", "warning", "-c", str(concurrency),
-            "-Q", "bench,bench-sweep,bench-bulk",
+            "-Q", f"{QUEUE},{QUEUE}-sweep,{QUEUE}-bulk",
             "--without-gossip", "--without-mingle", "--without-heartbeat"]
     proc = Proc(name, argv, extra_env)
-    time.sleep(3)
+    time.sleep(settle)
     return proc
 
 

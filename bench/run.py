@@ -1,7 +1,7 @@
 """Run the benchmarks and append the figures, each beside its reference from the same run,
 to bench/results.md.
 
-    .venv/bin/python -m bench.run [--quick] [--only single,batch,dups,pipeline,pages]
+    .venv/bin/python -m bench.run [--quick] [--only single,batch,dups,pipeline,pages,storm]
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 
 from bench import common
 
-SECTIONS = ("single", "batch", "dups", "pipeline", "pages")
+SECTIONS = ("single", "batch", "dups", "pipeline", "pages", "storm")
 
 
 def yes(ok: bool) -> str:
@@ -97,6 +97,10 @@ def main(argv=None) -> int:
         from bench import pages  # noqa: PLC0415
 
         emit(pages.report(pages.run(args.quick)))
+    if "storm" in wanted:
+        from bench import storm  # noqa: PLC0415
+
+        emit(storm.report(storm.run(args.quick)))
     return 0
 
 
