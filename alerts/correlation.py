@@ -27,6 +27,7 @@ from alerts.outbox import dispatch_resolution
 from alerts.signals import CaseAlerts, alerts_processed, case_alerts_added, cases_alerts_added
 from cases import selectors as case_selectors
 from cases import services as case_services
+from soar.bulk import update_rows
 from soar.errors import Conflict
 
 if TYPE_CHECKING:
@@ -505,7 +506,7 @@ def _write_chunk(chunk: _Chunk, alerts: list[Alert]) -> None:
             row.case_id = group.case_id
             changed.append(row)
     if changed:
-        AlertGroup.objects.bulk_update(changed, ["is_open", "alert_count", "last_seen", "case"])
+        update_rows(AlertGroup, changed, ["is_open", "alert_count", "last_seen", "case"])
     if chunk.new_groups:
         _insert_groups(chunk.new_groups)
     # 3. The alerts that waited in stored groups for the case opened now.

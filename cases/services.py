@@ -35,6 +35,7 @@ from cases.models import (
 from cases.roles import signed_in
 from cases.selectors import can_change_case
 from soar import errors
+from soar.bulk import update_rows
 from soar.middleware import current_request_context
 
 if TYPE_CHECKING:
@@ -229,7 +230,7 @@ def open_cases_bulk(specs: list[dict[str, Any]], *, actor_label: str = AUTOMATIO
     table = _sla_table()
     for case in cases:
         _apply_sla_from(case, table)
-    Case.objects.bulk_update(cases, ["sla_ack_due", "sla_resolve_due"])
+    update_rows(Case, cases, ["sla_ack_due", "sla_resolve_due"])
     events = CaseEvent.objects.bulk_create([
         CaseEvent(case=case, kind=CaseEvent.Kind.CREATED, message=f"Case opened ({case.severity})",
                   actor=None, actor_label=actor_label, data={}) for case in cases
@@ -289,8 +290,7 @@ def record_alerts_attached_bulk(calls: list[tuple[int, list[dict[str, Any]]]], *
         case.updated_at = now
         if case.pk in raised:
             _apply_sla_from(case, table)  # a more severe case owes a faster answer
-    Case.objects.bulk_update(list(cases.values()),
-                             ["severity", "confidence", "sla_ack_due", "sla_resolve_due", "updated_at"])
+    update_rows(Case, list(cases.values()), ["severity", "confidence", "sla_ack_due", "sla_resolve_due", "updated_at"])
     created = CaseEvent.objects.bulk_create(events)
     if audits:
         AuditLog.objects.bulk_create(audits)
