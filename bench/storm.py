@@ -100,8 +100,10 @@ def source_id(name: str) -> int:
 
 class Sampler:
     """During a run: the PostgreSQL wait events of the bench database's active backends
-    (pg_stat_activity every 100 ms), the CPU time per process group (from /proc, at the start
-    and the end) and the machine's busy CPU share."""
+    (pg_stat_activity every 100 ms), the CPU time per process group (from /proc, every 500 ms:
+    a process living less than that is missed) and the machine's busy CPU share. "other" is
+    every process outside the web, the worker, PostgreSQL and Redis: the load generators,
+    this script, and whatever else runs on the machine."""
 
     def __init__(self, groups: dict[str, int]):
         self.groups = groups  # label -> process group id (gunicorn, the worker)
@@ -111,13 +113,20 @@ class Sampler:
 
     def start(self) -> Sampler:
         self.cpu0, self.ticks0, self.t0 = _cpu_busy(), _ticks(), time.monotonic()
+        self.seen = dict(self.ticks0)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self
 
     def _run(self):
         with common.db() as conn:
+            rounds = 0
             while not self._stop.is_set():
+                rounds += 1
+                if rounds % 5 == 0:
+                    # Processes that end before the run does (a worker's database connections
+                    # are closed after each task) keep the CPU time last seen here.
+                    self.seen.update(_ticks())
                 rows = conn.execute(
                     "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU'), count(*) FROM pg_stat_activity "
                     "WHERE datname = %s AND state = 'active' AND pid <> pg_backend_pid() GROUP BY 1",
@@ -134,7 +143,8 @@ class Sampler:
         self._stop.set()
         self._thread.join()
         elapsed = time.monotonic() - self.t0
-        busy1, ticks1 = _cpu_busy(), _ticks()
+        busy1 = _cpu_busy()
+        ticks1 = {**self.seen, **_ticks()}
         self.machine_busy = (busy1[0] - self.cpu0[0]) / max(1, busy1[1] - self.cpu0[1])
         by_group: Counter[str] = Counter()
         pgids = {pgid: label for label, pgid in self.groups.items()}
