@@ -15,7 +15,7 @@ import requests
 
 from bench import common
 
-PORT_APP, PORT_FLOOR = 8711, 8712
+PORT_APP, PORT_FLOOR, PORT_DURABLE = 8711, 8712, 8713
 
 
 def wrk(url: str, connections: int, seconds: int, token: str) -> dict:
@@ -41,23 +41,30 @@ def single_alert(quick: bool) -> list[dict]:
     token = common.create_source("bench-single")
     seconds = 4 if quick else 15
     rows = []
+    from bench import floor_durable  # noqa: PLC0415
+
+    with common.db() as conn:
+        conn.execute(floor_durable.TABLE_SQL)
     app = common.gunicorn("web-single", "soar.wsgi:application", PORT_APP)
     floor = common.gunicorn("web-floor", "bench.floor:application", PORT_FLOOR)
+    durable = common.gunicorn("web-floor-durable", "bench.floor_durable:application", PORT_DURABLE)
     try:
         # Every worker thread opens its database and broker connections on its first request
         # (~250 ms); a short 64-connection run reaches them all, on both servers alike, so
         # that the measured runs are the steady state and not the cold start.
-        for url in (f"http://127.0.0.1:{PORT_APP}/api/v1/alerts", f"http://127.0.0.1:{PORT_FLOOR}/api/v1/alerts"):
-            wrk(url, 64, 2, token)
+        for port in (PORT_APP, PORT_FLOOR, PORT_DURABLE):
+            wrk(f"http://127.0.0.1:{port}/api/v1/alerts", 64, 2, token)
         for clients in (1, 16, 64):
             product = wrk(f"http://127.0.0.1:{PORT_APP}/api/v1/alerts", clients, seconds, token)
             bare = wrk(f"http://127.0.0.1:{PORT_FLOOR}/api/v1/alerts", clients, seconds, token)
-            rows.append({"clients": clients, "product": product, "floor": bare,
-                         "ratio": product["rps"] / bare["rps"]})
+            stored = wrk(f"http://127.0.0.1:{PORT_DURABLE}/api/v1/alerts", clients, seconds, token)
+            rows.append({"clients": clients, "product": product, "floor": bare, "durable": stored,
+                         "ratio": product["rps"] / bare["rps"], "durable_ratio": product["rps"] / stored["rps"]})
     finally:
         rows_memory = {"web_peak_mb": app.peak_rss_kb / 1024}
         app.stop()
         floor.stop()
+        durable.stop()
     rows.append(rows_memory)
     return rows
 

@@ -21,17 +21,22 @@ def yes(ok: bool) -> str:
 
 def report_single(rows: list[dict]) -> list[str]:
     lines = ["### Single-alert ingestion (gunicorn 4 workers x 4 threads, PostgreSQL, Redis publish)", "",
-             "| clients | product req/s | p50 ms | p99 ms | floor req/s (bare DRF) | floor p99 ms | ratio | errors |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| clients | product req/s | p50 ms | p99 ms | floor req/s (bare DRF) | floor p99 ms | ratio | "
+             "durable floor req/s (one INSERT) | durable p99 ms | ratio to durable | errors |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in rows:
         if "clients" not in row:
             continue
-        p, f = row["product"], row["floor"]
+        p, f, d = row["product"], row["floor"], row["durable"]
         lines.append(f"| {row['clients']} | {p['rps']:.0f} | {p['p50']:.1f} | {p['p99']:.1f} | {f['rps']:.0f} | "
-                     f"{f['p99']:.1f} | {row['ratio']:.2f} | {p['errors']} |")
+                     f"{f['p99']:.1f} | {row['ratio']:.2f} | {d['rps']:.0f} | {d['p99']:.1f} | "
+                     f"{row['durable_ratio']:.2f} | {p['errors']} |")
     at16 = next(r for r in rows if r.get("clients") == 16)
     worst = min(r["ratio"] for r in rows if "clients" in r)
+    worst_durable = min(r["durable_ratio"] for r in rows if "clients" in r)
     lines += ["", f"- Target ≥ 0.5 × floor: {yes(worst >= 0.5)} (lowest ratio {worst:.2f}).",
+              f"- Target ≥ 0.8 × durable floor (bench/floor_durable.py: one prepared INSERT ... ON CONFLICT "
+              f"per request): {yes(worst_durable >= 0.8)} (lowest ratio {worst_durable:.2f}).",
               f"- Target p99 < 100 ms at 16 clients: {yes(at16['product']['p99'] < 100)} "
               f"({at16['product']['p99']:.1f} ms).",
               f"- Peak web memory (all gunicorn processes): {rows[-1]['web_peak_mb']:.0f} MB.", ""]
