@@ -155,6 +155,9 @@ class Sampler:
                                         else "other")
             by_group[label] += spent
         self.cores = {label: ticks / CLK_TCK / elapsed for label, ticks in by_group.items()}
+        # Busy CPU no process is charged with: processes that lived less than a sampling
+        # interval, interrupts, kernel threads.
+        self.cores["unattributed"] = max(0.0, self.machine_busy * (os.cpu_count() or 1) - sum(self.cores.values()))
 
     def summary(self) -> dict:
         active = sum(self.waits.values())
