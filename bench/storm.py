@@ -124,8 +124,7 @@ class Sampler:
             while not self._stop.is_set():
                 rounds += 1
                 if rounds % 5 == 0:
-                    # Processes that end before the run does (a worker's database connections
-                    # are closed after each task) keep the CPU time last seen here.
+                    # Processes that end before the run does keep the CPU time last seen here.
                     self.seen.update(_ticks())
                 rows = conn.execute(
                     "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU'), count(*) FROM pg_stat_activity "
