@@ -23,7 +23,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alerts import correlation, resolution, services
+from alerts import correlation, correlation_chunks, resolution, services
 from alerts.models import Alert, AlertGroup, AlertSource, CorrelationRule, Observable
 from alerts.normalization import SEVERITIES
 from cases.models import AuditLog, Case
@@ -158,6 +158,7 @@ def quiet(monkeypatch, settings):
     monkeypatch.setattr(services, "dispatch_processing", lambda ids, **kwargs: None)
     # Resolution is applied by run() after each batch, in both paths (see the module's docstring).
     monkeypatch.setattr(correlation, "dispatch_resolution", lambda ids: None)
+    monkeypatch.setattr(correlation_chunks, "dispatch_resolution", lambda ids: None)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -7,7 +7,7 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from alerts import correlation, outbox, services
+from alerts import correlation, correlation_chunks, outbox, services
 from alerts.models import Alert
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,7 +32,9 @@ def poison(monkeypatch, bad_id, error):
             raise error
         return real(alert, rules)
 
+    # Both paths choose the rule: the chunk (alerts.correlation_chunks) and, alone, the alert.
     monkeypatch.setattr(correlation, "select_rule", select_rule)
+    monkeypatch.setattr(correlation_chunks, "select_rule", select_rule)
 
 
 def age_last_attempt(alert_id, seconds):
