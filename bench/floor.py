@@ -3,22 +3,9 @@ JSON body and answers 202, served by the same gunicorn settings as the product. 
 product does on top of this (auth, validation, normalization, the insert, the publish) is
 what the ratio measures."""
 
-import django
-from django.conf import settings
+from bench import bare_django
 
-if not settings.configured:
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="bench-floor",
-        ALLOWED_HOSTS=["*"],
-        ROOT_URLCONF=__name__,
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework"],
-        MIDDLEWARE=[],
-        DATABASES={},
-        REST_FRAMEWORK={"DEFAULT_AUTHENTICATION_CLASSES": [], "DEFAULT_PERMISSION_CLASSES": [],
-                        "UNAUTHENTICATED_USER": None},
-    )
-    django.setup()
+bare_django.configure(__name__)
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.urls import path  # noqa: E402

@@ -9,24 +9,12 @@ normalization, the alerts table's indexes and triggers, the outbox) is what the 
 import os
 import threading
 
-import django
 import psycopg
-from django.conf import settings
 from psycopg.types.json import Jsonb
 
-if not settings.configured:
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="bench-floor",
-        ALLOWED_HOSTS=["*"],
-        ROOT_URLCONF=__name__,
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "rest_framework"],
-        MIDDLEWARE=[],
-        DATABASES={},
-        REST_FRAMEWORK={"DEFAULT_AUTHENTICATION_CLASSES": [], "DEFAULT_PERMISSION_CLASSES": [],
-                        "UNAUTHENTICATED_USER": None},
-    )
-    django.setup()
+from bench import bare_django
+
+bare_django.configure(__name__)
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.urls import path  # noqa: E402
