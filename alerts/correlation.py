@@ -18,9 +18,18 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from alerts import selectors as alert_selectors
 from alerts import services as alert_services
 from alerts.correlation_chunks import process_chunk
-from alerts.correlation_rules import LoadedRule, correlation_key, load_rules, meets_threshold, select_rule
+from alerts.correlation_rules import (
+    LoadedRule,
+    attached_alert,
+    correlation_key,
+    load_rules,
+    meets_threshold,
+    opened_case_description,
+    select_rule,
+)
 from alerts.models import Alert, AlertGroup, CorrelationRule, Observable
 from alerts.normalization import SEVERITY_RANK
 from alerts.outbox import dispatch_resolution
@@ -145,7 +154,7 @@ def _correlate(alert: Alert, rule: CorrelationRule) -> tuple[int, list[int]] | N
     if group.case_id is None and alert.resolved_at is None and meets_threshold(rule, alert):
         case = case_services.open_case(
             title=alert.title, severity=alert.severity, confidence=alert.confidence,
-            description=f"Opened automatically by rule '{rule.name}' for {group.key[:300]}.",
+            description=opened_case_description(rule, group.key),
             team=alert.source.default_team,
         )
         group.case = case
@@ -166,20 +175,13 @@ def _attach(case_id: int, alerts: list[Alert], *, actor: User | None = None,
     for item in alerts:
         item.case_id = case_id
         item.status = Alert.Status.IN_CASE
-    alert_ids = [a.pk for a in alerts]
     # The alert being processed is saved by the caller; only the others need an UPDATE here.
     others = [a.pk for a in alerts if a is not saved_by_caller]
     if others:
         Alert.objects.filter(pk__in=others).update(case_id=case_id, status=Alert.Status.IN_CASE)
-    observable_ids: dict[int, list[int]] = {}
-    links = Alert.observables.through.objects.filter(alert_id__in=alert_ids)
-    for alert_id, obs_id in links.values_list("alert_id", "observable_id"):
-        observable_ids.setdefault(alert_id, []).append(obs_id)
-    case_services.record_alerts_attached(case_id, [
-        {"id": a.pk, "title": a.title, "severity": a.severity, "confidence": a.confidence,
-         "observable_ids": observable_ids.get(a.pk, [])}
-        for a in alerts
-    ], actor=actor, actor_label=actor_label)
+    observable_ids = alert_selectors.observable_ids_by_alert(a.pk for a in alerts)
+    case_services.record_alerts_attached(case_id, [attached_alert(a, observable_ids.get(a.pk, [])) for a in alerts],
+                                         actor=actor, actor_label=actor_label)
 
 
 def _find_group_sharing_observable(rule: CorrelationRule, alert: Alert, at: datetime) -> AlertGroup | None:

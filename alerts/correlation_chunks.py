@@ -14,24 +14,28 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from alerts import selectors as alert_selectors
 from alerts import services as alert_services
-from alerts.correlation_rules import LoadedRule, correlation_key, meets_threshold, select_rule
+from alerts.correlation_rules import (
+    LoadedRule,
+    attached_alert,
+    correlation_key,
+    meets_threshold,
+    opened_case_description,
+    select_rule,
+)
 from alerts.models import Alert, AlertGroup, AlertSource, CorrelationRule, Observable
 from alerts.outbox import dispatch_resolution
 from alerts.signals import CaseAlerts, cases_alerts_added
 from cases import selectors as case_selectors
 from cases import services as case_services
 from soar.bulk import update_rows
-
-if TYPE_CHECKING:
-    pass
-
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +169,7 @@ class _Chunk:
         if group.case is None and alert.resolved_at is None and meets_threshold(rule, alert):
             case = _NewCase({
                 "title": alert.title, "severity": alert.severity, "confidence": alert.confidence,
-                "description": f"Opened automatically by rule '{rule.name}' for {group.key[:300]}.",
+                "description": opened_case_description(rule, group.key),
                 "source_id": alert.source_id,
             })
             group.case = case
@@ -202,9 +206,7 @@ def _correlate_chunk(alerts: list[Alert], rules: list[LoadedRule]) -> None:
     if pending:
         alert_services.link_observables(pending)
     chunk = _Chunk(rules)
-    through = Alert.observables.through
-    for alert_id, observable_id in through.objects.filter(alert_id__in=ids).values_list("alert_id", "observable_id"):
-        chunk.observables.setdefault(alert_id, []).append(observable_id)
+    chunk.observables = alert_selectors.observable_ids_by_alert(ids)
     chosen = {alert.pk: select_rule(alert, rules) for alert in alerts}
     rules_by_id = {rule.pk: rule for rule in chosen.values() if rule is not None}
     _lock_groups(chunk, alerts, chosen, rules_by_id)
@@ -291,10 +293,7 @@ def _write_chunk(chunk: _Chunk, alerts: list[Alert]) -> None:
             stored_waiting.setdefault(other.group_id or 0, []).append(other)
     extra_ids = [row.pk for rows in stored_waiting.values() for row in rows]
     if extra_ids:
-        through = Alert.observables.through
-        for alert_id, observable_id in (through.objects.filter(alert_id__in=extra_ids)
-                                        .values_list("alert_id", "observable_id")):
-            chunk.observables.setdefault(alert_id, []).append(observable_id)
+        chunk.observables.update(alert_selectors.observable_ids_by_alert(extra_ids))
     # 4. The cases' side: timeline, severity raises, audit, observables; in per-alert order.
     calls: list[tuple[int, list[dict[str, Any]]]] = []
     signals: dict[int, tuple[bool, list[int]]] = {}
@@ -305,8 +304,7 @@ def _write_chunk(chunk: _Chunk, alerts: list[Alert]) -> None:
             waiting = stored_waiting.get(attach.group.pk, []) + attach.waiting
             waiting.sort(key=lambda a: (a.received_at, a.pk), reverse=True)
             batch = waiting + [attach.alert]
-        calls.append((case_id, [{"id": a.pk, "title": a.title, "severity": a.severity, "confidence": a.confidence,
-                                 "observable_ids": chunk.observables.get(a.pk, [])} for a in batch]))
+        calls.append((case_id, [attached_alert(a, chunk.observables.get(a.pk, [])) for a in batch]))
         was_opened, ids = signals.get(case_id, (False, []))
         signals[case_id] = (was_opened or attach.opened, ids + [a.pk for a in batch])
     case_services.record_alerts_attached_bulk(calls)
@@ -356,33 +354,9 @@ def _insert_groups(groups: list[_Group]) -> None:
 
 def _update_alerts(alerts: list[Alert], waiting: list[tuple[int, int]], chunk: _Chunk) -> None:
     """The chunk's alerts (group, case, status, done) and the stored alerts that waited for a
-    case opened now: UPDATE ... FROM (VALUES ...) on PostgreSQL, bulk_update elsewhere."""
+    case opened now, each set in one statement (soar.bulk.update_rows)."""
     case_of_group = {g.pk: g.case_id for g in chunk.stored + chunk.new_groups}
-    waiting_rows = [(alert_id, case_of_group[group_id]) for alert_id, group_id in waiting]
-    if connection.vendor == "postgresql":
-        q = connection.ops.quote_name
-        table = q(Alert._meta.db_table)
-        values = ", ".join(["(%s::bigint, %s::bigint, %s::bigint, %s::varchar, %s::integer)"] * len(alerts))
-        params: list[Any] = []
-        for a in alerts:
-            params += [a.pk, a.group_id, a.case_id, a.status, a.processing_attempts]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} AS a SET {q('group_id')} = v.group_id, {q('case_id')} = v.case_id, "  # noqa: S608 - identifiers from the model's meta, quoted; values are %s parameters
-                f"{q('status')} = v.status, {q('processing')} = %s, {q('processed_at')} = %s, "
-                f"{q('processing_attempts')} = v.attempts, {q('pending_observables')} = NULL "
-                f"FROM (VALUES {values}) AS v(id, group_id, case_id, status, attempts) WHERE a.{q('id')} = v.id",
-                [Alert.Processing.DONE.value, alerts[0].processed_at, *params])
-            if waiting_rows:
-                values = ", ".join(["(%s::bigint, %s::bigint)"] * len(waiting_rows))
-                cursor.execute(
-                    f"UPDATE {table} AS a SET {q('case_id')} = v.case_id, {q('status')} = %s "  # noqa: S608 - as above
-                    f"FROM (VALUES {values}) AS v(id, case_id) WHERE a.{q('id')} = v.id",
-                    [Alert.Status.IN_CASE.value, *[x for row in waiting_rows for x in row]])
-        return
-    Alert.objects.bulk_update(alerts, ["group", "case", "status", "processing", "processed_at", "processing_attempts"])
-    Alert.objects.filter(pk__in=[a.pk for a in alerts], pending_observables__isnull=False).update(
-        pending_observables=None)
-    if waiting_rows:
-        Alert.objects.bulk_update([Alert(pk=pk, case_id=case_id, status=Alert.Status.IN_CASE)
-                                   for pk, case_id in waiting_rows], ["case", "status"])
+    update_rows(Alert, alerts, ["group", "case", "status", "processing", "processed_at", "processing_attempts",
+                                "pending_observables"])
+    update_rows(Alert, [Alert(pk=alert_id, case_id=case_of_group[group_id], status=Alert.Status.IN_CASE)
+                        for alert_id, group_id in waiting], ["case", "status"])

@@ -1,10 +1,11 @@
-"""Which correlation rule an alert falls under, the key its group is opened on, and whether it
-opens a case: the decisions shared by the per-alert path (alerts.correlation) and the chunked
-one (alerts.correlation_chunks)."""
+"""Which correlation rule an alert falls under, the key its group is opened on, whether it
+opens a case, and what the case is told: what the per-alert path (alerts.correlation) and the
+chunked one (alerts.correlation_chunks) share, so that both write the same cases."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from alerts.models import Alert, CorrelationRule
 from alerts.normalization import SEVERITY_RANK
@@ -44,3 +45,13 @@ def meets_threshold(rule: CorrelationRule, alert: Alert) -> bool:
     if rule.threshold_mode == CorrelationRule.ThresholdMode.ANY:
         return severe or confident
     return severe and confident
+
+
+def opened_case_description(rule: CorrelationRule, key: str) -> str:
+    return f"Opened automatically by rule '{rule.name}' for {key[:300]}."
+
+
+def attached_alert(alert: Alert, observable_ids: list[int]) -> dict[str, Any]:
+    """An alert as cases.services.record_alerts_attached(_bulk) takes it."""
+    return {"id": alert.pk, "title": alert.title, "severity": alert.severity, "confidence": alert.confidence,
+            "observable_ids": observable_ids}

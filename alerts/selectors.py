@@ -128,3 +128,12 @@ def case_observable_pairs(alert_ids: Iterable[int]) -> list[tuple[int | None, in
     """(case id of the alert or None, observable id) for every observable of the given alerts."""
     links = Alert.observables.through.objects.filter(alert_id__in=alert_ids)
     return list(links.values_list("alert__case_id", "observable_id"))
+
+
+def observable_ids_by_alert(alert_ids: Iterable[int]) -> dict[int, list[int]]:
+    """{alert id: ids of its observables} for the given alerts (those with any)."""
+    found: dict[int, list[int]] = {}
+    links = Alert.observables.through.objects.filter(alert_id__in=list(alert_ids))
+    for alert_id, observable_id in links.values_list("alert_id", "observable_id"):
+        found.setdefault(alert_id, []).append(observable_id)
+    return found
