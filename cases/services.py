@@ -126,9 +126,10 @@ def sla_minutes(severity: str) -> tuple[int, int]:
     return DEFAULT_SLA_MINUTES.get(severity, DEFAULT_SLA_MINUTES["medium"])
 
 
-def apply_sla(case: Case) -> None:
-    """Set the due times from the case's creation time and current severity (not saved)."""
-    ack, resolve = sla_minutes(case.severity)
+def apply_sla(case: Case, minutes: tuple[int, int] | None = None) -> None:
+    """Set the due times from the case's creation time and current severity (not saved);
+    ``minutes`` (ack, resolve) when the caller has read them already (``sla_table``)."""
+    ack, resolve = minutes if minutes is not None else sla_minutes(case.severity)
     start = case.created_at or timezone.now()
     case.sla_ack_due = start + timedelta(minutes=ack)
     case.sla_resolve_due = start + timedelta(minutes=resolve)
@@ -189,6 +190,7 @@ def record_alerts_attached(case_id: int, alerts: list[dict[str, Any]], *, actor:
 # --- the same, for many cases at once (alert correlation in chunks) ------------------------
 
 def _sla_table() -> dict[str, tuple[int, int]]:
+    """``sla_minutes`` of every severity, in one query (for many cases at once)."""
     table = dict(DEFAULT_SLA_MINUTES)
     for severity, ack, resolve in SlaTarget.objects.values_list("severity", "ack_minutes", "resolve_minutes"):
         table[severity] = (ack, resolve)
@@ -196,10 +198,7 @@ def _sla_table() -> dict[str, tuple[int, int]]:
 
 
 def _apply_sla_from(case: Case, table: dict[str, tuple[int, int]]) -> None:
-    ack, resolve = table.get(case.severity, DEFAULT_SLA_MINUTES["medium"])
-    start = case.created_at or timezone.now()
-    case.sla_ack_due = start + timedelta(minutes=ack)
-    case.sla_resolve_due = start + timedelta(minutes=resolve)
+    apply_sla(case, table.get(case.severity, DEFAULT_SLA_MINUTES["medium"]))
 
 
 def _audit_row(action: str, case: Case, *, actor_label: str, before: dict[str, Any] | None,
