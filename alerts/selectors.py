@@ -73,12 +73,6 @@ def stored_counts() -> list[tuple[str, str, int]]:
     return list(rows)
 
 
-def outbox_backlog() -> tuple[int, datetime | None]:
-    """How many alerts are stored but not yet processed, and when the oldest was received."""
-    row = Alert.objects.filter(processing=Alert.Processing.PENDING).aggregate(n=Count("pk"), oldest=Min("received_at"))
-    return row["n"], row["oldest"]
-
-
 def pending_by_source() -> dict[int, tuple[int, datetime | None]]:
     """{source id: (alerts stored but not yet processed, when the oldest was received)} for the
     sources that have any. One aggregate over the outbox's partial index (pending rows only)."""

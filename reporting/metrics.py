@@ -59,14 +59,16 @@ def _alert_families() -> Iterator[Any]:
     yield stored
 
     now = timezone.now()
-    pending, oldest = alert_selectors.outbox_backlog()
+    # One scan of the outbox for the totals and the per-source figures.
+    by_source = alert_selectors.pending_by_source()
+    pending = sum(n for n, _ in by_source.values())
+    oldest = min((first for _, first in by_source.values() if first is not None), default=None)
     yield GaugeMetricFamily("soar_alerts_pending", "Alerts stored but not yet processed (outbox).", value=pending)
     lag = (now - oldest).total_seconds() if oldest else 0.0
     yield GaugeMetricFamily("soar_alert_queue_lag_seconds", "Age of the oldest unprocessed alert.",
                             value=max(lag, 0.0))
     # Per source (admin-defined: bounded label values), every source, 0 when it has no backlog:
     # which sender a storm comes from, and whether the others' alerts still go through.
-    by_source = alert_selectors.pending_by_source()
     depth = GaugeMetricFamily("soar_source_alerts_pending", "Alerts stored but not yet processed, by source.",
                               labels=["source"])
     age = GaugeMetricFamily("soar_source_alert_queue_lag_seconds",
