@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -59,7 +59,7 @@ def record_requests(cases: list[tuple[int, bool]]) -> list[EnrichmentRequest]:
     open_now = EnrichmentRequest.objects.filter(case_id__in=list(opened), done_at__isnull=True)
     absorbed = set(open_now.values_list("case_id", flat=True))
     if absorbed:
-        open_now.filter(case_id__in=absorbed).update(requested_at=now)
+        open_now.update(requested_at=now)
     rows = [EnrichmentRequest(case_id=case_id, requested_at=now, queued_at=now, attempts=1,
                               reason=(EnrichmentRequest.Reason.CASE_OPENED if was_opened
                                       else EnrichmentRequest.Reason.ALERTS_ADDED))
@@ -76,7 +76,7 @@ def record_requests(cases: list[tuple[int, bool]]) -> list[EnrichmentRequest]:
     return created
 
 
-def _record_one(case_id: int, reason: str, now) -> EnrichmentRequest | None:
+def _record_one(case_id: int, reason: str, now: datetime) -> EnrichmentRequest | None:
     if EnrichmentRequest.objects.filter(case_id=case_id, done_at__isnull=True).update(requested_at=now):
         return None
     try:

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from celery import Task
-from django.db import transaction
+from django.db import connection, transaction
 
 from soar.celery import app
 
@@ -142,8 +142,6 @@ class FollowUps:
 
     def drain(self) -> None:
         """Run everything handed over so far (the thread's loop; also called at exit)."""
-        from django.db import connection
-
         try:
             while True:
                 with self._lock:
