@@ -202,10 +202,8 @@ def throughput(web: common.Proc, concurrency: int, total: int, phase: int) -> di
     sampler = Sampler({"web": web.process.pid}).start()
     with common.db() as conn:
         started = time.monotonic()
-        worker = common.Proc(f"storm-worker-c{concurrency}", [
-            str(common.BIN / "celery"), "-A", "soar", "worker", "-l", "warning", "-c", str(concurrency),
-            "-Q", f"{common.QUEUE},{common.QUEUE}-sweep,{common.QUEUE}-bulk",
-            "--without-gossip", "--without-mingle", "--without-heartbeat"])
+        # No settling pause: the drain is timed from the worker's start.
+        worker = common.celery_worker(f"storm-worker-c{concurrency}", concurrency=concurrency, settle=0)
         sampler.groups["worker"] = worker.process.pid
         try:
             deadline = started + 900

@@ -33,9 +33,16 @@ def test_rules_are_valid():
     assert "SUCCESS" in result.stdout
 
 
+def assert_promtool_tests_pass(tmp_path, unit_tests: str) -> None:
+    """Run ``promtool test rules`` on these rule unit tests (YAML, dedented)."""
+    tests = tmp_path / "rules_test.yml"
+    tests.write_text(textwrap.dedent(unit_tests))
+    result = subprocess.run([promtool(), "test", "rules", str(tests)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_queue_lag_and_refusal_rules_fire(tmp_path):
-    tests = tmp_path / "alerts_test.yml"
-    tests.write_text(textwrap.dedent(f"""\
+    assert_promtool_tests_pass(tmp_path, f"""\
         rule_files: [{RULES}]
         evaluation_interval: 1m
         tests:
@@ -63,14 +70,11 @@ def test_queue_lag_and_refusal_rules_fire(tmp_path):
                     exp_annotations:
                       summary: "Webhook refuses requests from siem (400)"
                       description: "See the web log for the refused requests' field errors."
-        """))
-    result = subprocess.run([promtool(), "test", "rules", str(tests)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+        """)
 
 
 def test_source_storm_rule_names_the_storming_source_only(tmp_path):
-    tests = tmp_path / "storm_test.yml"
-    tests.write_text(textwrap.dedent(f"""\
+    assert_promtool_tests_pass(tmp_path, f"""\
         rule_files: [{RULES}]
         evaluation_interval: 1m
         tests:
@@ -91,9 +95,7 @@ def test_source_storm_rule_names_the_storming_source_only(tmp_path):
                     exp_annotations:
                       summary: "firewall has 8000 alerts waiting for processing"
                       description: "{STORM_DESCRIPTION}"
-        """))
-    result = subprocess.run([promtool(), "test", "rules", str(tests)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+        """)
 
 
 @override_settings(SOAR_METRICS_ALLOWLIST=["127.0.0.1/32"], SOAR_METRICS_TOKEN="")
