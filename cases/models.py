@@ -245,3 +245,21 @@ class ApiToken(models.Model):
     @property
     def expired(self) -> bool:
         return self.expires_at <= timezone.now()
+
+
+class UserPreference(models.Model):
+    """Per-analyst display settings. An empty time zone means "the browser's" (sent by soar.js in
+    the ``soar_tz`` cookie); the theme "system" follows the operating system's light/dark setting."""
+
+    class Theme(models.TextChoices):
+        SYSTEM = "system", "Follow the system"
+        LIGHT = "light", "Light"
+        DARK = "dark", "Dark"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="soar_preference")
+    time_zone = models.CharField(max_length=64, blank=True,
+                                 help_text="IANA name, e.g. Europe/Paris; empty: the browser's time zone.")
+    theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
+
+    def __str__(self):
+        return f"Preferences of {self.user}"

@@ -2,6 +2,15 @@
 (function () {
   "use strict";
 
+  // Times are shown in the analyst's zone: the profile setting, else this browser's (read by
+  // cases.middleware from this cookie on the next request).
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && document.cookie.indexOf("soar_tz=" + encodeURIComponent(zone)) === -1) {
+      document.cookie = "soar_tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+    }
+  } catch (e) { /* no Intl: UTC */ }
+
   function boxesFor(master) {
     var table = master.closest("table");
     return table ? table.querySelectorAll('tbody input[type="checkbox"][name="ids"]') : [];
