@@ -1,0 +1,67 @@
+"""An accessibility check of the main pages: axe-core (vendored, tests/support/axe/) run in
+headless Chromium on each page, logged in as the demo roles that use it, in the light and the
+dark theme. A serious or critical violation fails the test, with axe's own description."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alerts.models import Alert, AlertSource
+from cases import services
+from tests.factories import build_world
+from tests.integration.browser import log_in, off_loop
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE = Path(__file__).resolve().parents[1] / "support" / "axe" / "axe.min.js"
+BLOCKING = {"serious", "critical"}
+
+
+@pytest.fixture
+def world():
+    w = build_world()
+    source = AlertSource.objects.create(name="edr", kind="generic", token_hash="8" * 64, default_team=w.blue)
+    w.alert = Alert.objects.create(source=source, title="Credential dumping on ws-alice", severity="critical",
+                                   fingerprint="a11y-1", entity_type="hostname", entity_value="ws-alice",
+                                   case=w.blue_case, status=Alert.Status.IN_CASE, raw={"rule": {"id": 1}})
+    Alert.objects.create(source=source, title="Port scan from 203.0.113.50", severity="low", fingerprint="a11y-2",
+                         entity_type="ip", entity_value="203.0.113.50")
+    services.add_note(w.blue_case, "Checked **EDR**.", actor=w.analyst)
+    return w
+
+
+def violations(page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ["violations"]});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       targets: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
+    }""")
+    return [f"{v['impact']} {v['id']}: {v['help']} at {v['targets']}" for v in result if v["impact"] in BLOCKING]
+
+
+def pages_for(world) -> list[str]:
+    return [
+        "/",
+        f"/cases/{world.blue_case.pk}/",
+        "/alerts/",
+        "/reports/",
+        "/playbooks/approvals/",
+    ]
+
+
+def test_main_pages_have_no_serious_accessibility_violations(live_server_url, world, browser):
+    page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    log_in(page, live_server_url, "analyst")
+    found = {}
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        for path in off_loop(lambda: pages_for(world)):
+            response = page.goto(live_server_url + path)
+            assert response.status == 200, path
+            problems = violations(page)
+            if problems:
+                found[f"{scheme} {path}"] = problems
+    assert not found, found
