@@ -35,7 +35,7 @@ from cases.models import (
     CaseUserObjectPermission,
     Team,
 )
-from cases.vocabulary import EventKind
+from cases.vocabulary import OPEN_STATUSES, EventKind
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -263,3 +263,10 @@ def require_case(case_id: int) -> Case:
 def cases_with_observable_type(case_ids: Iterable[int], obs_type: str | None) -> QuerySet[Case]:
     """The given cases that hold at least one observable of ``obs_type`` (each once; none for None)."""
     return Case.objects.filter(pk__in=case_ids, observables__type=obs_type).distinct()
+
+
+def assigned_open_count(user: Actor) -> int:
+    """Open cases assigned to ``user`` (the navigation's badge)."""
+    if user is None or not user.is_authenticated:
+        return 0
+    return Case.objects.filter(assignee=user, status__in=list(OPEN_STATUSES), merged_into__isnull=True).count()

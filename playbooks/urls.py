@@ -1,10 +1,11 @@
 from django.urls import path
 
-from playbooks import views
+from playbooks import views, views_live
 
 app_name = "playbooks"
 urlpatterns = [
     path("approvals/", views.approvals, name="approvals"),
+    path("badges", views_live.nav_badges, name="nav_badges"),
     path("approvals/<int:pk>/decide", views.decide, name="decide"),
     path("cases/<int:case_id>/run", views.run_on_case, name="run_on_case"),
     path("cases/<int:case_id>/panel", views.case_panel, name="case_panel"),

@@ -1,5 +1,6 @@
 from django import template
 
+from playbooks.badges import badge_counts
 from playbooks.panel import panel_context
 
 register = template.Library()
@@ -22,3 +23,10 @@ STATUS_CSS = {
 @register.filter
 def run_status_css(status: str) -> str:
     return f"pb-status pb-{STATUS_CSS.get(status, 'muted')}"
+
+
+@register.inclusion_tag("playbooks/_nav_badges.html", takes_context=True)
+def nav_badges(context):
+    """Approvals waiting for me / open cases assigned to me, kept live by static/js/live.js."""
+    request = context.get("request")
+    return {"badges": badge_counts(request.user) if request is not None else {"approvals": 0, "assigned": 0}}
