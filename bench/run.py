@@ -12,7 +12,7 @@ import sys
 
 from bench import common
 
-SECTIONS = ("single", "batch", "dups", "pipeline", "pages", "storm")
+SECTIONS = ("single", "batch", "dups", "pipeline", "pages", "live", "storm")
 
 
 def yes(ok: bool) -> str:
@@ -102,6 +102,10 @@ def main(argv=None) -> int:
         from bench import pages  # noqa: PLC0415
 
         emit(pages.report(pages.run(args.quick)))
+    if "live" in wanted:
+        from bench import live  # noqa: PLC0415
+
+        emit(live.report(live.run(args.quick)))
     if "storm" in wanted:
         from bench import storm  # noqa: PLC0415
 
