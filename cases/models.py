@@ -272,7 +272,7 @@ class SavedView(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
     name = models.CharField(max_length=60)
     query = models.CharField(max_length=1000, blank=True, help_text="Queue query string, e.g. severity=high&sort=sla.")
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="saved_views",
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="saved_views",
                              help_text="Shared with this team's members; empty: private.")
     created_at = models.DateTimeField(auto_now_add=True)
 

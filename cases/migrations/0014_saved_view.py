@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ('query', models.CharField(blank=True, help_text='Queue query string, e.g. severity=high&sort=sla.', max_length=1000)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_views', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(blank=True, help_text="Shared with this team's members; empty: private.", null=True, on_delete=django.db.models.deletion.CASCADE, related_name='saved_views', to='cases.team')),
+                ('team', models.ForeignKey(blank=True, help_text="Shared with this team's members; empty: private.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='saved_views', to='cases.team')),
             ],
             options={
                 'ordering': ['name', 'id'],

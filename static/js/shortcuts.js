@@ -9,6 +9,7 @@
   var SELECTED = "kb-selected";
   var STORE_KEY = "soar.queue.selected";
   var selected = null;
+  var NON_TEXT_INPUTS = ["checkbox", "radio", "button", "submit", "reset", "image", "file", "range", "color"];
 
   var SHORTCUTS = [
     ["j", "Next case in the queue"],
@@ -25,7 +26,11 @@
     if (!target || target === document.body) { return false; }
     if (target.isContentEditable) { return true; }
     var tag = target.tagName;
-    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT";
+    if (tag === "INPUT") {
+      // A focused check box (the row's) is not typing: j/k still move from it.
+      return NON_TEXT_INPUTS.indexOf(String(target.type).toLowerCase()) === -1;
+    }
+    return tag === "TEXTAREA" || tag === "SELECT";
   }
 
   function rows() {

@@ -169,3 +169,12 @@ def test_saved_view_limit(w):
     with pytest.raises(InvalidInput):
         saved_views.save_view(owner, name="one more", query="")
     assert saved_views.save_view(owner, name="v1", query="sort=sla").query == "sort=sla"
+
+
+def test_a_deleted_teams_shared_view_falls_back_to_private(w):
+    shared = saved_views.save_view(w.analyst, name="Blue shared", query="sort=sla", team_id=w.blue.pk)
+    w.blue.delete()
+    shared.refresh_from_db()
+    assert shared.team is None
+    assert list(saved_views.visible_saved_views(w.analyst)) == [shared]
+    assert not saved_views.visible_saved_views(w.mate).exists()
