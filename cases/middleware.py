@@ -32,10 +32,9 @@ def preference_for(request: HttpRequest) -> UserPreference | None:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
-    cached = getattr(request, "_soar_preference", False)
-    if cached is False:
-        cached = UserPreference.objects.filter(user=user).first()
-        request._soar_preference = cached  # type: ignore[attr-defined]
+    if not hasattr(request, "_soar_preference"):
+        request._soar_preference = UserPreference.objects.filter(user=user).first()  # type: ignore[attr-defined]
+    cached: UserPreference | None = request._soar_preference  # type: ignore[attr-defined]
     return cached
 
 

@@ -263,3 +263,22 @@ class UserPreference(models.Model):
 
     def __str__(self):
         return f"Preferences of {self.user}"
+
+
+class SavedView(models.Model):
+    """A named queue filter (the query string of the queue page, checked by CaseFilter before it
+    is stored: cases/saved_views.py). Private to its owner unless shared with one of their teams."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=1000, blank=True, help_text="Queue query string, e.g. severity=high&sort=sla.")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="saved_views",
+                             help_text="Shared with this team's members; empty: private.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="saved_view_owner_name_unique")]
+
+    def __str__(self):
+        return f"{self.name} ({self.owner})"

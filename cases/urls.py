@@ -1,10 +1,13 @@
 from django.urls import path
 
-from cases import views
+from cases import views, views_queue
 
 app_name = "cases"
 urlpatterns = [
-    path("", views.queue, name="queue"),
+    path("", views_queue.queue, name="queue"),
+    path("views/save", views_queue.save_view, name="save_view"),
+    path("views/<int:pk>/delete", views_queue.delete_view, name="delete_view"),
+    path("me/", views_queue.preferences_page, name="preferences"),
     path("cases/bulk", views.bulk, name="bulk"),
     path("cases/<int:pk>/", views.detail, name="detail"),
     path("cases/<int:pk>/transition", views.transition, name="transition"),

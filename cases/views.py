@@ -1,76 +1,24 @@
 """Analyst pages. Reads start from cases.selectors (404 for other teams' cases); writes are
-POST-only, CSRF-protected and go through cases.services. A refusal of the services is left to
+POST-only, CSRF-protected and go through cases.services. The queue and the preferences page
+are in cases/views_queue.py. A refusal of the services is left to
 soar.middleware.ApplicationErrorMiddleware: a flash message on the page the analyst came from."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import F
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import roles, selectors, services
-from cases.filtersets import CaseFilter
 from cases.lifecycle import action_label, is_reopen
-from cases.models import SEVERITY_CHOICES, Case, CaseEvent, Note, Tag
-from cases.paging import paginate
-from cases.services_bulk import BULK_ACTIONS, bulk_update_cases, merge_cases
+from cases.models import Case, CaseEvent, Note
+from cases.services_bulk import bulk_update_cases, merge_cases
 
-SORTS = {
-    "newest": ("-created_at", "-id"),
-    "oldest": ("created_at", "id"),
-    "severity": ("-severity_rank", "-created_at", "-id"),
-    "updated": ("-updated_at", "-id"),
-    "sla": (F("sla_resolve_due").asc(nulls_last=True), "id"),
-}
-SORT_LABELS = {"newest": "Newest", "oldest": "Oldest", "severity": "Severity", "updated": "Recently updated",
-               "sla": "SLA due"}
 DETAIL_LIMIT = 200
-
-
-def without_empty_values(params):
-    """The filter form submits "Any" as an empty value; that means "no filter", not an error."""
-    cleaned = params.copy()
-    for key in list(cleaned):
-        values = [value for value in cleaned.getlist(key) if value != ""]
-        if values:
-            cleaned.setlist(key, values)
-        else:
-            del cleaned[key]
-    return cleaned
-
-
-@require_GET
-@login_required
-def queue(request):
-    user = request.user
-    case_filter = CaseFilter(without_empty_values(request.GET), queryset=selectors.visible_cases(user),
-                             request=request)
-    sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "newest"
-    rows = selectors.queue_rows(case_filter.qs).order_by(*SORTS[sort])
-    page = paginate(rows, request.GET.get("page"))
-    teams = list(selectors.teams_for(user))
-    context = {
-        "page": page,
-        "filter_errors": case_filter.errors,
-        "params": request.GET,
-        "sort": sort,
-        "sorts": SORT_LABELS,
-        "statuses": Case.Status.choices,
-        "severities": SEVERITY_CHOICES,
-        "teams": teams,
-        "tags": Tag.objects.order_by("name")[:200],
-        "members": get_user_model().objects.filter(soc_teams__in=[t.pk for t in teams], is_active=True)
-        .distinct().order_by("username")[:200],
-        "can_write": not roles.is_auditor(user),
-        "bulk_actions": BULK_ACTIONS,
-    }
-    return render(request, "cases/queue.html", context)
 
 
 @require_GET

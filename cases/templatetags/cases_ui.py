@@ -1,7 +1,7 @@
 """Badges and markdown for the analyst pages. Everything goes through format_html/escaping;
 only sanitized markdown output is marked safe."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django import template
 from django.utils import timezone
@@ -10,6 +10,7 @@ from django.utils.safestring import mark_safe
 
 from cases.markdown import render_markdown
 from cases.models import Case
+from cases.templatetags.timefmt import absolute, relative, utc_title
 
 register = template.Library()
 SOON = timedelta(hours=1)
@@ -48,3 +49,27 @@ def sla_badge(case):
     if due - now < SOON:
         return format_html('<span class="badge sla sla-soon" title="due {}">due soon</span>', due.isoformat())
     return format_html('<span class="badge sla sla-ok" title="due {}">on track</span>', due.isoformat())
+
+
+@register.simple_tag
+def sla_countdown(case):
+    """The time left on the SLA target that applies now ("in 40 min", "missed 2 h ago"): the
+    acknowledge target while the case is untriaged, then the resolve target. Closed cases
+    show whether the target was met. No query."""
+    if case.status in (Case.Status.RESOLVED, Case.Status.CLOSED):
+        if not case.sla_resolve_due:
+            return "—"
+        return format_html('<span class="sla-countdown {}">{}</span>', *(
+            ("sla-breached", "missed") if case.sla_breached else ("sla-met", "met")))
+    untriaged = case.triaged_at is None and case.sla_ack_due
+    due = case.sla_ack_due if untriaged else case.sla_resolve_due
+    if not due:
+        return "—"
+    target = "acknowledge" if untriaged else "resolve"
+    now = timezone.now()
+    if due <= now:
+        text, state = f"missed {relative(due, now)}", "sla-breached"
+    else:
+        text, state = relative(due, now), "sla-soon" if due - now < SOON else "sla-ok"
+    return format_html('<time class="sla-countdown {}" datetime="{}" title="{} due {} · {}">{}</time>', state,
+                       due.astimezone(UTC).isoformat(), target.capitalize(), absolute(due), utc_title(due), text)

@@ -65,6 +65,7 @@ def test_analyst_works_a_case_from_queue_to_closed(live_server_url, world, brows
     assert page.locator("tr.case-row").count() == 9  # the Blue case and 8 others; not the Red one
     shot(page, "02-case-queue")
 
+    page.click("#more-filters summary")  # the filters beyond search are folded until one is used
     page.select_option("#f-severity", "high")
     page.click("#case-filters button[type=submit]")
     page.wait_for_url(re.compile(r"severity=high"))
