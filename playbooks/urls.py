@@ -5,6 +5,7 @@ from playbooks import views
 app_name = "playbooks"
 urlpatterns = [
     path("approvals/", views.approvals, name="approvals"),
+    path("validate", views.validate_definition, name="validate"),
     path("approvals/<int:pk>/decide", views.decide, name="decide"),
     path("cases/<int:case_id>/run", views.run_on_case, name="run_on_case"),
     path("cases/<int:case_id>/panel", views.case_panel, name="case_panel"),
