@@ -41,7 +41,9 @@ def run_demo_playbooks(*, contain: list[Case], escalate: Case | None, approver: 
     With a broker the runs go to the workers; an approval not yet requested is left to them."""
     runs = []
     playbook = Playbook.objects.filter(name=CONTAIN, enabled=True).first()
-    for index, case in enumerate(contain if playbook is not None else []):
+    for index, case in enumerate(contain):
+        if playbook is None:
+            break
         run = start_run(playbook, case, trigger="manual", started_by=approver)
         runs.append(run)
         pending = ApprovalRequest.objects.filter(run=run, status=ApprovalRequest.Status.PENDING).first()
