@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import views, views_queue
+from cases import views, views_audit, views_queue, views_theme
 
 app_name = "cases"
 urlpatterns = [
@@ -17,4 +17,6 @@ urlpatterns = [
     path("cases/<int:pk>/share", views.share, name="share"),
     path("cases/<int:pk>/update", views.update, name="update"),
     path("cases/<int:pk>/merge", views.merge, name="merge"),
+    path("theme", views_theme.theme, name="theme"),
+    path("audit/", views_audit.audit_log, name="audit"),
 ]

@@ -158,7 +158,10 @@ def run_request(request_id: int) -> int:
                 row = EnrichmentRequest.objects.filter(pk=request_id).values("case_id", "requested_at").first()
                 if row is None:
                     return stored  # the case was deleted
-                stored += len(services.enrich_case(row["case_id"]))
+                try:
+                    stored += len(services.enrich_case(row["case_id"]))
+                except services.CaseReadOnly:
+                    pass  # merged meanwhile: its evidence belongs on the target case; the request is done
                 if EnrichmentRequest.objects.filter(pk=request_id, requested_at=row["requested_at"]).update(
                         done_at=timezone.now(), lease_until=None):
                     return stored

@@ -21,6 +21,7 @@ from enrichment.models import BlocklistEntry, EnrichmentResult, EnrichmentRule
 from enrichment.providers.base import Provider
 from enrichment.providers.registry import build_providers
 from enrichment.selectors import case_has_result, normalize_value
+from soar.errors import Conflict
 
 if TYPE_CHECKING:
     from alerts.models import Observable
@@ -68,6 +69,20 @@ MAX_OBSERVABLES_PER_RUN = 200
 ENRICHMENT_ACTOR = "enrichment"
 
 
+class CaseReadOnly(Conflict):
+    """The case was merged into another: it is read-only, evidence belongs on the target."""
+
+    code = "case_read_only"
+
+
+def ensure_enrichable(case: Case) -> None:
+    """The one rule for who may receive evidence: not a merged (read-only) case. Checked by every
+    run (page, API, playbooks, automatic follow-ups) and by the pages before they queue one."""
+    if case.merged_into_id:
+        raise CaseReadOnly(f"Case #{case.pk} was merged into case #{case.merged_into_id} and is read-only; "
+                           f"enrich case #{case.merged_into_id} instead.")
+
+
 def enrich_observables(observable_ids: list[int], *, case_id: int | None = None,
                        provider_keys: list[str] | None = None, force: bool = False, actor: User | None = None,
                        actor_label: str = "") -> list[EnrichmentResult]:
@@ -80,6 +95,8 @@ def enrich_observables(observable_ids: list[int], *, case_id: int | None = None,
     case = case_selectors.get_case(case_id) if case_id else None
     if case_id and case is None:
         return []
+    if case is not None:
+        ensure_enrichable(case)
     providers = build_providers(provider_keys)
     observables = list(alert_selectors.observables_with_ids(observable_ids).order_by("id")[:MAX_OBSERVABLES_PER_RUN])
     results = []

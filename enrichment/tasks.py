@@ -5,19 +5,27 @@ enrichment skips the (case, provider, observable) pairs already answered on the 
 request already done is left alone. ``enrich_case`` with ``force=True`` (an analyst's "run
 again") is the exception by design: it stores a fresh answer."""
 
+import logging
+
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
 from enrichment import follow_up, services
 from soar.task_retry import DATABASE_RETRY
 
+logger = logging.getLogger(__name__)
+
 
 @shared_task(acks_late=True)
 def enrich_case(case_id: int, observable_ids: list[int] | None = None, provider_keys: list[str] | None = None,
                 force: bool = False, actor_id: int | None = None) -> int:
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    return len(services.enrich_case(case_id, observable_ids=observable_ids, provider_keys=provider_keys,
-                                    force=force, actor=actor))
+    try:
+        return len(services.enrich_case(case_id, observable_ids=observable_ids, provider_keys=provider_keys,
+                                        force=force, actor=actor))
+    except services.CaseReadOnly as exc:  # merged after the run was queued: nothing to do, not an error
+        logger.info("enrichment of case %s skipped: %s", case_id, exc)
+        return 0
 
 
 @shared_task(acks_late=True)

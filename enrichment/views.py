@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from cases.selectors import can_change_case, get_visible_case
-from enrichment import tasks
+from enrichment import services, tasks
 
 
 def case_page_url(request, case) -> str:
@@ -29,6 +29,7 @@ def run_case_enrichment(request, case_id: int):
     case = get_visible_case(request.user, case_id)
     if not can_change_case(request.user, case):
         raise PermissionDenied("You may not change this case.")
+    services.ensure_enrichable(case)  # a merged case: a message on the case page, nothing queued
     tasks.enrich_case.delay(case.pk, force=True, actor_id=request.user.pk)
     messages.success(request, "Enrichment started; results appear in the Enrichment panel and on the timeline.")
     return redirect(case_page_url(request, case))

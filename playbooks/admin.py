@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse_lazy
 
 from playbooks.models import (
     ApprovalRequest,
@@ -20,10 +21,23 @@ from playbooks.services.definitions import detect_format, save_playbook
 from soar.admin_utils import HideSecretsMixin, WriteOnlySecretFormMixin
 
 
+class PlaybookEditorWidget(forms.Textarea):
+    """The definition's textarea, turned by static/js/playbook_editor.js into a CodeMirror editor
+    (vendored, static/vendor/codemirror/) with YAML highlighting and the lines that
+    POST /playbooks/validate reports marked as one types. Without JavaScript: the plain textarea."""
+
+    class Media:
+        css = {"all": ("vendor/codemirror/codemirror.css", "css/playbook_editor.css")}
+        js = ("vendor/codemirror/codemirror.js", "vendor/codemirror/mode/yaml/yaml.js", "js/playbook_editor.js")
+
+
 class PlaybookForm(forms.ModelForm):
     definition_text = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 30, "cols": 110, "class": "vLargeTextField", "spellcheck": "false"}),
-        help_text="YAML or JSON: name, description, trigger {type, ...}, steps [...]. See README → Playbooks.",
+        widget=PlaybookEditorWidget(attrs={"rows": 30, "cols": 110, "class": "vLargeTextField", "spellcheck": "false",
+                                           "data-playbook-editor": "1",
+                                           "data-validate-url": reverse_lazy("playbooks:validate")}),
+        help_text="YAML or JSON: name, description, trigger {type, ...}, steps [...]. See README → Playbooks. "
+                  "Problems are marked at their line as you type; saving checks again.",
     )
 
     class Meta:

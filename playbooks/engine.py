@@ -177,7 +177,7 @@ def _enrich(case: Case, params: dict, label: str) -> dict:
     try:
         enrichment_services.enrich_case(case.pk, observable_ids=observable_ids, provider_keys=params.get("providers"),
                                         force=bool(params.get("force")), actor_label=label)
-    except ValueError as exc:
+    except (ValueError, enrichment_services.CaseReadOnly) as exc:
         raise ActionError(f"enrichment refused: {exc}")
     return enrichment_outputs(case, params)
 

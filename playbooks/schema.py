@@ -111,6 +111,12 @@ class _BoundedLoader(yaml.SafeLoader):
             self.depth -= 1
 
 
+def bounded_loader(text: str, max_depth: int) -> yaml.SafeLoader:
+    """A YAML loader with the same limits as ``parse`` (no aliases, bounded nesting); for reading
+    the node tree with its line marks (playbooks.editor). The caller disposes of it."""
+    return _BoundedLoader(text, max_depth)
+
+
 def parse(text: str, fmt: str | None = None) -> dict:
     """Parse YAML or JSON text into a dict (DefinitionError with the line on failure). Bounded
     like the webhook's JSON: size (also SOAR_MAX_BODY_BYTES), nesting (SOAR_MAX_JSON_DEPTH), no

@@ -6,6 +6,7 @@ app_name = "playbooks"
 urlpatterns = [
     path("approvals/", views.approvals, name="approvals"),
     path("badges", views_live.nav_badges, name="nav_badges"),
+    path("validate", views.validate_definition, name="validate"),
     path("approvals/<int:pk>/decide", views.decide, name="decide"),
     path("cases/<int:case_id>/run", views.run_on_case, name="run_on_case"),
     path("cases/<int:case_id>/panel", views.case_panel, name="case_panel"),

@@ -1,4 +1,5 @@
-"""Pages: the approvals inbox, the case page's run form and live panel, and the blocklist feeds.
+"""Pages: the approvals inbox, the case page's run form and live panel, the blocklist feeds and
+the playbook editor's validation (the editor itself is the admin's playbook form).
 
 A refused decision or run (soar/errors.py) becomes a message on the page the analyst came from."""
 
@@ -8,6 +9,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -19,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from alerts.normalization import ENTITY_TYPES
 from cases.selectors import can_change_case, get_visible_case
 from enrichment.selectors import active_blocklist_entries
-from playbooks import feeds, selectors
+from playbooks import editor, feeds, selectors
 from playbooks.actions.blocklist import valid_list_name
 from playbooks.models import Playbook
 from playbooks.panel import panel_context
@@ -131,3 +133,14 @@ def feed_json(request, list_name: str):
     payload = {"list": list_name, "generated_at": timezone.now().isoformat(), "count": len(entries),
                "entries": feeds.entry_rows(entries)}
     return HttpResponse(json.dumps(payload), content_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+@login_required
+@require_POST
+def validate_definition(request):
+    """POST definition=<YAML or JSON> -> {"valid": bool, "problems": [{"line", "message"}]}, for the
+    editor to mark lines as one types. Saving validates again: this endpoint only informs."""
+    if not (request.user.has_perm("playbooks.change_playbook") or request.user.has_perm("playbooks.add_playbook")):
+        raise PermissionDenied("Only those who may edit playbooks can validate them.")
+    problems = editor.check_definition(request.POST.get("definition", ""))
+    return JsonResponse({"valid": not problems, "problems": problems})

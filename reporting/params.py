@@ -11,7 +11,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from cases.selectors import find_team
+from cases.selectors import find_team, teams_for
 from reporting.selectors import ReportScope
 
 DEFAULT_DAYS = 30
@@ -37,7 +37,13 @@ class ReportParamsSerializer(serializers.Serializer):
         return fields
 
     def validate_team(self, value: str) -> str:
-        if value.strip() and find_team(value) is None:
+        """With a ``user`` in the context, a team that user cannot see is as unknown as one that
+        does not exist: its name must not reach the page's heading or the API's answer."""
+        if not value.strip():
+            return ""
+        team = find_team(value)
+        user = self.context.get("user")
+        if team is None or ("user" in self.context and not teams_for(user).filter(pk=team.pk).exists()):
             raise serializers.ValidationError("Unknown team.")
         return value.strip()
 

@@ -45,7 +45,7 @@ def _export_queries(scope) -> dict[str, str]:
 @require_GET
 @login_required
 def dashboard(request):
-    params = ReportParamsSerializer(data=request.GET)
+    params = ReportParamsSerializer(data=request.GET, context={"user": request.user})
     errors: dict[str, Any] = {}
     if not params.is_valid():
         errors = params.errors
@@ -82,7 +82,7 @@ class ReportSummaryView(APIView):
                    responses={200: OpenApiResponse(description="The figures"),
                               400: OpenApiResponse(description="Field errors")})
     def get(self, request):
-        params = ReportParamsSerializer(data=request.query_params)
+        params = ReportParamsSerializer(data=request.query_params, context={"user": request.user})
         params.is_valid(raise_exception=True)
         return Response(cached_report_summary(request.user, params.scope()))
 

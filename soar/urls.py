@@ -6,7 +6,9 @@ from reporting import views as reporting_views
 from soar import views
 from soar.security import ThrottledLoginView, throttled_admin_login
 
+handler403 = "soar.views.forbidden"
 handler404 = "soar.views.not_found"
+handler500 = "soar.views.server_error"
 
 urlpatterns = [
     # Before admin.site.urls: the admin's log-in answers 429 while throttled, as /login/ does.
@@ -22,6 +24,7 @@ urlpatterns = [
     # The split view serves its start-up script as a file: no inline script under the CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("metrics", reporting_views.metrics_view, name="prometheus-django-metrics"),
     path("login/", ThrottledLoginView.as_view(), name="login"),  # before auth.urls: failures are throttled
     path("", include("django.contrib.auth.urls")),

@@ -44,6 +44,7 @@ class RunCaseEnrichmentView(APIView):
         case = get_visible_case(request.user, case_id)
         if not can_change_case(request.user, case):
             raise errors.NotAllowed("You may not change this case.")
+        services.ensure_enrichable(case)  # 409 for a merged, read-only case
         body = RunEnrichmentSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         case_observables = set(case.observables.values_list("id", flat=True))

@@ -26,7 +26,8 @@ def case_enrichment_panel(context, case):
         "results": results,
         "errors": [r for r in results if r.error],
         "findings": sum(1 for r in results if not r.error and r.verdict in ("malicious", "suspicious")),
-        "can_run": bool(user) and can_change_case(user, case),
+        # A merged case is read-only (enrichment.services.ensure_enrichable refuses it too).
+        "can_run": bool(user) and not case.merged_into_id and can_change_case(user, case),
     }
 
 

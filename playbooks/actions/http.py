@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from django.conf import settings
 
 from enrichment.ssrf import SSRFError, check_url, guarded_session
 from playbooks.actions.base import ActionError, TransientActionError
@@ -17,6 +18,24 @@ from playbooks.models import Connector
 logger = logging.getLogger(__name__)
 USER_AGENT = "Mini-SOAR playbooks"
 MAX_RETRY_AFTER = 300.0
+# A connector whose base URL starts with this sends nothing: the demo data's EDR, ticketing, chat
+# and mail connectors. The step's output records what would have been sent, labelled as a demo.
+DEMO_URL_PREFIX = "demo://"
+DEMO_NOTE = "DEMO connector: the request was recorded here; nothing was sent."
+
+
+def is_demo_connector(connector: Connector) -> bool:
+    return connector.base_url.strip().lower().startswith(DEMO_URL_PREFIX)
+
+
+def demo_answer(connector: Connector, method: str, path: str, payload: Any = None) -> tuple[int, dict]:
+    """What a demo connector answers: the request it would have sent. Refused in production, where
+    an action that silently does nothing (a host "isolated" that is not) would be dangerous."""
+    if settings.PRODUCTION:
+        raise ActionError(f"Connector {connector.name} is a demo connector ({DEMO_URL_PREFIX}...): "
+                          "demo connectors are refused when SOAR_ENV=production.")
+    logger.info("demo connector %s: %s %s recorded, nothing sent", connector.name, method, path or "/")
+    return 200, {"demo": True, "note": DEMO_NOTE, "method": method, "path": path or "/", "payload": payload}
 
 
 def get_connector(name: str | None, kinds: tuple[str, ...]) -> Connector:
@@ -52,6 +71,8 @@ def call(connector: Connector, method: str, path: str, *, idempotency_key: str, 
          params: dict | None = None, auth: str = "auto") -> tuple[int, Any]:
     """Send one request; returns (status, parsed JSON or text). Raises TransientActionError
     for timeouts, connection errors, 408/429/5xx and ActionError for other failures."""
+    if is_demo_connector(connector):
+        return demo_answer(connector, method, path, payload)
     url = build_url(connector, path)
     try:
         check_url(url)

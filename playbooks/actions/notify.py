@@ -16,7 +16,7 @@ from django.conf import settings
 
 from enrichment.ssrf import SSRFError, check_host
 from playbooks.actions.base import Action, ActionContext, ActionError, TransientActionError, list_param, text_param
-from playbooks.actions.http import call, get_connector
+from playbooks.actions.http import call, demo_answer, get_connector, is_demo_connector
 from playbooks.models import Connector
 
 CHANNELS = ("email", "slack")
@@ -70,6 +70,9 @@ class Notify(Action):
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = f"<{ctx.idempotency_key}@mini-soar>"
         message.set_content(text_param(ctx.params, "text"))
+        if is_demo_connector(connector):
+            _, recorded = demo_answer(connector, "SMTP", "", {"to": recipients, "subject": message["Subject"]})
+            return {"channel": "email", "connector": connector.name, "to": recipients, **recorded}
         self._send(connector, message, recipients)
         return {"channel": "email", "connector": connector.name, "to": recipients,
                 "message_id": message["Message-ID"]}

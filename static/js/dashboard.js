@@ -11,8 +11,19 @@
     return bucket === "hour" ? day + " " + date.toISOString().slice(11, 16) : day;
   }
 
+  // Axis labels, legends and grid lines in the page's theme (soar.css --chart-text/--chart-grid):
+  // Chart.js's defaults are dark grey on transparent, unreadable on the dark theme.
+  function themeColors() {
+    var style = window.getComputedStyle(document.documentElement);
+    var text = style.getPropertyValue("--chart-text").trim();
+    var grid = style.getPropertyValue("--chart-grid").trim();
+    if (text) { window.Chart.defaults.color = text; }
+    if (grid) { window.Chart.defaults.borderColor = grid; }
+  }
+
   function draw(data) {
     if (typeof window.Chart === "undefined") { return; }
+    themeColors();
     var bucket = data.range.bucket;
     var volume = document.getElementById("chart-volume");
     if (volume) {

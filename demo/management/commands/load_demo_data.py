@@ -1,5 +1,10 @@
 """Demo data for a first look: roles, two teams, users, one source per adapter, a few hundred
-alerts through the real ingestion and correlation, and cases in every status.
+alerts through the real ingestion and correlation, cases in every status, the example playbooks
+with demo connectors (``demo://``: they record what they would send, nothing leaves), one
+containment run that went end to end and approvals waiting for a SOC lead.
+
+Everything is dated in the past: no timestamp is later than the moment the command started
+(the dashboard's counts must not creep up while nothing arrives).
 
 Idempotent: a second run only re-checks roles, teams and users (alerts/cases are loaded once)."""
 
@@ -22,6 +27,7 @@ from alerts.models import Alert, AlertSource, CorrelationRule
 from cases import services
 from cases.models import Case, CaseEvent, Team
 from demo.payloads import BUILDERS, payloads
+from playbooks.services.demo_setup import ensure_demo_connectors, run_demo_playbooks
 
 PASSWORD = "soar-demo-123"  # noqa: S105 - the documented demo password; refused in production
 USERS = [
@@ -56,6 +62,7 @@ class Command(BaseCommand):
         if settings.PRODUCTION:
             raise CommandError("Refusing to create demo users with a published password when SOAR_ENV=production.")
         self.rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not a secret
+        self.now = timezone.now()  # the latest moment any loaded timestamp may have
         call_command("setup_roles", stdout=open("/dev/null", "w"))  # noqa: SIM115
         teams = {name: Team.objects.get_or_create(name=name, defaults={"slug": name.lower().replace(" ", "-")})[0]
                  for name in ("Blue Team", "Red Team")}
@@ -67,6 +74,7 @@ class Command(BaseCommand):
             self._rule()
             self._alerts()
             self._cases(users)
+            self._playbooks(users)
             self.stdout.write("\nSource tokens (shown once; rotate them in the admin):")
             for name, token in tokens.items():
                 self.stdout.write(f"  {name:<18} {token}")
@@ -107,7 +115,7 @@ class Command(BaseCommand):
             "threshold_mode": "any", "priority": 500})
 
     def _alerts(self):
-        now = timezone.now()
+        now = self.now
         for kind, count in ALERTS_PER_SOURCE.items():
             source = AlertSource.objects.get(name=f"demo-{kind}")
             stored = alert_services.ingest(source, payloads(kind, self.rng, count, now), batch=True)
@@ -115,7 +123,7 @@ class Command(BaseCommand):
             process_alerts([s.id for s in stored if s.created])
 
     def _cases(self, users):
-        now = timezone.now()
+        now = self.now
         # Some queued alerts become cases by hand, as an analyst would from the alert queue.
         for team_name, analyst in (("Blue Team", "analyst1"), ("Red Team", "analyst2")):
             team = Team.objects.get(name=team_name)
@@ -137,8 +145,13 @@ class Command(BaseCommand):
             Alert.objects.filter(pk=alert_id).update(received_at=moment, last_seen_at=moment, occurred_at=moment)
 
     def _spread_in_time(self, case, start):
-        for offset, alert_id in enumerate(case.alerts.order_by("pk").values_list("pk", flat=True)):
-            moment = start + timedelta(minutes=offset * self.rng.randint(1, 7))
+        alert_ids = list(case.alerts.order_by("pk").values_list("pk", flat=True))
+        # A case's alerts arrive a few minutes apart, all between its creation and now: a recent
+        # case with many alerts gets them closer together rather than "received" in the future.
+        room = (self.now - start) / max(len(alert_ids), 1)
+        for offset, alert_id in enumerate(alert_ids):
+            step = min(timedelta(minutes=self.rng.randint(1, 7)), room)
+            moment = min(start + offset * step, self.now)
             Alert.objects.filter(pk=alert_id).update(received_at=moment, last_seen_at=moment, occurred_at=moment)
         Case.objects.filter(pk=case.pk).update(created_at=start)
         case.created_at = start
@@ -171,7 +184,7 @@ class Command(BaseCommand):
         case.refresh_from_db()
         moment = case.created_at
         stamps = {}
-        now = timezone.now()
+        now = self.now
         for field, low, high in (("triaged_at", 2, 40), ("in_progress_at", 5, 60), ("resolved_at", 20, 240),
                                  ("closed_at", 30, 600)):
             if getattr(case, field) is None:
@@ -192,4 +205,14 @@ class Command(BaseCommand):
                 when = case.created_at
             else:
                 when = stamps.get("triaged_at", case.created_at) + timedelta(minutes=self.rng.randint(1, 20))
-            CaseEvent.objects.filter(pk=event.pk).update(created_at=when)
+            CaseEvent.objects.filter(pk=event.pk).update(created_at=min(when, now))
+
+    def _playbooks(self, users):
+        """The example playbooks, enabled, with demo connectors; containment on three open cases
+        that name a host (one approved and done, two waiting for a lead) and one escalation."""
+        call_command("load_demo_playbooks", enable=True, stdout=open("/dev/null", "w"))  # noqa: SIM115
+        ensure_demo_connectors()
+        open_cases = Case.objects.filter(status__in=Case.OPEN_STATUSES, merged_into__isnull=True).order_by("pk")
+        with_host = list(open_cases.filter(observables__type="hostname").distinct()[:3])
+        escalate = open_cases.exclude(pk__in=[c.pk for c in with_host]).first()
+        run_demo_playbooks(contain=with_host, escalate=escalate, approver=users["lead1"])

@@ -1,0 +1,22 @@
+"""Template context for the layout (templates/base.html), registered in soar.settings TEMPLATES."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from cases import roles
+from cases.theme import NEXT_THEME, theme_for
+
+
+def layout(request: HttpRequest) -> dict[str, Any]:
+    """The theme written on <html> and what the top bar's switch offers; whether the audit-log
+    link shows (a callable: evaluated only where the navigation is drawn)."""
+    theme = theme_for(request)
+    user = getattr(request, "user", None)
+    return {
+        "soar_theme": theme,
+        "soar_next_theme": NEXT_THEME[theme],
+        "can_see_audit_log": lambda: roles.can_read_audit_log(user),
+    }
