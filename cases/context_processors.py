@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from cases import roles
-from cases.theme import NEXT_THEME, theme_for
+from cases.preferences import NEXT_THEME, theme_for
 
 
 def layout(request: HttpRequest) -> dict[str, Any]:

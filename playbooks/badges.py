@@ -10,11 +10,10 @@ from cases.selectors import assigned_open_count
 from playbooks.selectors import answerable_approvals
 
 if TYPE_CHECKING:
-    from django.contrib.auth.base_user import AbstractBaseUser
-    from django.contrib.auth.models import AnonymousUser
+    from cases.roles import Actor
 
 
-def badge_counts(user: AbstractBaseUser | AnonymousUser) -> dict[str, int]:
-    if not user.is_authenticated:
+def badge_counts(user: Actor) -> dict[str, int]:
+    if user is None or not user.is_authenticated:
         return {"approvals": 0, "assigned": 0}
     return {"approvals": answerable_approvals(user).count(), "assigned": assigned_open_count(user)}

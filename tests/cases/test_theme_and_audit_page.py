@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from cases import services
 from cases.models import AuditLog, UserPreference
-from cases.theme import set_theme
+from cases.preferences import set_theme
 from soar.errors import InvalidInput, NotAuthenticated
 from tests.factories import build_world
 
