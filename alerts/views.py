@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from alerts import queue_actions
 from alerts import selectors as alert_selectors
-from alerts.raw_event import pretty_json
 from alerts.models import SEVERITY_CHOICES, Alert, AlertSource
+from alerts.raw_event import pretty_json
 from cases import roles, selectors
 from cases.paging import paginate
 from cases.vocabulary import OPEN_STATUSES
