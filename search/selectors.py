@@ -4,21 +4,26 @@ user may read: every group starts from the owning app's visibility selector
 (``cases.selectors.visible_cases``, ``alerts.selectors.visible_alerts`` / ``visible_observables``),
 so another team's objects appear neither as rows nor in the counts.
 
-Every test is an ``icontains``: on PostgreSQL each one is served by a trigram index
-(search/migrations/0001), so an IP address matches exactly, as a prefix or as any substring of
-three characters or more. Counts stop at ``COUNT_CAP`` ("1000+"): counting every match of a
-common word over a million alerts would cost more than the page is worth."""
+Every test means "contains, case-insensitively", and each is answered by an index: on
+PostgreSQL an ``icontains`` served by a trigram GIN index (search/migrations/0001), on SQLite
+a phrase MATCH on an FTS5 trigram table (search/fts.py). So an IP address matches exactly, as a
+prefix or as any substring of three characters or more. Counts stop at ``COUNT_CAP`` ("1000+"):
+counting every match of a common word over a million alerts would cost more than the page is
+worth."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from alerts import selectors as alert_selectors
 from cases import selectors as case_selectors
 from cases.filtersets import case_text_q
+from search import fts
 
 if TYPE_CHECKING:
     from cases.roles import Actor
@@ -59,30 +64,52 @@ def _capped_count(queryset: QuerySet[Any]) -> tuple[int, bool]:
 
 
 def _group(kind: str, label: str, queryset: QuerySet[Any], per_group: int) -> Group:
-    count, capped = _capped_count(queryset)
-    items = list(queryset[:per_group]) if count else []
+    items = list(queryset[:per_group])
+    # A short page is the whole answer: count only when there may be more (one query, not two).
+    count, capped = (len(items), False) if len(items) < per_group else _capped_count(queryset)
     return Group(kind=kind, label=label, count=count, capped=capped, items=items)
 
 
+def _fts() -> bool:
+    return connection.vendor == "sqlite"
+
+
+def _ids(fts_table: str, text: str, column: str = "") -> RawSQL:
+    return RawSQL(*fts.ids_matching(fts_table, text, column))  # noqa: S611 - constant SQL, text as a parameter
+
+
+def _case_text_q_sqlite(text: str) -> Q:
+    """``cases.filtersets.case_text_q`` through the FTS5 tables: the same fields, each from its index."""
+    query = Q(pk__in=RawSQL(*fts.case_ids_matching(text)))  # noqa: S611 - constant SQL, text as a parameter
+    number = text.lstrip("#")
+    if number.isdigit() and len(number) < 18:
+        query |= Q(pk=int(number))
+    return query
+
+
 def matching_cases(user: Actor, text: str) -> QuerySet[Any]:
-    return (case_selectors.visible_cases(user).filter(case_text_q(text)).select_related("team", "assignee")
+    query = _case_text_q_sqlite(text) if _fts() else case_text_q(text)
+    return (case_selectors.visible_cases(user).filter(query).select_related("team", "assignee")
             .order_by("-created_at", "-id"))
 
 
 def matching_alerts(user: Actor, text: str) -> QuerySet[Any]:
-    return (alert_selectors.visible_alerts(user)
-            .filter(Q(title__icontains=text) | Q(entity_value__icontains=text))
+    query = Q(pk__in=_ids("search_fts_alert", text)) if _fts() else \
+        Q(title__icontains=text) | Q(entity_value__icontains=text)
+    return (alert_selectors.visible_alerts(user).filter(query)
             .select_related("source").defer("raw", "description").order_by("-received_at", "-id"))
 
 
 def matching_observables(user: Actor, text: str) -> QuerySet[Any]:
-    return alert_selectors.visible_observables(user).filter(value__icontains=text).order_by("type", "value")
+    query = Q(pk__in=_ids("search_fts_observable", text)) if _fts() else Q(value__icontains=text)
+    return alert_selectors.visible_observables(user).filter(query).order_by("type", "value")
 
 
 def matching_notes(user: Actor, text: str) -> QuerySet[Any]:
     """One row per matching note of a visible case: the note's fields come through the case
     (the values() below reuse the filter's join, so each row is a note that matched)."""
-    return (case_selectors.visible_cases(user).filter(notes__body__icontains=text)
+    query = Q(notes__pk__in=_ids("search_fts_note", text)) if _fts() else Q(notes__body__icontains=text)
+    return (case_selectors.visible_cases(user).filter(query)
             .values("pk", "title", "notes__pk", "notes__body", "notes__created_at", "notes__author__username")
             .order_by("-notes__created_at", "-notes__pk"))
 

@@ -136,3 +136,13 @@ def test_search_escapes_what_it_shows(client, w):
 
 def test_search_needs_login(client, w):
     assert client.get("/search/", {"q": IP}).status_code == 302
+
+
+def test_counts_past_one_page_and_the_cap(w, monkeypatch):
+    for n in range(5):
+        services.add_note(w.blue_case, f"sweep {n} of {IP}", actor=w.analyst)
+    notes = {g.kind: g for g in selectors.search(w.analyst, IP, per_group=2).groups}["notes"]
+    assert (notes.count, notes.capped, len(notes.items)) == (6, False, 2)
+    monkeypatch.setattr(selectors, "COUNT_CAP", 4)
+    notes = {g.kind: g for g in selectors.search(w.analyst, IP, per_group=2).groups}["notes"]
+    assert (notes.count, notes.capped) == (4, True)
