@@ -2,12 +2,15 @@ from django.apps import AppConfig
 from django.db import connections
 from django.db.models.signals import post_migrate
 
-from search.fts import ensure_fts
+from search.fts import FTS_TABLES, ensure_fts
 
 
 def _heal_fts(using: str = "default", **kwargs) -> None:
-    """After every migrate: put back the SQLite triggers a table rebuild dropped (search/fts.py)."""
-    ensure_fts(connections[using])
+    """After every migrate: put back the SQLite triggers a table rebuild dropped (search/fts.py),
+    unless the FTS tables are not there (``migrate search zero`` removed them)."""
+    connection = connections[using]
+    if connection.vendor == "sqlite" and FTS_TABLES[0][0] in connection.introspection.table_names():
+        ensure_fts(connection)
 
 
 class SearchConfig(AppConfig):
