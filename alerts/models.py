@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -174,6 +175,12 @@ class Alert(models.Model):
     # [[type, value], ...] extracted at ingestion and linked by the worker (then NULL): the
     # webhook's transaction writes one row per alert, never the shared observable rows.
     pending_observables = models.JSONField(null=True, blank=True, editable=False)
+    # Who dismissed the alert from the queue, when and why (alerts.services.dismiss_alerts).
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    # db_default: the raw INSERT and COPY of ingestion (alerts/bulk.py) do not name this column.
+    dismiss_reason = models.CharField(max_length=500, blank=True, default="", db_default="")
     group = models.ForeignKey(AlertGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
     case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts",
                              db_index=False)

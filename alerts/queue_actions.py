@@ -1,5 +1,6 @@
 """Analyst actions on the alert queue, shared by the page and the API: the permission and
-visibility checks around alerts.correlation.promote_alerts / attach_alerts.
+visibility checks around alerts.correlation.promote_alerts / attach_alerts, and dismissing
+alerts from the queue (with a reason) and restoring them.
 
 A refusal is a ``QueueActionError`` of its kind (soar/errors.py): the API answers it by its kind,
 the queue page shows its message."""
@@ -10,11 +11,14 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
 
 from alerts import selectors as alert_selectors
 from alerts.correlation import NotQueued, attach_alerts, promote_alerts
 from alerts.models import Alert
 from cases import roles, selectors
+from cases import services as case_services
 from soar.errors import ApplicationError, InvalidInput, NotAllowed, NotFound
 
 if TYPE_CHECKING:
@@ -92,3 +96,53 @@ def attach(user: User, alert_ids: Iterable[int], case_id: int) -> tuple[int, int
     if not ids:
         raise InvalidSelection("Select at least one alert you can see.", field="alert_ids")
     return case.pk, attach_alerts(ids, case.pk, actor=user)
+
+
+DISMISS_REASON_MAX = 500
+
+
+def dismiss(user: User, alert_ids: Iterable[int], reason: str) -> int:
+    """Take queued alerts out of the queue as not worth a case, recording who, when and why
+    (on the alert and in the audit log). Alerts already in a case or dismissed are skipped.
+    Returns the number dismissed."""
+    if roles.is_auditor(user):
+        raise ReadOnlyUser("Auditors have read-only access.")
+    reason = reason.strip()
+    if not reason:
+        raise InvalidSelection("Give a reason for dismissing.", field="reason")
+    if len(reason) > DISMISS_REASON_MAX:
+        raise InvalidSelection(f"Keep the reason under {DISMISS_REASON_MAX} characters.", field="reason")
+    ids = _visible_alert_ids(user, alert_ids)
+    if not ids:
+        raise InvalidSelection("Select at least one alert you can see.", field="alert_ids")
+    now = timezone.now()
+    with transaction.atomic():
+        alerts = list(Alert.objects.select_for_update().filter(pk__in=ids, status=Alert.Status.QUEUED,
+                                                               case__isnull=True).order_by("pk"))
+        if not alerts:
+            raise InvalidSelection("None of these alerts is waiting in the queue.", field="alert_ids")
+        Alert.objects.filter(pk__in=[a.pk for a in alerts]).update(
+            status=Alert.Status.DISMISSED, dismissed_at=now, dismissed_by=user, dismiss_reason=reason)
+        for alert in alerts:
+            case_services.record_audit("alert.dismiss", alert, actor=user, before={"status": alert.status},
+                                       after={"status": Alert.Status.DISMISSED, "reason": reason})
+    return len(alerts)
+
+
+def restore(user: User, alert_ids: Iterable[int]) -> int:
+    """Put dismissed alerts back in the queue (undo a dismissal; audited). Returns the number restored."""
+    if roles.is_auditor(user):
+        raise ReadOnlyUser("Auditors have read-only access.")
+    ids = _visible_alert_ids(user, alert_ids)
+    with transaction.atomic():
+        alerts = list(Alert.objects.select_for_update().filter(pk__in=ids, status=Alert.Status.DISMISSED)
+                      .order_by("pk"))
+        if not alerts:
+            raise InvalidSelection("None of these alerts is dismissed.", field="alert_ids")
+        Alert.objects.filter(pk__in=[a.pk for a in alerts]).update(
+            status=Alert.Status.QUEUED, dismissed_at=None, dismissed_by=None, dismiss_reason="")
+        for alert in alerts:
+            case_services.record_audit("alert.restore", alert, actor=user,
+                                       before={"status": alert.status, "reason": alert.dismiss_reason},
+                                       after={"status": Alert.Status.QUEUED})
+    return len(alerts)

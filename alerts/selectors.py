@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Min, Q, QuerySet
+from django.http import Http404
 
 from alerts.models import Alert, AlertSource, Observable
 from cases import roles
@@ -34,6 +35,29 @@ def visible_alerts(user: Actor) -> QuerySet[Alert]:
         return Alert.objects.all()
     in_queue = Q(case__isnull=True) & _queued_for_teams(reader)
     return Alert.objects.filter(Q(case__in=visible_cases(reader).values("pk")) | in_queue)
+
+
+def get_visible_alert(user: Actor, alert_id: int) -> Alert:
+    """The alert for its page, with its source, case and dismisser; Http404 when ``user`` may
+    not read it (another team's alert is not told apart from a missing one: no IDOR)."""
+    alert = (visible_alerts(user).select_related("source", "case", "dismissed_by", "group__rule")
+             .filter(pk=alert_id).first())
+    if alert is None:
+        raise Http404("No such alert.")
+    return alert
+
+
+def alert_observables(alert: Alert) -> list[Observable]:
+    """The observables linked to the alert (by the worker), by type then value."""
+    return list(alert.observables.order_by("type", "value"))
+
+
+def group_neighbours(user: Actor, alert: Alert, limit: int = 10) -> list[Alert]:
+    """Other alerts of the alert's correlation group that ``user`` may read, newest first."""
+    if alert.group_id is None:
+        return []
+    return list(visible_alerts(user).filter(group_id=alert.group_id).exclude(pk=alert.pk)
+                .select_related("source").defer("raw", "description").order_by("-received_at", "-id")[:limit])
 
 
 def visible_queued_alerts(user: Actor) -> QuerySet[Alert]:

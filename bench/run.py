@@ -1,7 +1,7 @@
 """Run the benchmarks and append the figures, each beside its reference from the same run,
 to bench/results.md.
 
-    .venv/bin/python -m bench.run [--quick] [--only single,batch,dups,pipeline,pages,storm]
+    .venv/bin/python -m bench.run [--quick] [--only single,batch,dups,pipeline,pages,search,storm]
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 
 from bench import common
 
-SECTIONS = ("single", "batch", "dups", "pipeline", "pages", "live", "storm")
+SECTIONS = ("single", "batch", "dups", "pipeline", "pages", "search", "live", "storm")
 
 
 def yes(ok: bool) -> str:
@@ -102,6 +102,10 @@ def main(argv=None) -> int:
         from bench import pages  # noqa: PLC0415
 
         emit(pages.report(pages.run(args.quick)))
+    if "search" in wanted:
+        from bench import search  # noqa: PLC0415
+
+        emit(search.report(search.run(args.quick)))
     if "live" in wanted:
         from bench import live  # noqa: PLC0415
 

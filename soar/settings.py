@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "enrichment",
     "playbooks",
     "reporting",
+    "search",
     "demo",
 ]
 

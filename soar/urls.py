@@ -32,5 +32,6 @@ urlpatterns = [
     path("playbooks/", include("playbooks.urls")),
     path("reports/", include("reporting.urls")),
     path("alerts/", include("alerts.urls")),
+    path("search/", include("search.urls")),
     path("", include("cases.urls")),
 ]
