@@ -18,10 +18,12 @@ from alerts.raw_event import pretty_json
 from cases import roles, selectors
 from cases.paging import paginate
 from cases.vocabulary import OPEN_STATUSES
+from soar.live import conditional_fragment, wants_fragment
 
 
 @require_GET
 @login_required
+@conditional_fragment
 def queue(request):
     params = request.GET
     status = params.get("status", "queued")
@@ -42,6 +44,9 @@ def queue(request):
         alerts = alerts.filter(Q(title__icontains=text) | Q(entity_value__icontains=text))
     page = paginate(alerts.order_by("-received_at", "-id"), params.get("page"))
     user = request.user
+    if wants_fragment(request) == "alert-rows":
+        # The live refresh of the rows (static/js/live.js): only what the rows need.
+        return render(request, "alerts/_queue_rows.html", {"page": page, "can_write": not roles.is_auditor(user)})
     context = {
         "page": page,
         "params": params,

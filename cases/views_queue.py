@@ -19,6 +19,7 @@ from cases.models import SEVERITY_CHOICES, Case, Tag, UserPreference
 from cases.paging import paginate
 from cases.services_bulk import BULK_ACTIONS
 from soar.errors import InvalidInput
+from soar.live import conditional_fragment, wants_fragment
 
 # Column header -> (the sort it asks for, the aria-sort it shows when active); Age toggles.
 SORTABLE_COLUMNS = {
@@ -49,6 +50,7 @@ def _sort_headers(params: QueryDict, sort: str) -> dict[str, dict[str, str]]:
 
 @require_GET
 @login_required
+@conditional_fragment
 def queue(request: HttpRequest) -> HttpResponse:
     user = request.user
     case_filter = CaseFilter(saved_views.filter_params(request.GET), queryset=selectors.visible_cases(user),
@@ -56,6 +58,12 @@ def queue(request: HttpRequest) -> HttpResponse:
     sort = saved_views.sort_of(request.GET)
     rows = selectors.queue_rows(case_filter.qs).order_by(*saved_views.QUEUE_SORTS[sort])
     page = paginate(rows, request.GET.get("page"))
+    if wants_fragment(request) == "queue-rows":
+        # The live refresh of the rows (static/js/live.js): only what the rows need.
+        return render(request, "cases/_queue_rows.html", {
+            "page": page, "can_write": not roles.is_auditor(user),
+            "open_only": saved_views.shows_open_only(request.GET),
+            "all_statuses": saved_views.ALL_STATUSES, "current_query": saved_views.canonical_query(request.GET)})
     teams = list(selectors.teams_for(user))
     current = saved_views.canonical_query(request.GET)
     given = saved_views.without_empty_values(request.GET)

@@ -67,9 +67,10 @@
   };
 
   Region.prototype.swap = function (html) {
-    var holder = document.createElement("div");
-    holder.innerHTML = html; // server-rendered, auto-escaped template
-    var fresh = holder.firstElementChild;
+    // A <template> parses table parts (<tbody>, <tr>) as they are; a <div> would drop them.
+    var holder = document.createElement("template");
+    holder.innerHTML = html.trim(); // server-rendered, auto-escaped template
+    var fresh = holder.content.firstElementChild;
     if (!fresh) {
       return;
     }

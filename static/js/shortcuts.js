@@ -202,6 +202,20 @@
     return dialog;
   }
 
+  // A live refresh (static/js/live.js) replaces the rows: keep the same case selected.
+  document.addEventListener("live:updated", function () {
+    if (!selected) {
+      return;
+    }
+    var id = selected.getAttribute("data-case-id");
+    var again = document.querySelector('tr.case-row[data-case-id="' + id + '"]');
+    var hadFocus = !document.activeElement || document.activeElement === document.body;
+    selected = null;
+    if (again) {
+      select(again, hadFocus);
+    }
+  });
+
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) {
       return;
