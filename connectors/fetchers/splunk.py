@@ -100,11 +100,12 @@ def fetch(connector: PullConnector, cursor: dict[str, Any]) -> Page:
     client = HttpClient(connector, auth_scheme="Bearer")
     now = time.time()
     try:
-        earliest = float(cursor.get("earliest") or now - float(options["start_from"]))
+        # Milliseconds, as sent: the stored window bounds are exactly the ones Splunk searched.
+        earliest = round(float(cursor.get("earliest") or now - float(options["start_from"])), 3)
         sid, offset = cursor.get("sid"), int(cursor.get("offset") or 0)
         latest = float(cursor.get("latest") or 0)
         if not sid:
-            latest = now - float(options["settle_seconds"])
+            latest = round(now - float(options["settle_seconds"]), 3)
             if latest <= earliest:
                 return Page(cursor=dict(cursor), position=epoch_datetime(earliest))
             sid, offset = _dispatch(client, connector, earliest, latest), 0
