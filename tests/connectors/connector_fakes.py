@@ -87,6 +87,7 @@ class FakeSearch(FakeServer):
         self.pits_opened = 0
         self._ids = itertools.count(1)
         self.searches: list[dict] = []
+        self.search_delay = 0.0  # seconds each search answer takes (a slow cluster: overlapping runs)
 
     def index_docs(self, docs: list[dict]) -> None:
         with self.lock:
@@ -149,7 +150,7 @@ class FakeSearch(FakeServer):
         hits = [{"_index": self.index.replace("*", "default"), "_id": doc[self.tiebreaker], "_score": None,
                  "_source": doc, "sort": [_millis(doc[self.ts]), doc[self.tiebreaker], position]}
                 for position, doc in enumerate(page)]
-        return Reply(200, json={"pit_id": pit, "took": 1, "timed_out": False,
+        return Reply(200, delay=self.search_delay, json={"pit_id": pit, "took": 1, "timed_out": False,
                                 "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
                                 "hits": {"total": {"value": len(docs), "relation": "eq"}, "max_score": None,
                                          "hits": hits}})
