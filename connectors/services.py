@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -113,20 +114,28 @@ def run_connector(connector_id: int, *, ignore_schedule: bool = False) -> RunRes
     connector = _claim(connector_id, token, started, ignore_schedule)
     if connector is None:
         return RunResult("skipped")
+    if not connector.source.enabled:
+        # Like the webhook, which refuses a disabled source's token: nothing is fetched for it.
+        return _fail(connector, token, f"{connector.name}: the alert source {connector.source.name} is disabled", None)
     try:
         page = fetch_page(connector, dict(connector.cursor or {}))
     except FetchError as exc:
         return _fail(connector, token, str(exc), exc.retry_after)
     except Exception as exc:  # noqa: BLE001 - a fetcher bug must not leave the lease held
-        logger.exception("pull connector %s: the fetch failed", connector.name)
+        _log_traceback(connector, "the fetch failed")
         return _fail(connector, token, f"{connector.name}: unexpected {exc.__class__.__name__}", None)
     try:
         return _store(connector, token, page, started)
     except Exception as exc:  # noqa: BLE001 - rolled back: the cursor stays at the last committed page
-        logger.exception("pull connector %s: storing a page of %d record(s) failed; rolled back",
-                         connector.name, len(page.records))
+        _log_traceback(connector, f"storing a page of {len(page.records)} record(s) failed; rolled back")
         return _fail(connector, token, f"{connector.name}: storing the page failed ({exc.__class__.__name__}); "
                      "the page is fetched again", None)
+
+
+def _log_traceback(connector: PullConnector, what: str) -> None:
+    """The traceback of an unexpected error, without the secret (an exception's text may quote
+    a header value)."""
+    logger.error("pull connector %s: %s\n%s", connector.name, what, scrub(traceback.format_exc(), connector.secret))
 
 
 def _store(connector: PullConnector, token: str, page: Page, started: datetime) -> RunResult:

@@ -117,3 +117,27 @@ def test_a_disabled_connector_does_not_run(elastic, make_connector):
     connector = make_connector(elastic, enabled=False)
     assert services.run_connector(connector.pk, ignore_schedule=True).status == "skipped"
     assert services.due_connector_ids() == [] and elastic.count() == 0
+
+
+def test_a_disabled_target_source_stops_the_connector(elastic, make_connector):
+    elastic.index_docs([detection_alert(1)])
+    connector = make_connector(elastic)
+    connector.source.enabled = False
+    connector.source.save()
+    result = services.run_connector(connector.pk)
+    assert result.status == "failed" and "is disabled" in result.error
+    assert elastic.count() == 0 and Alert.objects.count() == 0
+
+
+def test_an_unexpected_error_is_logged_without_the_secret(elastic, make_connector, monkeypatch, caplog):
+    connector = make_connector(elastic, secret="secret-in-a-traceback")
+
+    def broken_fetch(conn, cursor):
+        raise ValueError(f"bad header value {conn.secret!r}")
+
+    monkeypatch.setattr(services, "fetch_page", broken_fetch)
+    result = services.run_connector(connector.pk)
+    assert result.status == "failed" and "unexpected ValueError" in result.error
+    assert "ValueError" in caplog.text and "secret-in-a-traceback" not in caplog.text
+    connector.refresh_from_db()
+    assert connector.lease_token == "" and connector.consecutive_failures == 1

@@ -52,6 +52,11 @@ def test_admin_secret_is_write_only_and_status_is_shown(admin_client, make_sourc
                       form_data(source, clear_secret="on"))
     assert PullConnector.objects.get(pk=connector.pk).secret == ""
     assert "super-secret-api-key" not in caplog.text
+    # Admin changes are audited by field name, never by value.
+    from cases.models import AuditLog
+
+    entries = AuditLog.objects.filter(object_type="connectors.pullconnector")
+    assert entries.count() == 3 and "super-secret-api-key" not in str(list(entries.values()))
 
 
 def test_admin_refuses_a_configuration_that_cannot_run(admin_client, make_source):
