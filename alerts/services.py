@@ -220,6 +220,47 @@ def ingest(
     return stored
 
 
+@dataclass
+class PulledIngest:
+    """What ``ingest_pulled`` did: the alerts stored (or counted on their existing row), and the
+    records the adapter refused, as (record key, field errors)."""
+
+    stored: list[StoredAlert]
+    rejected: list[tuple[str, dict[str, list[str]]]]
+
+
+def ingest_pulled(source: AlertSource, records: list[tuple[str, Any]]) -> PulledIngest:
+    """Pull connectors: parse each (record key, payload) with the source's adapter and store the
+    alerts in the CALLER's transaction (the connector commits its cursor with them; processing
+    is dispatched after that commit). Idempotent: the de-duplication key is the adapter's
+    identity of the alert (``ref:``), else ``pull:<record key>``, so a re-fetched record counts
+    an occurrence on its row instead of a new alert. A record the adapter cannot read is
+    skipped and reported (one bad record must not stop the cursor forever)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ingest_pulled must run inside the transaction that commits the connector's cursor")
+    rows: list[tuple[NormalizedAlert, str]] = []
+    rejected: list[tuple[str, dict[str, list[str]]]] = []
+    for record_key, payload in records:
+        try:
+            alerts = parse_payload(source.kind, payload)
+        except NormalizationError as exc:
+            rejected.append((record_key, exc.errors))
+            continue
+        for alert_index, alert in enumerate(alerts):
+            key = dedup_key_for(alert, "", None, alert_index) or f"pull:{record_key}"
+            if alert_index and not alert.source_ref:
+                key += f":{alert_index}"
+            rows.append((alert, key[:300]))
+    stored = store_alerts(source, rows) if rows else []
+    new_ids = [s.id for s in stored if s.created]
+    if new_ids:
+        transaction.on_commit(lambda: dispatch_processing(new_ids))
+    resolved_ids = [s.id for s in stored if s.resolved]
+    if resolved_ids:
+        transaction.on_commit(lambda: dispatch_resolution(resolved_ids))
+    return PulledIngest(stored, rejected)
+
+
 def store_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]]) -> list[StoredAlert]:
     """Insert new alerts; re-sent ones (same dedup key) bump their occurrence count instead."""
     now = timezone.now()

@@ -9,7 +9,8 @@ Metrics: soar_alerts_stored{source,severity}, soar_alerts_pending, soar_alerts_q
 soar_alert_queue_lag_seconds, soar_source_alerts_pending{source},
 soar_source_alert_queue_lag_seconds{source}, soar_cases{status}, soar_case_mtta_seconds and
 soar_case_mttr_seconds (histograms), soar_playbook_runs{status}, soar_playbook_steps{status},
-soar_pending_approvals, soar_metrics_scrape_errors.
+soar_pending_approvals, soar_metrics_scrape_errors, and the pull connectors' soar_connector_*
+(connectors.metrics).
 
 All of them are gauges (figures that can go down), the histograms included: they describe
 the rows now stored. soar_alerts_stored falls when alerts are deleted; for ingestion rates use
@@ -34,6 +35,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from alerts import selectors as alert_selectors
 from cases.selectors import case_status_counts, readable_cases
 from cases.vocabulary import CaseStatus
+from connectors.metrics import connector_families
 from playbooks import selectors as playbook_selectors
 from reporting.expressions import seconds_between
 
@@ -141,7 +143,8 @@ class _PartialFailure(Exception):
 class SoarCollector:
     """Yields the product metrics; a failing group is logged and counted, never breaks /metrics."""
 
-    groups: tuple[Callable[[], Iterator[Any]], ...] = (_alert_families, _case_families, _playbook_families)
+    groups: tuple[Callable[[], Iterator[Any]], ...] = (_alert_families, _case_families, _playbook_families,
+                                                      connector_families)
 
     def describe(self) -> list[Any]:
         # Nothing at registration time: describing would hit the database during startup.

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "cases",
     "alerts",
     "enrichment",
+    "connectors",
     "playbooks",
     "reporting",
     "search",
@@ -454,6 +455,15 @@ CELERY_BEAT_SCHEDULE.update({
         "schedule": SOAR_PLAYBOOK_APPROVAL_EXPIRY_INTERVAL_SECONDS,
     },
 })
+
+# --- pull connectors (connectors app) -----------------------------------------------------
+# Connectors that are due are run this often (each keeps its own interval and back-off); in the
+# embedded mode (no broker, no beat) a thread of the web process does the same sweep.
+SOAR_CONNECTOR_SWEEP_SECONDS = 10.0
+CELERY_BEAT_SCHEDULE["run-due-pull-connectors"] = {
+    "task": "connectors.tasks.run_due_connectors",
+    "schedule": SOAR_CONNECTOR_SWEEP_SECONDS,
+}
 
 # --- security hardening (security engineer; see docs/security.md) -------------------------
 # Swagger UI's files come from the drf-spectacular-sidecar package, served by WhiteNoise: no CDN.

@@ -1,0 +1,37 @@
+"""One fetcher per connector kind: ``fetch(connector, cursor) -> Page`` (one bounded page, HTTP
+only: storing the page and committing the cursor is connectors.services' job) and
+``validate(query, options) -> {field: message}``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from connectors.fetchers import generic, search, splunk
+from connectors.fetchers.base import FetchError, Page
+
+if TYPE_CHECKING:
+    from connectors.models import PullConnector
+
+__all__ = ["FetchError", "Page", "fetch_page", "validate_config"]
+
+_FETCHERS: dict[str, tuple[Callable[[PullConnector, dict[str, Any]], Page],
+                           Callable[[str, dict[str, Any]], dict[str, str]]]] = {
+    "elasticsearch": (search.fetch, search.validate),
+    "wazuh_indexer": (search.fetch, search.validate),
+    "splunk": (splunk.fetch, splunk.validate),
+    "generic_json": (generic.fetch, generic.validate),
+}
+
+
+def fetch_page(connector: PullConnector, cursor: dict[str, Any]) -> Page:
+    return _FETCHERS[connector.kind][0](connector, cursor)
+
+
+def validate_config(kind: str, query: str, options: Any) -> dict[str, str]:
+    """Field errors of a connector's configuration ({} when it can run)."""
+    if kind not in _FETCHERS:
+        return {"kind": f"Unknown kind {kind!r}."}
+    if not isinstance(options, dict):
+        return {"options": "Options must be a JSON object."}
+    return _FETCHERS[kind][1](query, options)

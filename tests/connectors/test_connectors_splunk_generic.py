@@ -1,0 +1,120 @@
+"""Splunk (search jobs: one time window per job, pages read by offset) and generic JSON (a list
+at a dotted path, a cursor field sent back as a query parameter)."""
+
+import time
+
+import pytest
+
+from alerts.models import Alert
+from connectors import services
+from connectors.models import PullConnector
+
+pytestmark = pytest.mark.django_db
+
+
+def splunk_row(n, at):
+    return {"_time": f"{at:.3f}", "_cd": f"12:{n}", "_bkt": "notable~12~AB12", "src": f"203.0.113.{n}",
+            "severity": "high", "search_name": "Brute force"}
+
+
+def test_splunk_windows_and_pages_without_gap_or_duplicate(splunk, make_connector):
+    now = time.time()
+    splunk.rows = [splunk_row(n, now - 3000 + n) for n in range(5)]
+    connector = make_connector(splunk, kind="splunk", source_kind="splunk", name="splunk-pull",
+                               secret=splunk.token, page_size=2, query="index=notable")
+
+    first = services.run_connector(connector.pk)
+    assert (first.records, first.more) == (2, True)
+    job = splunk.dispatched[0]
+    assert job["search"] == "search index=notable" and job["output_mode"] == "json"
+    assert float(job["latest_time"]) == pytest.approx(now - 60, abs=5)  # settle_seconds
+    assert float(job["latest_time"]) - float(job["earliest_time"]) == pytest.approx(86400 - 60, abs=5)
+    connector.refresh_from_db()
+    assert connector.cursor["offset"] == 2 and connector.cursor["sid"]
+
+    assert services.run_connector(connector.pk).records == 2
+    last = services.run_connector(connector.pk)
+    assert (last.records, last.more) == (1, False)
+    assert len(splunk.dispatched) == 1  # one job for the window, read a page per run
+    assert Alert.objects.count() == 5 and set(Alert.objects.values_list("entity_value", flat=True)) == {
+        f"203.0.113.{n}" for n in range(5)}
+    connector.refresh_from_db()
+    assert connector.cursor == {"earliest": float(job["latest_time"])}
+
+    # The next window starts exactly where the last one ended (latest_time is exclusive).
+    PullConnector.objects.filter(pk=connector.pk).update(cursor={"earliest": float(job["latest_time"]) - 1000})
+    splunk.rows.append(splunk_row(9, float(job["latest_time"]) - 500))
+    assert services.run_connector(connector.pk, ignore_schedule=True).created == 1
+    assert float(splunk.dispatched[-1]["earliest_time"]) == pytest.approx(float(job["latest_time"]) - 1000)
+
+
+def test_splunk_job_expired_between_runs_is_dispatched_again_for_the_same_window(splunk, make_connector):
+    now = time.time()
+    splunk.rows = [splunk_row(n, now - 3000 + n) for n in range(3)]
+    connector = make_connector(splunk, kind="splunk", source_kind="splunk", name="splunk-pull",
+                               secret=splunk.token, page_size=2, query="search index=notable")
+    services.run_connector(connector.pk)
+    splunk.jobs.clear()  # the job's TTL passed
+    result = services.run_connector(connector.pk)
+    assert result.status == "ok" and len(splunk.dispatched) == 2
+    assert splunk.dispatched[0]["earliest_time"] == splunk.dispatched[1]["earliest_time"]
+    assert splunk.dispatched[0]["latest_time"] == splunk.dispatched[1]["latest_time"]
+    services.run_connector(connector.pk)
+    assert Alert.objects.count() == 3  # re-read rows count as re-sends
+
+
+def test_splunk_running_job_is_polled_again_at_the_next_run(splunk, make_connector):
+    now = time.time()
+    splunk.rows = [splunk_row(1, now - 3000)]
+    splunk.running_polls = 100
+    connector = make_connector(splunk, kind="splunk", source_kind="splunk", name="splunk-pull",
+                               secret=splunk.token, query="index=notable",
+                               options={"max_wait_seconds": 0.2, "poll_seconds": 0.05})
+    assert services.run_connector(connector.pk).records == 0
+    connector.refresh_from_db()
+    sid = connector.cursor["sid"]
+    splunk.running_polls = 0
+    assert services.run_connector(connector.pk, ignore_schedule=True).records == 1
+    assert len(splunk.dispatched) == 1 and Alert.objects.get().source_ref.startswith("pull:splunk-pull:")
+    assert sid
+
+
+def test_splunk_auth_failure(splunk, make_connector):
+    connector = make_connector(splunk, kind="splunk", source_kind="splunk", name="splunk-pull",
+                               secret="bad-token-123", query="index=notable")
+    assert services.run_connector(connector.pk).status == "failed"
+    connector.refresh_from_db()
+    assert "HTTP 401" in connector.last_error and connector.consecutive_failures == 1
+
+
+def test_generic_json_follows_the_dotted_path_and_sends_the_cursor_back(fake_server, make_connector):
+    # Records in the generic adapter's schema (the source's kind), the cursor under data.
+    items = [{"source_ref": f"evt-{n}", "data": {"updated": n}, "title": f"Suspicious login {n}",
+              "severity": "high", "entity": {"type": "ip", "value": f"198.51.100.{n}"}} for n in range(1, 4)]
+    fake_server.add("GET", "/api/alerts", json={"data": {"items": items[:2]}}, times=1)
+    unreadable = {"source_ref": "evt-bad", "data": {"updated": 9}}  # no title
+    fake_server.add("GET", "/api/alerts", json={"data": {"items": [*items[2:], unreadable]}},
+                    times=1)
+    fake_server.add("GET", "/api/alerts", json={"data": {"items": []}})
+    connector = make_connector(fake_server, kind="generic_json", source_kind="generic", name="tool-pull",
+                               secret="tool-token", page_size=2, query='{"status": "open"}',
+                               options={"list_path": "data.items", "cursor_field": "data.updated",
+                                        "cursor_param": "since", "id_field": "source_ref"})
+    connector.endpoint = fake_server.url + "/api/alerts"
+    connector.save()
+
+    first = services.run_connector(connector.pk)
+    assert (first.records, first.more) == (2, True)
+    second = services.run_connector(connector.pk)
+    # A record the generic adapter refuses (no title) is skipped, reported, and does not hold the cursor.
+    assert (second.records, second.created, second.rejected) == (2, 1, 1)
+    assert services.run_connector(connector.pk).records == 0
+    queries = [r.query for r in fake_server.received]
+    assert queries[0] == {"status": "open", "limit": "2"}
+    assert queries[1] == {"status": "open", "limit": "2", "since": "2"}
+    assert queries[2]["since"] == "9"
+    assert all(r.headers["authorization"] == "Bearer tool-token" for r in fake_server.received)
+    connector.refresh_from_db()
+    assert connector.cursor == {"value": 9} and connector.records_rejected_total == 1
+    assert "evt-bad" in connector.last_warning
+    assert sorted(Alert.objects.values_list("title", flat=True)) == [f"Suspicious login {n}" for n in range(1, 4)]
