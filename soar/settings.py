@@ -288,6 +288,7 @@ SOAR_SWEEP_TASKS = [
     "playbooks.tasks.sweep_playbook_triggers",
     "playbooks.tasks.resume_stale_runs",
     "playbooks.tasks.expire_approvals",
+    "connectors.tasks.run_due_connectors",
 ]
 CELERY_TASK_ROUTES = {name: {"queue": SOAR_CELERY_SWEEP_QUEUE} for name in SOAR_SWEEP_TASKS}
 # A worker started without -Q consumes the three queues: recovery and a storm's alerts never
