@@ -10,9 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases import services
+from cases.lifecycle import allowed_targets, needs_verdict
 from cases.models import Case, CaseEvent, CaseUserObjectPermission, Note, Resolution
 from cases.roles import signed_in
-from cases.lifecycle import allowed_targets, needs_verdict
 from cases.selectors import can_change_case, visible_cases
 from cases.services import CaseError, InvalidInput
 from cases.signals import case_merged

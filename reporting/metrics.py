@@ -28,8 +28,8 @@ import contextlib
 import logging
 import os
 import threading
-from datetime import timedelta
 from collections.abc import Callable, Iterable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from django.db import DatabaseError, transaction

@@ -24,8 +24,8 @@ from cases.selectors import automated_case_ids, readable_cases, sla_breached_q, 
 from cases.vocabulary import OPEN_STATUSES, SEVERITIES
 from reporting.expressions import BucketKey, parse_bucket_key, sum_of_seconds
 from reporting.rollup_selectors import alert_counts, alert_visibility, rollups_enabled
-from reporting.verdicts import false_positive_figures
 from reporting.rollup_selectors import top_entities as rollup_top_entities
+from reporting.verdicts import false_positive_figures
 from soar import safe_cache
 
 if TYPE_CHECKING:

@@ -155,7 +155,7 @@ def test_bulk_page_shows_one_message(w, client):
 def test_case_page_resolve_form_resolves_a_new_case(w, client):
     client.force_login(w.analyst)
     page = client.get(f"/cases/{w.blue_case.pk}/").content.decode()
-    assert 'action="/cases/%d/resolve"' % w.blue_case.pk in page and 'value="false-positive"' in page
+    assert f'action="/cases/{w.blue_case.pk}/resolve"' in page and 'value="false-positive"' in page
     refused = client.post(f"/cases/{w.blue_case.pk}/resolve", {"resolution": "benign", "summary": ""},
                           HTTP_REFERER=f"http://testserver/cases/{w.blue_case.pk}/", follow=True)
     assert "Write a short summary" in refused.content.decode()
