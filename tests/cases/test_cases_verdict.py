@@ -209,3 +209,14 @@ def test_admin_manages_resolutions_but_cannot_delete_builtins(w, client):
         "summary": "pentest"}, follow=True)
     assert changelist.status_code == 200
     assert Case.objects.get(pk=w.blue_case.pk).resolution.slug == "test-traffic"
+
+
+def test_missing_builtins_come_back_after_migrate_without_undoing_admin_changes():
+    from cases.resolutions_setup import ensure_builtin_resolutions
+
+    Resolution.objects.filter(slug="benign").update(name="Benign activity", active=False)
+    Resolution.objects.filter(slug="duplicate").delete()
+    assert ensure_builtin_resolutions() == 1
+    benign = Resolution.objects.get(slug="benign")
+    assert benign.name == "Benign activity" and not benign.active
+    assert Resolution.objects.get(slug="duplicate").builtin
