@@ -346,7 +346,8 @@ def find_resolution(value: object) -> Resolution | None:
     text = str(value or "").strip()
     if not text:
         return None
-    lookup = {"pk": int(text)} if text.isdigit() else {"slug": text}
+    numeric = text.isascii() and text.isdigit() and len(text) < 18  # an id; longer ones would overflow bigint
+    lookup = {"pk": int(text)} if numeric else {"slug": text}
     return active_resolutions().filter(**lookup).first()
 
 

@@ -129,7 +129,7 @@ def false_positive_export_for(user: Actor, params: Mapping[str, Any], request: H
     if not serializer.is_valid():
         raise ExportFilterError({k: [str(e) for e in v] for k, v in serializer.errors.items()})
     figures = verdicts.false_positive_figures(scoped_cases(user, serializer.scope()))
-    return Export("false-positives", [(name, name) for name in verdicts.EXPORT_COLUMNS],
+    return Export("verdicts", [(name, name) for name in verdicts.EXPORT_COLUMNS],
                   list(verdicts.export_rows(figures)))
 
 

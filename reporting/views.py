@@ -93,7 +93,7 @@ class ReportSummaryView(APIView):
 
 class ExportView(APIView):
     """GET /reports/export/<cases|alerts|audit>.<csv|json> with the lists' filter parameters, and
-    /reports/export/false-positives.<csv|json> with the dashboard's (days, or from/to, and team)."""
+    /reports/export/verdicts.<csv|json> with the dashboard's (days, or from/to, and team)."""
 
     authentication_classes = USER_AUTH
     permission_classes = [IsAuthenticated]
@@ -101,7 +101,7 @@ class ExportView(APIView):
         "cases": exports.case_export_for,
         "alerts": exports.alert_export_for,
         "audit": exports.audit_export_for,
-        "false-positives": exports.false_positive_export_for,
+        "verdicts": exports.false_positive_export_for,
     }
 
     @extend_schema(exclude=True)

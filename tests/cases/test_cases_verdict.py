@@ -57,7 +57,7 @@ def test_resolve_keeps_existing_step_times(w):
 
 @pytest.mark.parametrize("resolution, summary, missing", [
     ("", "text", {"resolution"}), ("false-positive", "  ", {"summary"}), ("", "", {"resolution", "summary"}),
-    ("no-such-verdict", "text", {"resolution"}),
+    ("no-such-verdict", "text", {"resolution"}), ("9" * 30, "text", {"resolution"}), ("²", "text", {"resolution"}),
 ])
 def test_verdict_is_required_with_field_errors(w, resolution, summary, missing):
     with pytest.raises(services.InvalidInput) as refused:

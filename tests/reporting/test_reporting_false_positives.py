@@ -88,12 +88,12 @@ def test_dashboard_and_csv_export_show_the_rates(client, fp_world):
     html = client.get("/reports/").content.decode()
     assert 'id="fp-per-rule"' in html and "brute-force" in html and "50.0%" in html
     assert 'id="fp-per-detection"' in html and "SSH brute force" in html
-    response = client.get("/reports/export/false-positives.csv")
+    response = client.get("/reports/export/verdicts.csv")
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == ["dimension", "name", "verdicts", "false_positives", "false_positive_rate"]
     assert ["rule", "brute-force", "4", "2", "0.5"] in rows and ["source", "edr", "1", "1", "1.0"] in rows
-    assert client.get("/reports/export/false-positives.csv?days=0").status_code == 400
+    assert client.get("/reports/export/verdicts.csv?days=0").status_code == 400
     cases_csv = b"".join(client.get("/reports/export/cases.csv").streaming_content).decode()
     assert "resolution,false_positive,resolved_by,resolution_summary" in cases_csv.splitlines()[0]
     assert "false-positive,true,analyst,checked" in cases_csv
