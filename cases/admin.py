@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import TokenProxy
 
 from cases import selectors, services
 from cases.lifecycle import ACTION_LABELS
-from cases.models import ApiToken, AuditLog, Case, CaseEvent, Note, SlaTarget, Tag, Team
+from cases.models import ApiToken, AuditLog, Case, CaseEvent, Note, Resolution, SlaTarget, Tag, Team
 
 User = get_user_model()
 
@@ -68,6 +68,28 @@ class TagAdmin(AuditedAdmin):
     search_fields = ["name"]
 
 
+@admin.register(Resolution)
+class ResolutionAdmin(AuditedAdmin):
+    """Verdicts: the built-ins can be renamed, reordered or retired (inactive), never deleted; a
+    resolution used by a case cannot be deleted either (retire it instead)."""
+
+    list_display = ["name", "slug", "counts_as_false_positive", "active", "builtin", "position"]
+    list_editable = ["counts_as_false_positive", "active", "position"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name", "slug"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["slug", "builtin"] if obj is not None and obj.builtin else ["builtin"]
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and (obj.builtin or obj.cases.exists()):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset.filter(builtin=False, cases__isnull=True))
+
+
 @admin.register(SlaTarget)
 class SlaTargetAdmin(AuditedAdmin):
     list_display = ["severity", "ack_minutes", "resolve_minutes"]
@@ -91,6 +113,9 @@ class CaseEventInline(admin.TabularInline):
 
 class CaseActionForm(ActionForm):
     reason = forms.CharField(required=False, label="Reason (needed to reopen)", max_length=2000)
+    resolution = forms.ModelChoiceField(queryset=Resolution.objects.filter(active=True), required=False,
+                                        to_field_name="slug", label="Resolution (needed to resolve)")
+    summary = forms.CharField(required=False, label="Summary (needed to resolve)", max_length=5000)
 
 
 def _transition_action(to_status, label):
@@ -102,10 +127,12 @@ def _transition_action(to_status, label):
                 messages.error(request, f"#{case.pk}: you may not change this case.")
                 continue
             try:
-                services.transition_case(case, to_status, actor=request.user, reason=reason)
+                services.transition_case(case, to_status, actor=request.user, reason=reason,
+                                         resolution=request.POST.get("resolution", ""),
+                                         summary=request.POST.get("summary", ""))
                 done += 1
             except services.CaseError as exc:
-                messages.error(request, str(exc))
+                messages.error(request, f"#{case.pk}: {exc}")
         if done:
             messages.success(request, f"{done} case(s) moved to {Case.Status(to_status).label}.")
 
@@ -121,11 +148,12 @@ class CaseAdmin(admin.ModelAdmin):
     search_fields = ["title"]
     fields = ["title", "description", "severity", "team", "assignee", "tags", "status", "merged_into",
               "created_at", "triaged_at", "in_progress_at", "resolved_at", "closed_at", "sla_ack_due",
-              "sla_resolve_due"]
+              "sla_resolve_due", "resolution", "resolution_summary", "resolved_by"]
     raw_id_fields = ["assignee"]
     filter_horizontal = ["tags"]
     readonly_fields = ["status", "merged_into", "created_at", "triaged_at", "in_progress_at", "resolved_at",
-                       "closed_at", "sla_ack_due", "sla_resolve_due"]
+                       "closed_at", "sla_ack_due", "sla_resolve_due", "resolution", "resolution_summary",
+                       "resolved_by"]
     inlines = [CaseEventInline]
     show_full_result_count = False
     action_form = CaseActionForm

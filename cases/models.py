@@ -40,6 +40,27 @@ class Tag(models.Model):
         return self.name
 
 
+class Resolution(models.Model):
+    """A verdict an analyst gives when resolving a case. The four built-ins (true positive, false
+    positive, benign, duplicate) are seeded by migration 0014 and cannot be deleted; admins add
+    their own. ``counts_as_false_positive`` decides what the false-positive rates count."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+    counts_as_false_positive = models.BooleanField(
+        default=False, help_text="Count cases resolved with this verdict as false positives in the reports.")
+    builtin = models.BooleanField(default=False, editable=False)
+    active = models.BooleanField(default=True, help_text="Offered when resolving (old cases keep theirs).")
+    position = models.PositiveSmallIntegerField(default=100, help_text="Order in the resolve form.")
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+
 class Case(models.Model):
     Status = CaseStatus
     OPEN_STATUSES = OPEN_STATUSES
@@ -65,6 +86,12 @@ class Case(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     sla_ack_due = models.DateTimeField(null=True, blank=True)
     sla_resolve_due = models.DateTimeField(null=True, blank=True)
+    # The verdict, set when the case is resolved and cleared when it is reopened (the timeline
+    # keeps every past verdict); empty for cases resolved by automation without an analyst.
+    resolution = models.ForeignKey(Resolution, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    resolution_summary = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="resolved_cases")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -118,6 +145,7 @@ class Note(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -125,6 +153,21 @@ class Note(models.Model):
 
     def __str__(self):
         return f"Note #{self.pk} on case #{self.case_id}"
+
+
+class NoteRevision(models.Model):
+    """A note's text before one edit by its author (the note holds the current text)."""
+
+    note = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="revisions")
+    body = models.TextField()
+    edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    replaced_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-replaced_at", "-id"]
+
+    def __str__(self):
+        return f"Revision of note #{self.note_id}"
 
 
 # Used when no SlaTarget row exists for a severity (also the data migration's defaults).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
@@ -20,7 +20,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from cases import roles
-from cases.lifecycle import allowed_targets, is_reopen
+from cases.lifecycle import allowed_targets, is_reopen, needs_verdict, skipped_steps
 from cases.models import (
     DEFAULT_SLA_MINUTES,
     SEVERITY_RANK,
@@ -28,6 +28,8 @@ from cases.models import (
     Case,
     CaseEvent,
     Note,
+    NoteRevision,
+    Resolution,
     SlaTarget,
     Tag,
     Team,
@@ -329,9 +331,68 @@ _TIMESTAMP_FOR: dict[str, str] = {
 }
 
 
+MAX_SUMMARY_LENGTH = 5_000
+
+
+def active_resolutions() -> models.QuerySet[Resolution]:
+    """The verdicts offered when resolving."""
+    return Resolution.objects.filter(active=True)
+
+
+def find_resolution(value: object) -> Resolution | None:
+    """An active resolution by instance, slug or id (None when empty or unknown)."""
+    if isinstance(value, Resolution):
+        return value if value.active else None
+    text = str(value or "").strip()
+    if not text:
+        return None
+    numeric = text.isascii() and text.isdigit() and len(text) < 18  # an id; longer ones would overflow bigint
+    lookup = {"pk": int(text)} if numeric else {"slug": text}
+    return active_resolutions().filter(**lookup).first()
+
+
+def check_verdict(actor: Actor, resolution: object,
+                  summary: str) -> tuple[Resolution | None, str]:
+    """Check the verdict given with a resolve: both parts are required from a user (automation,
+    resolving because a sender said the condition is over, may give none)."""
+    summary = (summary or "").strip()
+    chosen = find_resolution(resolution)
+    problems: dict[str, list[str]] = {}
+    if chosen is None and (signed_in(actor) or resolution):
+        problems["resolution"] = ["Choose a resolution (true positive, false positive, benign, duplicate…)."
+                                  if not resolution else "Unknown or retired resolution."]
+    if not summary and signed_in(actor):
+        problems["summary"] = ["Write a short summary of what was found."]
+    if len(summary) > MAX_SUMMARY_LENGTH:
+        problems["summary"] = [f"A summary is at most {MAX_SUMMARY_LENGTH} characters."]
+    if problems:
+        first = next(iter(problems.values()))[0]
+        raise InvalidInput(first, errors={"detail": first, "code": InvalidInput.code, **problems})
+    return chosen, summary
+
+
+def _record_skipped_steps(case: Case, from_status: str, to_status: str, now: datetime, *, actor: Actor,
+                          actor_label: str) -> list[str]:
+    """A jump (NEW → RESOLVED) stamps each skipped step's time with the jump's time, when unset,
+    so MTTA counts the direct resolution as the acknowledgement; one timeline entry each."""
+    skipped = list(skipped_steps(from_status, to_status))
+    for step in skipped:
+        stamp = _TIMESTAMP_FOR[step]
+        if getattr(case, stamp) is None:
+            setattr(case, stamp, now)
+        label = Case.Status(step).label
+        add_case_event(case, CaseEvent.Kind.STATUS_CHANGED, f"{label} (skipped, resolved directly)",
+                       actor=actor, actor_label=actor_label,
+                       data={"from": from_status, "to": step, "skipped": True, "reopen": False})
+    return skipped
+
+
 @transaction.atomic
-def transition_case(case: Case, to_status: str, *, actor: Actor, reason: str = "", actor_label: str = "") -> Case:
-    """Move ``case`` along the lifecycle; raises InvalidTransition with a clear message."""
+def transition_case(case: Case, to_status: str, *, actor: Actor, reason: str = "", actor_label: str = "",
+                    resolution: object = None, summary: str = "") -> Case:
+    """Move ``case`` along the lifecycle; raises InvalidTransition with a clear message.
+    Resolving (from any open status) needs ``resolution`` and ``summary`` from a user; reopening
+    clears the verdict, which stays on the timeline."""
     case = _locked(case)
     _ensure_may_change(actor, case)
     from_status = case.status
@@ -348,8 +409,12 @@ def transition_case(case: Case, to_status: str, *, actor: Actor, reason: str = "
     reopen = is_reopen(from_status, to_status)
     if reopen and not reason:
         raise InvalidTransition("Reopening a case needs a reason.")
-    before = snapshot(case, fields=["status", "triaged_at", "in_progress_at", "resolved_at", "closed_at"])
+    verdict = check_verdict(actor, resolution, summary) if needs_verdict(to_status) else None
+    fields = ["status", "triaged_at", "in_progress_at", "resolved_at", "closed_at"]
+    before = snapshot(case, fields=[*fields, "resolution", "resolution_summary", "resolved_by"])
+    previous_verdict = case.resolution.name if case.resolution_id and case.resolution else None
     now = timezone.now()
+    skipped = _record_skipped_steps(case, from_status, to_status, now, actor=actor, actor_label=actor_label)
     case.status = to_status
     stamp = _TIMESTAMP_FOR[to_status]
     if getattr(case, stamp) is None or not reopen:
@@ -357,17 +422,36 @@ def transition_case(case: Case, to_status: str, *, actor: Actor, reason: str = "
     if reopen:
         case.resolved_at = None
         case.closed_at = None
-    case.save()
+        case.resolution, case.resolution_summary, case.resolved_by = None, "", None
+    data: dict[str, Any] = {"from": from_status, "to": to_status, "reason": reason, "reopen": reopen}
     verb = "Reopened" if reopen else "Status"
     message = f"{verb}: {Case.Status(from_status).label} → {Case.Status(to_status).label}"
+    if verdict is not None:
+        chosen, summary = verdict
+        case.resolution, case.resolution_summary, case.resolved_by = chosen, summary, signed_in(actor)
+        data.update(resolution=chosen.slug if chosen else None, resolution_name=chosen.name if chosen else None,
+                    summary=summary, skipped=skipped)
+        if chosen is not None:
+            message += f" as {chosen.name}"
+        if summary:
+            message += f" — {summary[:300]}"
+    if reopen and previous_verdict:
+        data["previous_resolution"] = previous_verdict
+    case.save()
     if reason:
         message += f" — {reason}"
-    add_case_event(case, CaseEvent.Kind.STATUS_CHANGED, message, actor=actor, actor_label=actor_label,
-                   data={"from": from_status, "to": to_status, "reason": reason, "reopen": reopen})
+    add_case_event(case, CaseEvent.Kind.STATUS_CHANGED, message, actor=actor, actor_label=actor_label, data=data)
     after = snapshot(case, fields=list(before))
     record_audit("case.reopen" if reopen else "case.transition", case, actor=actor, actor_label=actor_label,
                  before=before, after={**after, "reason": reason} if reason else after)
     return case
+
+
+def resolve_case(case: Case, *, resolution: object, summary: str, actor: Actor,
+                 actor_label: str = "") -> Case:
+    """The "Resolve…" action: from any open status, with a verdict."""
+    return transition_case(case, Case.Status.RESOLVED, actor=actor, actor_label=actor_label,
+                           resolution=resolution, summary=summary)
 
 
 # --- assignment, team, fields ---------------------------------------------------------------
@@ -523,6 +607,34 @@ def add_note(case: Case, body: str, *, actor: Actor, actor_label: str = "") -> N
     add_case_event(case, CaseEvent.Kind.NOTE, excerpt, actor=actor, actor_label=actor_label,
                    data={"note_id": note.pk})
     record_audit("case.note", note, actor=actor, actor_label=actor_label, after={"case": case.pk, "body": body})
+    return note
+
+
+@transaction.atomic
+def edit_note(note: Note, body: str, *, actor: Actor) -> Note:
+    """Replace a note's text; only its author may, while they may change the case. The old text
+    is kept as a NoteRevision, and the edit is on the timeline and in the audit log."""
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput("A note cannot be empty.", field="body")
+    if len(body) > MAX_NOTE_LENGTH:
+        raise InvalidInput(f"A note is at most {MAX_NOTE_LENGTH} characters.", field="body")
+    note = Note.objects.select_for_update().select_related("case").get(pk=note.pk)
+    user = signed_in(actor)
+    if user is None or note.author_id != user.pk:
+        raise NotAllowed("Only the author of a note may edit it.")
+    _ensure_may_change(actor, note.case)
+    if note.body == body:
+        return note
+    NoteRevision.objects.create(note=note, body=note.body, edited_by=user)
+    before = {"body": note.body}
+    note.body = body
+    note.edited_at = timezone.now()
+    note.save(update_fields=["body", "edited_at"])
+    Case.objects.filter(pk=note.case_id).update(updated_at=note.edited_at)
+    add_case_event(note.case, CaseEvent.Kind.UPDATED, f"Note #{note.pk} edited", actor=actor,
+                   data={"note_id": note.pk, "note_edited": True})
+    record_audit("case.note.edit", note, actor=actor, before=before, after={"case": note.case_id, "body": body})
     return note
 
 

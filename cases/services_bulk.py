@@ -10,8 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases import services
-from cases.models import Case, CaseEvent, CaseUserObjectPermission, Note
-from cases.selectors import visible_cases
+from cases.lifecycle import allowed_targets, needs_verdict
+from cases.models import Case, CaseEvent, CaseUserObjectPermission, Note, Resolution
+from cases.roles import signed_in
+from cases.selectors import can_change_case, visible_cases
 from cases.services import CaseError, InvalidInput
 from cases.signals import case_merged
 
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from cases.roles import Actor
 
 MAX_BULK = 500
-BULK_ACTIONS = ("assign", "status", "tag", "untag")
+BULK_ACTIONS = ("assign", "status", "resolve", "tag", "untag")
 
 
 @transaction.atomic
@@ -58,6 +60,10 @@ def merge_cases(source: Case, target: Case, *, actor: Actor, actor_label: str = 
     source.status = Case.Status.CLOSED
     source.closed_at = now
     source.resolved_at = source.resolved_at or now
+    if source.resolution_id is None:  # a merged case is a duplicate, for the false-positive rates too
+        source.resolution = Resolution.objects.filter(slug="duplicate").first()
+        source.resolution_summary = f"Merged into case #{target.pk}."
+        source.resolved_by = signed_in(actor)
     source.save()
     counts = {"alerts": moved_alerts, "notes": moved_notes, "events": moved_events}
     services.add_case_event(
@@ -78,10 +84,29 @@ def merge_cases(source: Case, target: Case, *, actor: Actor, actor_label: str = 
     return target
 
 
+def _skip_reason(user: Actor, case: Case, action: str, status: str) -> str | None:
+    """Why ``action`` cannot apply to this case, in a few words; None when it may be tried.
+    Checked before trying, so the analyst reads "#4 already closed" instead of a refusal each."""
+    if case.merged_into_id:
+        return "read-only (merged)"
+    if not can_change_case(user, case):
+        return "read-only"
+    target = Case.Status.RESOLVED if action == "resolve" else status if action == "status" else ""
+    if target and case.status == target:
+        return f"already {Case.Status(target).label.lower()}"
+    if target and target not in allowed_targets(case.status):
+        if case.status not in Case.OPEN_STATUSES:
+            return f"already {Case.Status(case.status).label.lower()}"
+        return f"cannot go from {Case.Status(case.status).label} to {Case.Status(target).label}"
+    return None
+
+
 def bulk_update_cases(user: Actor, case_ids: Iterable[int | str], action: str, *, assignee: User | None = None,
-                      status: str = "", reason: str = "", tags: Iterable[object] = ()) -> dict[int, str]:
-    """Apply ``action`` to each visible case; returns {case_id: "ok" | error message}.
-    Cases the user cannot see answer "not found" (no hint that they exist)."""
+                      status: str = "", reason: str = "", tags: Iterable[object] = (),
+                      resolution: object = None, summary: str = "") -> dict[int, str]:
+    """Apply ``action`` to each visible case; returns {case_id: "ok" | why it was skipped}.
+    Cases the user cannot see answer "not found" (no hint that they exist). "resolve" needs a
+    resolution and a summary, checked once for all the cases."""
     if action not in BULK_ACTIONS:
         raise InvalidInput(f"Unknown action; use one of {', '.join(BULK_ACTIONS)}.", field="action")
     ids = list(dict.fromkeys(int(i) for i in case_ids))
@@ -91,6 +116,10 @@ def bulk_update_cases(user: Actor, case_ids: Iterable[int | str], action: str, *
         raise InvalidInput(f"At most {MAX_BULK} cases per bulk action.", field="ids")
     if action == "status" and status not in Case.Status.values:
         raise InvalidInput("Choose a valid status.", field="status")
+    if action == "status" and needs_verdict(status):
+        action = "resolve"  # the same verdict rules, whichever way the bulk form said it
+    if action == "resolve":
+        services.check_verdict(user, resolution, summary)
     tag_names = services.clean_tag_names(tags) if action in ("tag", "untag") else []
     if action in ("tag", "untag") and not tag_names:
         raise InvalidInput("Give at least one tag.", field="tags")
@@ -101,11 +130,17 @@ def bulk_update_cases(user: Actor, case_ids: Iterable[int | str], action: str, *
         if case is None:
             results[case_id] = "not found"
             continue
+        skip = _skip_reason(user, case, action, status)
+        if skip:
+            results[case_id] = skip
+            continue
         try:
             if action == "assign":
                 services.assign_case(case, assignee, actor=user)
             elif action == "status":
                 services.transition_case(case, status, actor=user, reason=reason)
+            elif action == "resolve":
+                services.resolve_case(case, resolution=resolution, summary=summary, actor=user)
             elif action == "tag":
                 services.change_tags(case, add=tag_names, actor=user)
             else:
@@ -114,3 +149,22 @@ def bulk_update_cases(user: Actor, case_ids: Iterable[int | str], action: str, *
         except CaseError as exc:  # one case refused; the others go on
             results[case_id] = str(exc)
     return results
+
+
+DONE_VERBS = {"assign": "Assigned", "status": "Updated", "resolve": "Resolved", "tag": "Tagged",
+              "untag": "Untagged"}
+MAX_LISTED = 10
+
+
+def bulk_message(action: str, results: dict[int, str]) -> str:
+    """One sentence for the whole batch: "Resolved 7 cases; skipped 2: #4 already closed, #9
+    read-only (merged)" (the first MAX_LISTED skips named, the rest counted)."""
+    done = sum(1 for value in results.values() if value == "ok")
+    skipped = [(pk, why) for pk, why in results.items() if why != "ok"]
+    verb = DONE_VERBS.get(action, "Updated")
+    text = f"{verb} {done} case{'' if done == 1 else 's'}"
+    if skipped:
+        listed = ", ".join(f"#{pk} {why}" for pk, why in skipped[:MAX_LISTED])
+        more = f" and {len(skipped) - MAX_LISTED} more" if len(skipped) > MAX_LISTED else ""
+        text += f"; skipped {len(skipped)}: {listed}{more}"
+    return text

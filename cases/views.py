@@ -8,15 +8,18 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import roles, selectors, services
-from cases.lifecycle import action_label, is_reopen
-from cases.models import Case, CaseEvent, Note
-from cases.services_bulk import bulk_update_cases, merge_cases
+from cases.lifecycle import action_label, is_reopen, needs_verdict
+from cases.models import Case, Note, NoteRevision
+from cases.services_bulk import bulk_message, bulk_update_cases, merge_cases
+from cases.timeline import case_timeline
+from cases.vocabulary import EventKind
 
 DETAIL_LIMIT = 200
 
@@ -28,21 +31,27 @@ def detail(request, pk):
     case = selectors.get_visible_case(user, pk)
     can_change = selectors.can_change_case(user, case) and not case.merged_into_id
     transitions = [
-        {"status": target, "label": action_label(case.status, target), "reopen": is_reopen(case.status, target)}
+        {"status": target, "label": action_label(case.status, target), "reopen": is_reopen(case.status, target),
+         "verdict": needs_verdict(target)}
         for target in (selectors.allowed_transitions(user, case) if can_change else ())
     ]
     alerts = case.alerts.select_related("source").order_by("-received_at", "-id")
+    timeline = case_timeline(case, order=request.GET.get("timeline", ""), kinds=request.GET.getlist("kind"))
     context = {
         "case": case,
         "can_change": can_change,
         "is_lead": roles.is_lead(user),
         "transitions": transitions,
+        "resolutions": list(services.active_resolutions()) if any(t["verdict"] for t in transitions) else [],
         "tags": list(case.tags.all()),
         "alerts": list(alerts[:DETAIL_LIMIT]),
         "alert_count": case.alerts.count(),
         "observables": list(case.observables.order_by("type", "value")[:DETAIL_LIMIT]),
-        "notes": list(Note.objects.filter(case=case).select_related("author")),
-        "events": list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("created_at", "id")),
+        "notes": list(Note.objects.filter(case=case).select_related("author")
+                      .prefetch_related(Prefetch("revisions", queryset=NoteRevision.objects.select_related(
+                          "edited_by")))),
+        "timeline": timeline,
+        "event_kinds": EventKind.choices,
         "assignable": list(selectors.assignable_users(case)[:200]) if can_change else [],
         "shared_with": list(selectors.shared_users(case)),
         "teams": list(selectors.teams_for(user)) if can_change and roles.is_lead(user) else [],
@@ -67,9 +76,36 @@ def _back_to(case):
 def transition(request, pk):
     case = _changeable_case(request, pk)
     target = request.POST.get("status", "")
-    services.transition_case(case, target, actor=request.user, reason=request.POST.get("reason", ""))
-    messages.success(request, f"Case #{case.pk} is now {Case.Status(target).label}.")
+    case = services.transition_case(case, target, actor=request.user, reason=request.POST.get("reason", ""),
+                                    resolution=request.POST.get("resolution", ""),
+                                    summary=request.POST.get("summary", ""))
+    verdict = f" ({case.resolution.name})" if case.resolution_id and case.resolution else ""
+    messages.success(request, f"Case #{case.pk} is now {Case.Status(target).label}{verdict}.")
     return _back_to(case)
+
+
+@require_POST
+@login_required
+def resolve(request, pk):
+    """The "Resolve…" form: from any open status, with a resolution and a summary."""
+    case = _changeable_case(request, pk)
+    case = services.resolve_case(case, resolution=request.POST.get("resolution", ""),
+                                 summary=request.POST.get("summary", ""), actor=request.user)
+    messages.success(request, f"Case #{case.pk} resolved as {case.resolution.name if case.resolution else '—'}.")
+    return _back_to(case)
+
+
+@require_POST
+@login_required
+def edit_note(request, pk, note_id):
+    """Its author rewrites a note (404 for a case or note out of sight, 403 for someone else's)."""
+    case = _changeable_case(request, pk)
+    note = get_object_or_404(Note, pk=note_id, case=case)
+    if note.author_id != request.user.pk:
+        raise PermissionDenied("Only the author of a note may edit it.")
+    services.edit_note(note, request.POST.get("body", ""), actor=request.user)
+    messages.success(request, "Note updated.")
+    return redirect(reverse("cases:detail", args=[case.pk]) + f"#note-{note.pk}")
 
 
 @require_POST
@@ -174,13 +210,12 @@ def bulk(request):
         assignee = request.user if raw == "me" else services.find_user(raw) if raw not in ("", "none") else None
     tags_given = [t for t in request.POST.get("tags", "").split(",") if t.strip()]
     results = bulk_update_cases(request.user, ids, action, assignee=assignee, status=request.POST.get("status", ""),
-                                reason=request.POST.get("reason", ""), tags=tags_given)
-    failed = {k: v for k, v in results.items() if v != "ok"}
-    done = len(results) - len(failed)
-    if done:
-        messages.success(request, f"{done} case(s) updated.")
-    for case_id, error in list(failed.items())[:10]:
-        messages.error(request, f"#{case_id}: {error}")
+                                reason=request.POST.get("reason", ""), tags=tags_given,
+                                resolution=request.POST.get("resolution", ""),
+                                summary=request.POST.get("summary", ""))
+    # One message for the batch: what was done, and what was skipped and why.
+    done = any(value == "ok" for value in results.values())
+    (messages.success if done else messages.warning)(request, bulk_message(action, results))
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
         target = reverse("cases:queue")

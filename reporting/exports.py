@@ -27,6 +27,9 @@ from alerts.selectors import visible_alerts
 from cases.filtersets import AuditLogFilter, CaseFilter
 from cases.roles import Actor
 from cases.selectors import sla_breached_q, visible_audit_log, visible_cases
+from reporting import verdicts
+from reporting.params import ReportParamsSerializer
+from reporting.selectors import scoped_cases
 from soar.filters import MAX_ID
 
 CHUNK_SIZE = 2000
@@ -39,12 +42,14 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 class Export:
     name: str
     columns: list[tuple[str, str]]  # (output column, queryset field)
-    rows: QuerySet
+    rows: QuerySet | list[tuple[Any, ...]]  # a list: figures computed already, in column order
 
     def field_names(self) -> list[str]:
         return [column for column, _ in self.columns]
 
     def tuples(self) -> Iterator[tuple]:
+        if isinstance(self.rows, list):
+            return iter(self.rows)
         return self.rows.values_list(*[field for _, field in self.columns]).iterator(chunk_size=CHUNK_SIZE)
 
 
@@ -78,6 +83,8 @@ CASE_COLUMNS = [
     ("triaged_at", "triaged_at"), ("in_progress_at", "in_progress_at"), ("resolved_at", "resolved_at"),
     ("closed_at", "closed_at"), ("sla_ack_due", "sla_ack_due"), ("sla_resolve_due", "sla_resolve_due"),
     ("sla_breached", "sla_breached"), ("merged_into", "merged_into_id"),
+    ("resolution", "resolution__slug"), ("false_positive", "resolution__counts_as_false_positive"),
+    ("resolved_by", "resolved_by__username"), ("resolution_summary", "resolution_summary"),
 ]
 ALERT_COLUMNS = [
     ("id", "id"), ("received_at", "received_at"), ("source", "source__name"), ("severity", "severity"),
@@ -114,6 +121,16 @@ def audit_export_for(user: Actor, params: Mapping[str, Any], request: HttpReques
     """Callers check ``roles.can_read_audit_log`` first (403); this is the row-level rule."""
     rows = _filtered(AuditLogFilter, params, visible_audit_log(user), request).order_by("-created_at", "-id")
     return Export("audit-log", AUDIT_COLUMNS, rows)
+
+
+def false_positive_export_for(user: Actor, params: Mapping[str, Any], request: HttpRequest | None = None) -> Export:
+    """The dashboard's false-positive breakdowns for its range and team (days, or from/to, and team)."""
+    serializer = ReportParamsSerializer(data=params)
+    if not serializer.is_valid():
+        raise ExportFilterError({k: [str(e) for e in v] for k, v in serializer.errors.items()})
+    figures = verdicts.false_positive_figures(scoped_cases(user, serializer.scope()))
+    return Export("verdicts", [(name, name) for name in verdicts.EXPORT_COLUMNS],
+                  list(verdicts.export_rows(figures)))
 
 
 # --- writers -------------------------------------------------------------------------------------

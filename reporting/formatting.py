@@ -28,6 +28,11 @@ def breakdown_rows(rows: list[dict]) -> list[dict]:
             for row in rows]
 
 
+def false_positive_rows(rows: list[dict]) -> list[dict]:
+    """Per-rule/source/detection rows with the rate as a percentage."""
+    return [{**row, "rate": percent(row["false_positive_rate"])} for row in rows]
+
+
 def figures_context(summary: dict) -> dict:
     """The template context both the dashboard and the report e-mail build from a summary."""
     cases = summary["cases"]
@@ -39,4 +44,17 @@ def figures_context(summary: dict) -> dict:
         "automation": percent(cases["automation_rate"]),
         "per_team": breakdown_rows(summary["per_team"]),
         "per_analyst": breakdown_rows(summary["per_analyst"]),
+        **_false_positive_context(summary.get("false_positives")),
+    }
+
+
+def _false_positive_context(figures: dict | None) -> dict:
+    """Absent from summaries cached before the figures existed: empty tables then."""
+    figures = figures or {}
+    return {
+        "fp": figures,
+        "fp_rate": percent(figures.get("false_positive_rate")),
+        "fp_per_rule": false_positive_rows(figures.get("per_rule", [])),
+        "fp_per_source": false_positive_rows(figures.get("per_source", [])),
+        "fp_per_detection": false_positive_rows(figures.get("per_detection", [])),
     }

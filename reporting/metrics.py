@@ -9,8 +9,15 @@ Metrics: soar_alerts_stored{source,severity}, soar_alerts_pending, soar_alerts_q
 soar_alert_queue_lag_seconds, soar_source_alerts_pending{source},
 soar_source_alert_queue_lag_seconds{source}, soar_cases{status}, soar_case_mtta_seconds and
 soar_case_mttr_seconds (histograms), soar_playbook_runs{status}, soar_playbook_steps{status},
-soar_pending_approvals, soar_metrics_scrape_errors, and the pull connectors' soar_connector_*
-(connectors.metrics).
+soar_pending_approvals, soar_metrics_scrape_errors, the pull connectors' soar_connector_*
+(connectors.metrics); and the verdicts of the cases resolved in
+the last VERDICT_WINDOW_DAYS days: soar_case_verdicts{resolution},
+soar_cases_with_verdict{dimension,name}, soar_false_positive_cases{dimension,name} and
+soar_false_positive_ratio{dimension,name} with dimension rule, source or detection.
+
+Label cardinality stays bounded: statuses and resolutions are fixed or admin-defined, rules and
+sources are admin-defined rows; detection names come from senders (alert titles), so only the
+VERDICT_DETECTION_LIMIT detections with the most verdicts are exported (the tail is left out).
 
 All of them are gauges (figures that can go down), the histograms included: they describe
 the rows now stored. soar_alerts_stored falls when alerts are deleted; for ingestion rates use
@@ -23,6 +30,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from django.db import DatabaseError, transaction
@@ -37,6 +45,7 @@ from cases.selectors import case_status_counts, readable_cases
 from cases.vocabulary import CaseStatus
 from connectors.metrics import connector_families
 from playbooks import selectors as playbook_selectors
+from reporting import verdicts
 from reporting.expressions import seconds_between
 
 logger = logging.getLogger(__name__)
@@ -105,6 +114,39 @@ def _case_families() -> Iterator[Any]:
     yield _histogram("soar_case_mttr_seconds", "Time from case creation to resolution.", "resolved_at", MTTR_BUCKETS)
 
 
+VERDICT_WINDOW_DAYS = 30
+VERDICT_DETECTION_LIMIT = 25
+NO_NAME = "(none)"
+
+
+def _verdict_families() -> Iterator[Any]:
+    since = timezone.now() - timedelta(days=VERDICT_WINDOW_DAYS)
+    cases = readable_cases(None).filter(resolved_at__gte=since)
+    by_resolution = GaugeMetricFamily(
+        "soar_case_verdicts", f"Cases resolved in the last {VERDICT_WINDOW_DAYS} days, by verdict.",
+        labels=["resolution"])
+    for row in verdicts.resolution_counts(cases):
+        by_resolution.add_metric([row["resolution"]], row["cases"])
+    yield by_resolution
+    labels = ["dimension", "name"]
+    judged = GaugeMetricFamily("soar_cases_with_verdict", f"Cases resolved with a verdict in the last "
+                               f"{VERDICT_WINDOW_DAYS} days, per rule, source or detection.", labels=labels)
+    false = GaugeMetricFamily("soar_false_positive_cases", "Of those, the cases whose verdict counts as a "
+                              "false positive.", labels=labels)
+    ratio = GaugeMetricFamily("soar_false_positive_ratio", "False positives / cases with a verdict.",
+                              labels=labels)
+    for dimension, lookup in verdicts.DIMENSIONS:
+        limit = VERDICT_DETECTION_LIMIT if dimension == "detection" else None
+        for row in verdicts.rate_rows(cases, lookup, limit=limit):
+            name = (row["name"] or NO_NAME)[:200]
+            judged.add_metric([dimension, name], row["verdicts"])
+            false.add_metric([dimension, name], row["false_positives"])
+            ratio.add_metric([dimension, name], row["false_positive_rate"] or 0.0)
+    yield judged
+    yield false
+    yield ratio
+
+
 def _playbook_counts() -> tuple[dict[str, int], dict[str, int], int]:
     return (playbook_selectors.run_status_counts(), playbook_selectors.step_status_counts(),
             playbook_selectors.pending_approval_count())
@@ -143,8 +185,8 @@ class _PartialFailure(Exception):
 class SoarCollector:
     """Yields the product metrics; a failing group is logged and counted, never breaks /metrics."""
 
-    groups: tuple[Callable[[], Iterator[Any]], ...] = (_alert_families, _case_families, _playbook_families,
-                                                      connector_families)
+    groups: tuple[Callable[[], Iterator[Any]], ...] = (_alert_families, _case_families, _verdict_families,
+                                                       _playbook_families, connector_families)
 
     def describe(self) -> list[Any]:
         # Nothing at registration time: describing would hit the database during startup.

@@ -25,6 +25,7 @@ from cases.vocabulary import OPEN_STATUSES, SEVERITIES
 from reporting.expressions import BucketKey, parse_bucket_key, sum_of_seconds
 from reporting.rollup_selectors import alert_counts, alert_visibility, rollups_enabled
 from reporting.rollup_selectors import top_entities as rollup_top_entities
+from reporting.verdicts import false_positive_figures
 from soar import safe_cache
 
 if TYPE_CHECKING:
@@ -226,7 +227,8 @@ def top_entities(alerts: QuerySet[Alert]) -> list[dict[str, Any]]:
 def report_summary(user: Actor, scope: ReportScope, now: dt.datetime | None = None) -> dict[str, Any]:
     """Every figure of the dashboard, the API and the report e-mail, in a fixed number of queries."""
     now = now or timezone.now()
-    case = case_figures(scoped_cases(user, scope), scope, now)
+    cases = scoped_cases(user, scope)
+    case = case_figures(cases, scope, now)
     case_volume = case["volume"]
     if rollups_enabled():
         # PostgreSQL: from the pre-aggregated sums (counting 1M alerts costs seconds).
@@ -254,6 +256,7 @@ def report_summary(user: Actor, scope: ReportScope, now: dt.datetime | None = No
         "top_entities": entities,
         "per_team": case["per_team"],
         "per_analyst": case["per_analyst"],
+        "false_positives": false_positive_figures(cases),
     }
 
 

@@ -5,5 +5,6 @@ from reporting import views
 app_name = "reporting"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    re_path(r"^export/(?P<kind>cases|alerts|audit)\.(?P<fmt>csv|json)$", views.ExportView.as_view(), name="export"),
+    re_path(r"^export/(?P<kind>cases|alerts|audit|verdicts)\.(?P<fmt>csv|json)$", views.ExportView.as_view(),
+            name="export"),
 ]

@@ -39,7 +39,11 @@ def _export_queries(scope) -> dict[str, str]:
         cases["team"] = scope.team.pk
     alerts = {"received_after": scope.start.isoformat(), "received_before": scope.end.isoformat()}
     audit = {"created_at__gte": scope.start.isoformat(), "created_at__lte": scope.end.isoformat()}
-    return {"cases": urlencode(cases), "alerts": urlencode(alerts), "audit": urlencode(audit)}
+    report = {"from": first_day.isoformat(), "to": last_day.isoformat()}
+    if scope.team is not None:
+        report["team"] = scope.team.slug
+    return {"cases": urlencode(cases), "alerts": urlencode(alerts), "audit": urlencode(audit),
+            "report": urlencode(report)}
 
 
 @require_GET
@@ -88,7 +92,8 @@ class ReportSummaryView(APIView):
 
 
 class ExportView(APIView):
-    """GET /reports/export/<cases|alerts|audit>.<csv|json> with the lists' filter parameters."""
+    """GET /reports/export/<cases|alerts|audit>.<csv|json> with the lists' filter parameters, and
+    /reports/export/verdicts.<csv|json> with the dashboard's (days, or from/to, and team)."""
 
     authentication_classes = USER_AUTH
     permission_classes = [IsAuthenticated]
@@ -96,6 +101,7 @@ class ExportView(APIView):
         "cases": exports.case_export_for,
         "alerts": exports.alert_export_for,
         "audit": exports.audit_export_for,
+        "verdicts": exports.false_positive_export_for,
     }
 
     @extend_schema(exclude=True)

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.markdown import render_markdown
-from cases.models import SEVERITY_CHOICES, AuditLog, Case, CaseEvent, Note, Tag, Team
+from cases.models import SEVERITY_CHOICES, AuditLog, Case, CaseEvent, Note, NoteRevision, Resolution, Tag, Team
 from cases.services_bulk import BULK_ACTIONS, MAX_BULK
 
 if TYPE_CHECKING:
@@ -34,13 +34,18 @@ class CaseListSerializer(serializers.ModelSerializer):
 
 
 class CaseDetailSerializer(CaseListSerializer):
+    resolution: serializers.SlugRelatedField[Resolution] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True, help_text="The verdict (slug), null until resolved.")
+    resolved_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True)
     alert_count = serializers.IntegerField(read_only=True)
     observable_count = serializers.IntegerField(read_only=True)
     allowed_transitions = serializers.ListField(child=serializers.CharField(), read_only=True)
     can_change = serializers.BooleanField(read_only=True)
 
     class Meta(CaseListSerializer.Meta):
-        fields = CaseListSerializer.Meta.fields + ["description", "alert_count", "observable_count",
+        fields = CaseListSerializer.Meta.fields + ["description", "resolution", "resolution_summary", "resolved_by",
+                                                   "alert_count", "observable_count",
                                                    "allowed_transitions", "can_change"]
         read_only_fields = fields
 
@@ -62,6 +67,22 @@ class CaseUpdateSerializer(serializers.Serializer):
 class TransitionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Case.Status.choices)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    resolution = serializers.CharField(required=False, allow_blank=True, default="", max_length=50,
+                                       help_text="To RESOLVED (required): a resolution slug, see /resolutions.")
+    summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000,
+                                    help_text="To RESOLVED (required): what was found and done.")
+
+
+class ResolveSerializer(serializers.Serializer):
+    resolution = serializers.CharField(max_length=50, help_text="A resolution slug, see /resolutions.")
+    summary = serializers.CharField(max_length=5000, help_text="What was found and done.")
+
+
+class ResolutionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Resolution
+        fields = ["id", "slug", "name", "description", "counts_as_false_positive", "builtin"]
+        read_only_fields = fields
 
 
 class AssignSerializer(serializers.Serializer):
@@ -76,6 +97,16 @@ class TagChangeSerializer(serializers.Serializer):
                                    max_length=50)
 
 
+class NoteRevisionSerializer(serializers.ModelSerializer):
+    edited_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = NoteRevision
+        fields = ["body", "edited_by", "replaced_at"]
+        read_only_fields = fields
+
+
 class NoteSerializer(serializers.ModelSerializer):
     author: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True)
@@ -83,8 +114,8 @@ class NoteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Note
-        fields = ["id", "case", "author", "body", "body_html", "created_at"]
-        read_only_fields = ["id", "case", "author", "body_html", "created_at"]
+        fields = ["id", "case", "author", "body", "body_html", "created_at", "edited_at"]
+        read_only_fields = ["id", "case", "author", "body_html", "created_at", "edited_at"]
 
     def get_body_html(self, note) -> str:
         return render_markdown(note.body)
@@ -113,12 +144,17 @@ class BulkSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
     tags = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list,
                                 max_length=50)
+    resolution = serializers.CharField(required=False, allow_blank=True, default="", max_length=50,
+                                       help_text="For resolve: a resolution slug (required).")
+    summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000,
+                                    help_text="For resolve: the summary (required).")
 
 
 class BulkResultSerializer(serializers.Serializer):
     results = serializers.DictField(child=serializers.CharField())
     ok = serializers.IntegerField()
     failed = serializers.IntegerField()
+    message = serializers.CharField(help_text='One sentence, e.g. "Resolved 7 cases; skipped 2: #4 already closed".')
 
 
 class CaseEventSerializer(serializers.ModelSerializer):

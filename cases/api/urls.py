@@ -8,6 +8,7 @@ router.register("cases", views.CaseViewSet, basename="api-case")
 router.register("notes", views.NoteViewSet, basename="api-note")
 router.register("timeline", views.TimelineViewSet, basename="api-timeline")
 router.register("tags", views.TagViewSet, basename="api-tag")
+router.register("resolutions", views.ResolutionViewSet, basename="api-resolution")
 router.register("audit-log", views.AuditLogViewSet, basename="api-audit-log")
 
 urlpatterns = router.urls

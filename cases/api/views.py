@@ -2,7 +2,7 @@
 through cases.services (lifecycle, timeline, audit)."""
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
@@ -14,8 +14,8 @@ from cases.api import serializers as s
 from cases.api.pagination import CaseCursorPagination, NewestFirstCursorPagination
 from cases.api.permissions import CanReadAuditLog, ReadOnlyForAuditors
 from cases.filtersets import CaseFilter
-from cases.models import AuditLog, Case, CaseEvent, Note, Tag
-from cases.services_bulk import bulk_update_cases, merge_cases
+from cases.models import AuditLog, Case, CaseEvent, Note, Resolution, Tag
+from cases.services_bulk import bulk_message, bulk_update_cases, merge_cases
 from soar.filters import FilterBackend
 
 CASE_FILTER_BACKENDS = [DjangoFilterBackend, OrderingFilter, SearchFilter]
@@ -96,12 +96,24 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return Response(self.detail_payload(case))
 
     @extend_schema(request=s.TransitionSerializer, responses=s.CaseDetailSerializer, tags=["cases"],
-                   summary="Move the case along its lifecycle (409 if not allowed)")
+                   summary="Move the case along its lifecycle (409 if not allowed; RESOLVED needs resolution "
+                           "and summary, 400 with field errors without them)")
     @action(detail=True, methods=["post"])
     def transition(self, request, pk=None):
         case = self.get_object()
         data = self._valid(s.TransitionSerializer)
-        case = services.transition_case(case, data["status"], actor=request.user, reason=data["reason"])
+        case = services.transition_case(case, data["status"], actor=request.user, reason=data["reason"],
+                                        resolution=data["resolution"], summary=data["summary"])
+        return Response(self.detail_payload(case))
+
+    @extend_schema(request=s.ResolveSerializer, responses=s.CaseDetailSerializer, tags=["cases"],
+                   summary="Resolve from any open status with a verdict (skipped steps go on the timeline)")
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        case = self.get_object()
+        data = self._valid(s.ResolveSerializer)
+        case = services.resolve_case(case, resolution=data["resolution"], summary=data["summary"],
+                                     actor=request.user)
         return Response(self.detail_payload(case))
 
     @extend_schema(request=s.AssignSerializer, responses=s.CaseDetailSerializer, tags=["cases"],
@@ -136,11 +148,15 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return Response(s.NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=s.CaseEventSerializer(many=True), tags=["cases"],
-                   summary="Timeline: alerts, status changes, assignments, notes, evidence, runs (oldest first)")
+                   summary="Timeline: alerts, status changes, assignments, notes, evidence, runs (oldest first; "
+                           "?order=newest for newest first)",
+                   parameters=[OpenApiParameter("order", str, enum=["oldest", "newest"], required=False)])
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def timeline(self, request, pk=None):
         case = self.get_object()
-        events = CaseEvent.objects.filter(case=case).select_related("actor").order_by("created_at", "id")
+        newest = request.query_params.get("order") == "newest"
+        order = ("-created_at", "-id") if newest else ("created_at", "id")
+        events = CaseEvent.objects.filter(case=case).select_related("actor").order_by(*order)
         return Response(s.CaseEventSerializer(events, many=True).data)
 
     @extend_schema(request=s.MergeSerializer, responses=s.CaseDetailSerializer, tags=["cases"],
@@ -171,14 +187,16 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return Response(self.detail_payload(case))
 
     @extend_schema(request=s.BulkSerializer, responses=s.BulkResultSerializer, tags=["cases"],
-                   summary="Assign, change status or tag many cases; per-case results")
+                   summary="Assign, change status, resolve or tag many cases; per-case results (skips say why)")
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def bulk(self, request):
         data = self._valid(s.BulkSerializer)
         results = bulk_update_cases(request.user, data["ids"], data["action"], assignee=data["assignee"],
-                                    status=data["status"], reason=data["reason"], tags=data["tags"])
+                                    status=data["status"], reason=data["reason"], tags=data["tags"],
+                                    resolution=data["resolution"], summary=data["summary"])
         ok = sum(1 for value in results.values() if value == "ok")
-        return Response({"results": {str(k): v for k, v in results.items()}, "ok": ok, "failed": len(results) - ok})
+        return Response({"results": {str(k): v for k, v in results.items()}, "ok": ok, "failed": len(results) - ok,
+                         "message": bulk_message(data["action"], results)})
 
     def _valid(self, serializer_class):
         serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
@@ -188,9 +206,11 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
 @extend_schema(tags=["cases"])
 class NoteViewSet(viewsets.ReadOnlyModelViewSet):
-    """Notes on the cases you can see (add notes with POST /cases/{id}/notes)."""
+    """Notes on the cases you can see (add notes with POST /cases/{id}/notes; their author edits
+    them with PATCH, the earlier texts are at /notes/{id}/revisions)."""
 
     serializer_class = s.NoteSerializer
+    permission_classes = [IsAuthenticated, ReadOnlyForAuditors]
     pagination_class = NewestFirstCursorPagination
     filter_backends = [DjangoFilterBackend]
     filterset_fields = ["case"]
@@ -199,6 +219,30 @@ class NoteViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return Note.objects.filter(case__in=selectors.visible_cases(self.request.user).values("pk")) \
             .select_related("author")
+
+    @extend_schema(request=s.NoteCreateSerializer, responses=s.NoteSerializer,
+                   summary="Edit your own note (403 for someone else's); the old text is kept")
+    def partial_update(self, request, pk=None):
+        note = self.get_object()
+        serializer = s.NoteCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        note = services.edit_note(note, serializer.validated_data["body"], actor=request.user)
+        return Response(s.NoteSerializer(note).data)
+
+    @extend_schema(responses=s.NoteRevisionSerializer(many=True), summary="Earlier texts of a note, newest first")
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def revisions(self, request, pk=None):
+        note = self.get_object()
+        return Response(s.NoteRevisionSerializer(note.revisions.select_related("edited_by"), many=True).data)
+
+
+@extend_schema(tags=["cases"])
+class ResolutionViewSet(viewsets.ReadOnlyModelViewSet):
+    """The verdicts a case can be resolved with (admins add more in the admin)."""
+
+    serializer_class = s.ResolutionSerializer
+    pagination_class = None
+    queryset = Resolution.objects.filter(active=True)
 
 
 @extend_schema(tags=["cases"])

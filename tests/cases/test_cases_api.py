@@ -74,7 +74,8 @@ def test_detail_create_and_patch(client, w):
     created = post(client, "/api/v1/cases", {"title": "Manual case", "severity": "low"})
     assert created.status_code == 201, created.content
     body = created.json()
-    assert body["team"] == w.blue.pk and body["status"] == "NEW" and body["allowed_transitions"] == ["TRIAGED"]
+    assert body["team"] == w.blue.pk and body["status"] == "NEW"
+    assert body["allowed_transitions"] == ["TRIAGED", "RESOLVED"]
     assert body["sla_resolve_due"] and body["can_change"] is True
     refused = post(client, "/api/v1/cases", {"title": "x", "team": w.red.pk})
     assert refused.status_code == 400 and "team" in refused.json()
@@ -114,7 +115,8 @@ def test_bulk_endpoint_validates_and_reports(client, w):
     assert post(client, "/api/v1/cases/bulk", {"ids": [], "action": "tag"}).status_code == 400
     assert post(client, "/api/v1/cases/bulk", {"ids": [w.blue_case.pk], "action": "nope"}).status_code == 400
     response = post(client, "/api/v1/cases/bulk", {"ids": [w.blue_case.pk], "action": "status", "status": "TRIAGED"})
-    assert response.json() == {"results": {str(w.blue_case.pk): "ok"}, "ok": 1, "failed": 0}
+    assert response.json() == {"results": {str(w.blue_case.pk): "ok"}, "ok": 1, "failed": 0,
+                               "message": "Updated 1 case"}
     assert post(client, "/api/v1/cases/bulk", {"ids": [w.blue_case.pk], "action": "tag"}).status_code == 400
 
 

@@ -19,7 +19,8 @@ def w():
 
 def walk(case, actor, *statuses, reason=""):
     for status in statuses:
-        case = services.transition_case(case, status, actor=actor, reason=reason)
+        verdict = {"resolution": "true-positive", "summary": "Confirmed."} if status == S.RESOLVED else {}
+        case = services.transition_case(case, status, actor=actor, reason=reason, **verdict)
     return case
 
 
@@ -28,7 +29,8 @@ def test_full_lifecycle_sets_every_timestamp_and_writes_timeline_and_audit(w):
     case.refresh_from_db()
     assert case.status == S.CLOSED
     assert case.created_at <= case.triaged_at <= case.in_progress_at <= case.resolved_at <= case.closed_at
-    changes = list(case.events.filter(kind=CaseEvent.Kind.STATUS_CHANGED).values_list("data__to", flat=True))
+    changes = list(case.events.filter(kind=CaseEvent.Kind.STATUS_CHANGED).order_by("id")
+                   .values_list("data__to", flat=True))
     assert changes == ["TRIAGED", "IN_PROGRESS", "RESOLVED", "CLOSED"]
     audit = AuditLog.objects.filter(action="case.transition", object_id=str(case.pk))
     assert audit.count() == 4
@@ -36,7 +38,7 @@ def test_full_lifecycle_sets_every_timestamp_and_writes_timeline_and_audit(w):
 
 
 @pytest.mark.parametrize("start, target", [
-    (S.NEW, S.RESOLVED), (S.NEW, S.CLOSED), (S.NEW, S.IN_PROGRESS), (S.TRIAGED, S.CLOSED),
+    (S.NEW, S.CLOSED), (S.NEW, S.IN_PROGRESS), (S.TRIAGED, S.CLOSED),
     (S.IN_PROGRESS, S.TRIAGED), (S.CLOSED, S.RESOLVED), (S.NEW, S.NEW),
 ])
 def test_invalid_transitions_are_refused_with_a_clear_message(w, start, target):
@@ -57,7 +59,7 @@ def test_reopen_needs_a_reason_and_clears_resolution(w):
         services.transition_case(case, S.IN_PROGRESS, actor=w.analyst)
     case = services.transition_case(case, S.IN_PROGRESS, actor=w.analyst, reason="beaconing again")
     assert case.status == S.IN_PROGRESS and case.resolved_at is None and case.closed_at is None
-    event = case.events.filter(kind=CaseEvent.Kind.STATUS_CHANGED).last()
+    event = case.events.filter(kind=CaseEvent.Kind.STATUS_CHANGED).order_by("id").last()
     assert event.data["reopen"] is True and "beaconing again" in event.message
     reopen = AuditLog.objects.filter(action="case.reopen", object_id=str(case.pk))
     assert reopen.filter(after__reason="beaconing again").exists()
@@ -86,7 +88,7 @@ def test_api_answers_409_for_invalid_transition(w, client):
     ok = client.post(f"/api/v1/cases/{w.blue_case.pk}/transition", {"status": "TRIAGED"},
                      content_type="application/json")
     assert ok.status_code == 200 and ok.json()["status"] == "TRIAGED"
-    assert ok.json()["allowed_transitions"] == ["IN_PROGRESS"]
+    assert ok.json()["allowed_transitions"] == ["IN_PROGRESS", "RESOLVED"]
     bad = client.post(f"/api/v1/cases/{w.blue_case.pk}/transition", {"status": "DONE"},
                       content_type="application/json")
     assert bad.status_code == 400 and "status" in bad.json()
@@ -95,25 +97,26 @@ def test_api_answers_409_for_invalid_transition(w, client):
 def test_ui_shows_a_flash_message_for_invalid_transition(w, client):
     client.force_login(w.analyst)
     page = f"http://testserver/cases/{w.blue_case.pk}/"
-    response = client.post(f"/cases/{w.blue_case.pk}/transition", {"status": "RESOLVED"}, follow=True,
+    response = client.post(f"/cases/{w.blue_case.pk}/transition", {"status": "CLOSED"}, follow=True,
                            HTTP_REFERER=page)
     assert response.status_code == 200
-    assert "cannot go from New to Resolved" in response.content.decode()
+    assert "cannot go from New to Closed" in response.content.decode()
     assert Case.objects.get(pk=w.blue_case.pk).status == S.NEW
 
 
 def test_ui_refusal_without_a_referrer_answers_with_its_status(w, client):
     client.force_login(w.analyst)
-    response = client.post(f"/cases/{w.blue_case.pk}/transition", {"status": "RESOLVED"})
+    response = client.post(f"/cases/{w.blue_case.pk}/transition", {"status": "CLOSED"})
     assert response.status_code == 409
-    assert "cannot go from New to Resolved" in response.content.decode()
+    assert "cannot go from New to Closed" in response.content.decode()
 
 
 def test_case_page_offers_only_allowed_transitions(w, client):
     client.force_login(w.analyst)
     html = client.get(f"/cases/{w.blue_case.pk}/").content.decode()
-    assert 'data-transition="TRIAGED"' in html
-    assert 'data-transition="RESOLVED"' not in html and 'data-transition="CLOSED"' not in html
+    assert 'data-transition="TRIAGED"' in html and 'data-transition="RESOLVED"' in html  # resolve from NEW
+    assert 'name="resolution"' in html and 'name="summary"' in html
+    assert 'data-transition="CLOSED"' not in html and 'data-transition="IN_PROGRESS"' not in html
     walk(w.blue_case, w.analyst, S.TRIAGED, S.IN_PROGRESS, S.RESOLVED)
     html = client.get(f"/cases/{w.blue_case.pk}/").content.decode()
     assert 'data-transition="CLOSED"' in html and 'data-transition="IN_PROGRESS"' in html

@@ -163,7 +163,7 @@ def test_bulk_status_reports_per_case_and_hides_other_teams(w):
     results = bulk_update_cases(w.analyst, [w.blue_case.pk, second.pk, w.red_case.pk], "status",
                                 status=S.TRIAGED)
     assert results[w.blue_case.pk] == "ok"
-    assert "cannot go from Triaged to Triaged" in results[second.pk]
+    assert results[second.pk] == "already triaged"
     assert results[w.red_case.pk] == "not found"
     assert Case.objects.get(pk=w.red_case.pk).status == S.NEW
 

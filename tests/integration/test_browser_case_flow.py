@@ -90,7 +90,10 @@ def test_analyst_works_a_case_from_queue_to_closed(live_server_url, world, brows
     page.click('[data-transition="IN_PROGRESS"]')
     page.wait_for_selector(".pill.st-in_progress")
     shot(page, "04-case-in-progress")
-    page.click('[data-transition="RESOLVED"]')
+    page.click('[data-transition="RESOLVED"]')  # opens the resolve form: a verdict and a summary
+    page.select_option("#resolve-resolution", "true-positive")
+    page.fill("#resolve-summary", "Credential dumping confirmed; host isolated.")
+    page.click("[data-resolve-submit]")
     page.wait_for_selector(".pill.st-resolved")
     assert page.locator('[data-transition="CLOSED"]').count() == 1
     assert page.locator('[data-transition="TRIAGED"]').count() == 0

@@ -176,7 +176,9 @@ class Command(BaseCommand):
             if status == "IN_PROGRESS" and step == 1 and self.rng.random() < 0.7:
                 services.add_note(case, self.rng.choice(NOTES), actor=actor)
             reason = "New alerts after closure; the host is still beaconing." if step == 4 else ""
-            services.transition_case(case, status, actor=actor, reason=reason)
+            verdict = self.rng.choice(("true-positive", "false-positive", "benign")) if status == "RESOLVED" else ""
+            services.transition_case(case, status, actor=actor, reason=reason, resolution=verdict,
+                                     summary="Checked the alerts and the host; see the notes." if verdict else "")
         self._realistic_times(case)
 
     def _realistic_times(self, case):
