@@ -20,15 +20,21 @@ from cases.models import Case, Note, NoteRevision
 from cases.services_bulk import bulk_message, bulk_update_cases, merge_cases
 from cases.timeline import case_timeline
 from cases.vocabulary import EventKind
+from soar.live import conditional_fragment, wants_fragment
 
 DETAIL_LIMIT = 200
 
 
 @require_GET
 @login_required
+@conditional_fragment
 def detail(request, pk):
     user = request.user
     case = selectors.get_visible_case(user, pk)
+    if wants_fragment(request) == "timeline":
+        # The live refresh of the timeline (static/js/live.js).
+        return render(request, "cases/_timeline.html", {"timeline": case_timeline(
+            case, order=request.GET.get("timeline", ""), kinds=request.GET.getlist("kind"))})
     can_change = selectors.can_change_case(user, case) and not case.merged_into_id
     transitions = [
         {"status": target, "label": action_label(case.status, target), "reopen": is_reopen(case.status, target),

@@ -28,6 +28,7 @@ from playbooks.panel import panel_context
 from playbooks.services import approvals as approval_services
 from playbooks.services.runs import start_run
 from soar.errors import ApplicationError
+from soar.live import conditional_fragment
 
 
 def _back(request, fallback: str):
@@ -89,6 +90,7 @@ def run_on_case(request, case_id: int):
 
 @login_required
 @require_GET
+@conditional_fragment
 def case_panel(request, case_id: int):
     """The panel's HTML for the live refresh, and whether it should keep polling."""
     case = get_visible_case(request.user, case_id)

@@ -6,6 +6,7 @@ from django.test import Client
 
 from alerts.models import Alert, AlertSource
 from cases import services
+from soar.live import content_etag
 from tests.factories import build_world
 
 pytestmark = pytest.mark.django_db
@@ -50,3 +51,24 @@ def test_alert_queue_rows_fragment(world):
     assert client.get("/alerts/", HTTP_X_SOAR_LIVE="alert-rows", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
     outsider = client_for(world.red_analyst).get("/alerts/", HTTP_X_SOAR_LIVE="alert-rows").content.decode()
     assert "Port scan" not in outsider
+
+
+def test_timeline_fragment_and_a_form_holding_region_can_be_unchanged(world):
+    client = client_for(world.analyst)
+    url = f"/cases/{world.blue_case.pk}/"
+    first = client.get(url, HTTP_X_SOAR_LIVE="timeline")
+    assert first.content.decode().startswith('<ol class="timeline"')
+    assert client.get(url, HTTP_X_SOAR_LIVE="timeline", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    services.add_note(world.blue_case, "Pivoted on the **hash**.", actor=world.analyst)
+    changed = client.get(url, HTTP_X_SOAR_LIVE="timeline", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200 and "<strong>hash</strong>" in changed.content.decode()
+    panel = client.get(f"/playbooks/cases/{world.blue_case.pk}/panel")
+    again = client.get(f"/playbooks/cases/{world.blue_case.pk}/panel", HTTP_IF_NONE_MATCH=panel["ETag"])
+    assert again.status_code == 304
+    assert client_for(world.red_analyst).get(url, HTTP_X_SOAR_LIVE="timeline").status_code == 404
+
+
+def test_the_etag_ignores_the_csrf_tokens_fresh_mask_only():
+    form = b'<form><input type="hidden" name="csrfmiddlewaretoken" value="%s"><b>%s</b></form>'
+    assert content_etag(form % (b"aaa", b"x")) == content_etag(form % (b"bbb", b"x"))
+    assert content_etag(form % (b"aaa", b"x")) != content_etag(form % (b"aaa", b"y"))
