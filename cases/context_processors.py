@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from cases import roles
@@ -19,4 +20,7 @@ def layout(request: HttpRequest) -> dict[str, Any]:
         "soar_theme": theme,
         "soar_next_theme": NEXT_THEME[theme],
         "can_see_audit_log": lambda: roles.can_read_audit_log(user),
+        # How often the live regions (static/js/live.js) re-fetch themselves.
+        "live_seconds": settings.SOAR_LIVE_POLL_SECONDS,
+        "live_badge_seconds": settings.SOAR_LIVE_POLL_SECONDS * 2,
     }

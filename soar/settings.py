@@ -457,6 +457,9 @@ CELERY_BEAT_SCHEDULE.update({
     },
 })
 
+# --- live pages: how often a page's live regions re-fetch themselves (static/js/live.js) -----
+SOAR_LIVE_POLL_SECONDS = max(1, env_int("SOAR_LIVE_POLL_SECONDS", 15))
+
 # --- pull connectors (connectors app) -----------------------------------------------------
 # Connectors that are due are run this often (each keeps its own interval and back-off); in the
 # embedded mode (no broker, no beat) a thread of the web process does the same sweep.

@@ -29,4 +29,5 @@ def run_status_css(status: str) -> str:
 def nav_badges(context):
     """Approvals waiting for me / open cases assigned to me, kept live by static/js/live.js."""
     request = context.get("request")
-    return {"badges": badge_counts(request.user) if request is not None else {"approvals": 0, "assigned": 0}}
+    return {"badges": badge_counts(request.user) if request is not None else {"approvals": 0, "assigned": 0},
+            "live_badge_seconds": context.get("live_badge_seconds", 30)}
