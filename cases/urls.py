@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import views
+from cases import views, views_tokens
 
 app_name = "cases"
 urlpatterns = [
@@ -14,4 +14,6 @@ urlpatterns = [
     path("cases/<int:pk>/share", views.share, name="share"),
     path("cases/<int:pk>/update", views.update, name="update"),
     path("cases/<int:pk>/merge", views.merge, name="merge"),
+    path("me/tokens/", views_tokens.tokens, name="tokens"),
+    path("me/tokens/<int:pk>/revoke", views_tokens.revoke_token, name="revoke-token"),
 ]
