@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import views, views_tokens
+from cases import views, views_auth, views_tokens
 
 app_name = "cases"
 urlpatterns = [
@@ -16,4 +16,8 @@ urlpatterns = [
     path("cases/<int:pk>/merge", views.merge, name="merge"),
     path("me/tokens/", views_tokens.tokens, name="tokens"),
     path("me/tokens/<int:pk>/revoke", views_tokens.revoke_token, name="revoke-token"),
+    path("me/totp/", views_auth.totp_setup, name="totp"),
+    path("login/otp/", views_auth.otp_step, name="otp"),
+    path("oidc/authenticate/", views_auth.oidc_authenticate, name="oidc-login"),
+    path("oidc/callback/", views_auth.oidc_callback, name="oidc-callback"),
 ]
