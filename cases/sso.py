@@ -176,9 +176,10 @@ def sync_ldap_user(user: User, ldap_attributes: dict[str, Any], *, connection: A
         groups.update(_group_names(str(value)))
     if settings.SOAR_LDAP_LOGIN_GROUP_SEARCH_BASE and dn:
         search_filter = settings.SOAR_LDAP_LOGIN_GROUP_FILTER.replace("{dn}", escape_filter_chars(dn))
-        connection._connection.search(search_base=settings.SOAR_LDAP_LOGIN_GROUP_SEARCH_BASE,
-                                      search_filter=search_filter, attributes=["cn"])
-        for entry in connection._connection.response or []:
+        # ``connection``: the ldap3 Connection bound as the user (django-python3-ldap passes it).
+        connection.search(search_base=settings.SOAR_LDAP_LOGIN_GROUP_SEARCH_BASE, search_filter=search_filter,
+                          attributes=["cn"])
+        for entry in connection.response or []:
             if entry.get("type") == "searchResEntry":
                 groups.update(_group_names(entry["dn"]))
     if user.has_usable_password():  # created just now by django-python3-ldap, before this runs
