@@ -8,6 +8,7 @@ never taken over by a directory user of the same name or e-mail: that log-in is 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +19,13 @@ from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django_python3_ldap.auth import LDAPBackend
-from ldap3.utils.conv import escape_filter_chars
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+
+with warnings.catch_warnings():
+    # ldap3 2.9.1 imports names newer pyasn1 releases deprecate (as in enrichment's LDAP provider).
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from django_python3_ldap.auth import LDAPBackend
+    from ldap3.utils.conv import escape_filter_chars
 
 from cases import roles
 from cases.models import Team
