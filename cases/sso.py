@@ -64,8 +64,8 @@ def _names(groups: Iterable[str]) -> set[str]:
 def apply_directory_groups(user: User, groups: Iterable[str], *, source: str) -> None:
     """Makes ``user``'s roles exactly the mapped roles of ``groups`` and their membership of every
     mapped team follow ``groups`` (teams not in the map are left alone; a mapped team that does
-    not exist yet is created). Raises DirectoryRefusal, and deactivates the account, when no
-    role is mapped and SOAR_SSO_REQUIRE_ROLE is on. Audited when something changed."""
+    not exist yet is created). Raises DirectoryRefusal (the log-in is refused; the account keeps
+    no role) when no role is mapped and SOAR_SSO_REQUIRE_ROLE is on. Audited when something changed."""
     groups = list(groups)
     wanted_roles = mapped_roles(groups)
     wanted_teams = mapped_team_slugs(groups)
@@ -83,10 +83,9 @@ def apply_directory_groups(user: User, groups: Iterable[str], *, source: str) ->
                 team.members.add(user)
             elif team is not None:
                 team.members.remove(user)
+        # is_active is never changed here: an account an admin deactivated stays refused even
+        # while the directory still lists the user (both backends refuse inactive accounts).
         refused = settings.SOAR_SSO_REQUIRE_ROLE and not wanted_roles
-        if user.is_active == refused:
-            user.is_active = not refused
-            user.save(update_fields=["is_active"])
         roles.forget_roles(user)
         after = _membership(user)
         if before != after:
@@ -98,8 +97,7 @@ def apply_directory_groups(user: User, groups: Iterable[str], *, source: str) ->
 
 def _membership(user: User) -> dict[str, Any]:
     return {"roles": sorted(user.groups.filter(name__in=roles.ROLES).values_list("name", flat=True)),
-            "teams": sorted(user.soc_teams.values_list("slug", flat=True)),
-            "active": user.is_active}
+            "teams": sorted(user.soc_teams.values_list("slug", flat=True))}
 
 
 # --- OpenID Connect ----------------------------------------------------------------------------

@@ -63,10 +63,15 @@ def test_lead_mapping_and_refusals(ldap_login):
     build_world()
     _, status = log_in("lena", PASSWORDS["lena"])
     assert status == 302 and roles.is_lead(get_user_model().objects.get(username="lena"))
-    # bob is in no mapped group: refused (his account, made by the backend, stays inactive).
+    # bob is in no mapped group: refused (the account django-python3-ldap made has no role).
     client, status = log_in("bob", PASSWORDS["bob"])
     assert status == 200 and "_auth_user_id" not in client.session
-    assert not get_user_model().objects.get(username="bob").is_active
+    assert roles.role_names(get_user_model().objects.get(username="bob")) == frozenset()
+    # An admin deactivated lena: the directory still lists her in soc-leads, she stays out.
+    get_user_model().objects.filter(username="lena").update(is_active=False)
+    client, status = log_in("lena", PASSWORDS["lena"])
+    assert status == 200 and "_auth_user_id" not in client.session
+    assert not get_user_model().objects.get(username="lena").is_active
     # The directory's "root" may not take over the local admin account of the same name.
     client, status = log_in("root", PASSWORDS["root"])
     assert status == 200 and "_auth_user_id" not in client.session

@@ -143,3 +143,14 @@ def test_a_provider_user_in_no_mapped_group_is_refused(oidc):
     assert "_auth_user_id" not in client.session
     failed = client.get("/login/?sso=failed")
     assert 'id="sso-failed"' in failed.content.decode()
+
+
+def test_an_account_deactivated_here_stays_out_although_the_provider_vouches_for_it(oidc):
+    build_world()
+    olivia = get_user_model().objects.create_user("olivia", is_active=False)  # an SSO account: no password
+    client = Client()
+    response = client.get(provider_authorizes(start(client), "olivia").removeprefix("http://testserver"))
+    assert response.status_code == 302 and response["Location"] == "/login/?sso=failed"
+    assert "_auth_user_id" not in client.session
+    olivia.refresh_from_db()
+    assert not olivia.is_active
