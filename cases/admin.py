@@ -294,7 +294,7 @@ if admin.site.is_registered(TokenProxy):
 class ApiTokenForm(forms.ModelForm):
     class Meta:
         model = ApiToken
-        fields = ["user"]
+        fields = ["user", "name", "scope"]
 
 
 @admin.register(ApiToken)
@@ -302,7 +302,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """Issue (the key is shown once, in a message), list and revoke user API tokens."""
 
     form = ApiTokenForm
-    list_display = ["prefix", "user", "created_at", "expires_at", "is_expired"]
+    list_display = ["prefix", "user", "name", "scope", "created_at", "expires_at", "last_used_at", "revoked_at",
+                    "is_expired"]
     list_select_related = ["user"]
     search_fields = ["user__username", "prefix"]
     readonly_fields = ["prefix", "created_at", "expires_at"]
@@ -312,24 +313,27 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def is_expired(self, obj):
         return obj.expired
 
+    _SHOWN = ["user", "name", "scope", "prefix", "created_at", "expires_at", "last_used_at", "last_used_ip",
+              "revoked_at"]
+
     def get_fields(self, request, obj=None):
-        return ["user"] if obj is None else ["user", "prefix", "created_at", "expires_at"]
+        return ["user", "name", "scope"] if obj is None else self._SHOWN
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else ["user", "prefix", "created_at", "expires_at"]
+        return [] if obj is None else self._SHOWN
 
     def save_model(self, request, obj, form, change):
         if change:
             return
-        key = ApiToken.issue(obj.user)  # one per user: the form refuses a user who has one (delete it first)
-        obj.pk = ApiToken.objects.get(user=obj.user).pk
+        token, key = ApiToken.issue_token(obj.user, name=obj.name, scope=obj.scope)
+        obj.pk = token.pk
         obj.refresh_from_db()
-        services.record_audit("api_token.issue", obj.user, actor=request.user)
+        services.record_audit("api_token.issue", obj, actor=request.user)
         messages.warning(request, f"API token for '{obj.user}' (shown only now, store it safely; "
                                   f"expires {obj.expires_at:%Y-%m-%d}): {key}")
 
     def delete_model(self, request, obj):
-        services.record_audit("api_token.revoke", obj.user, actor=request.user)
+        services.record_audit("api_token.revoke", obj, actor=request.user)
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):

@@ -9,7 +9,7 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: these modules import models, which exist only once
         # every app is loaded.
-        from cases import admin_audit, api_tokens, resolutions_setup, roles_setup
+        from cases import admin_audit, api_tokens, resolutions_setup, roles_setup, totp  # noqa: F401 - totp: its user_logged_in receiver
 
         post_migrate.connect(roles_setup.ensure_roles_after_migrate, dispatch_uid="cases.ensure_roles")
         post_migrate.connect(resolutions_setup.ensure_resolutions_after_migrate, dispatch_uid="cases.resolutions")

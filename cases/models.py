@@ -255,39 +255,71 @@ class AuditLog(models.Model):
 
 
 class ApiToken(models.Model):
-    """A user's API token (``Authorization: Token <key>``), one per user as DRF's. Only the key's
-    SHA-256 is stored, with an expiry (SOAR_API_TOKEN_TTL_DAYS); the key is shown once, when it
-    is issued (``manage.py drf_create_token``, the admin or ``ApiToken.issue``)."""
+    """A personal API token (``Authorization: Token <key>``); a user may hold several, each named,
+    scoped (read: safe methods only) and expiring. Only the key's SHA-256 is stored; the key is
+    shown once, when it is issued (the user's /me/tokens page, ``manage.py drf_create_token``, the
+    admin or ``ApiToken.issue``). Revoked tokens are kept (revoked_at) for the audit trail."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read only"
+        WRITE = "write", "Read and write"
 
     digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the key (hex).")
     prefix = models.CharField(max_length=8, help_text="First characters of the key, to recognise it.")
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True, default="")
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.WRITE)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # Written at most once a minute per token (cases.api_tokens.record_token_use), not per request.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    # When the last "api_token.use" audit entry was written (at most one per token per hour).
+    last_audited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "API token"
+        ordering = ["-created_at", "-id"]
 
     def __str__(self):
-        return f"{self.prefix}… ({self.user})"
+        label = f" {self.name}" if self.name else ""
+        return f"{self.prefix}…{label} ({self.user})"
 
     @staticmethod
     def digest_of(key: str) -> str:
         return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
     @classmethod
-    def issue(cls, user, key: str | None = None) -> str:
-        """A new token for ``user`` (replacing the previous one); returns the key, never stored."""
+    def issue_token(cls, user, key: str | None = None, *, name: str = "", scope: str = "write",
+                    expires_at=None, replace: bool = False) -> "tuple[ApiToken, str]":
+        """A new token for ``user`` and its key (never stored). ``replace``: the user's other
+        tokens of the same name are deleted first (drf_create_token's "a new key replaces the old")."""
         key = key or secrets.token_hex(20)
         now = timezone.now()
-        cls.objects.update_or_create(user=user, defaults={
-            "digest": cls.digest_of(key), "prefix": key[:6], "created_at": now,
-            "expires_at": now + timedelta(days=settings.SOAR_API_TOKEN_TTL_DAYS)})
-        return key
+        if replace:
+            cls.objects.filter(user=user, name=name).delete()
+        token = cls.objects.create(
+            user=user, digest=cls.digest_of(key), prefix=key[:6], name=name, scope=scope, created_at=now,
+            expires_at=expires_at or now + timedelta(days=settings.SOAR_API_TOKEN_TTL_DAYS))
+        return token, key
+
+    @classmethod
+    def issue(cls, user, key: str | None = None, *, name: str = "") -> str:
+        """A new write token for ``user`` replacing their previous token of that name; returns the key."""
+        return cls.issue_token(user, key, name=name, replace=True)[1]
 
     @property
     def expired(self) -> bool:
         return self.expires_at <= timezone.now()
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def read_only(self) -> bool:
+        return self.scope == self.Scope.READ
 
 
 class UserPreference(models.Model):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import views, views_audit, views_queue, views_theme
+from cases import views, views_audit, views_auth, views_queue, views_theme, views_tokens
 
 app_name = "cases"
 urlpatterns = [
@@ -21,4 +21,10 @@ urlpatterns = [
     path("cases/<int:pk>/merge", views.merge, name="merge"),
     path("theme", views_theme.theme, name="theme"),
     path("audit/", views_audit.audit_log, name="audit"),
+    path("me/tokens/", views_tokens.tokens, name="tokens"),
+    path("me/tokens/<int:pk>/revoke", views_tokens.revoke_token, name="revoke-token"),
+    path("me/totp/", views_auth.totp_setup, name="totp"),
+    path("login/otp/", views_auth.otp_step, name="otp"),
+    path("oidc/authenticate/", views_auth.oidc_authenticate, name="oidc-login"),
+    path("oidc/callback/", views_auth.oidc_callback, name="oidc-callback"),
 ]

@@ -8,7 +8,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib import admin
@@ -23,6 +23,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.urls import NoReverseMatch, reverse
 
 from soar import safe_cache
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -214,6 +217,23 @@ class LoginThrottleBackend:
         return ModelBackend().get_user(user_id)
 
 
+class LocalPasswordBackend(ModelBackend):
+    """Django's ModelBackend (passwords kept here, and the model permissions), refusing every local
+    password while SOAR_LOCAL_LOGIN is off except those of the SOAR_BREAK_GLASS_USERS: with single
+    sign-on in force, a leaked local password is then worth nothing, and an administrator can still
+    get in while the directory is down. An SSO account has no usable password here at all."""
+
+    def authenticate(self, request: HttpRequest | None, username: str | None = None, password: str | None = None,
+                     **kwargs: Any) -> User | None:
+        if username is not None and not local_login_allowed(str(username)):
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def local_login_allowed(username: str) -> bool:
+    return settings.SOAR_LOCAL_LOGIN or username.strip().lower() in settings.SOAR_BREAK_GLASS_USERS
+
+
 @receiver(user_login_failed, dispatch_uid="soar.security.count_login_failure")
 def _count_login_failure(sender: object, credentials: dict[str, Any], request: HttpRequest | None = None,
                          **kwargs: Any) -> None:
@@ -232,6 +252,16 @@ class ThrottledLoginView(LoginView):
     """django.contrib.auth's log-in page, answering 429 with a clear message while locked."""
 
     LOCKED_MESSAGE = "Too many failed log-in attempts. Try again in {minutes} minute(s)."
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # The password form is shown openly while local or LDAP log-in is on; with only OIDC
+        # (local log-in off) it folds away as the break-glass form.
+        return super().get_context_data(
+            oidc_enabled=settings.SOAR_OIDC_ENABLED, oidc_label=settings.SOAR_OIDC_LABEL,
+            local_login=settings.SOAR_LOCAL_LOGIN,
+            password_form=(settings.SOAR_LOCAL_LOGIN or settings.SOAR_LDAP_LOGIN_ENABLED
+                           or not settings.SOAR_OIDC_ENABLED),
+            sso_failed=self.request.GET.get("sso") == "failed", **kwargs)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         remaining = login_lock_remaining(request.POST.get("username", ""), _client_address(request))

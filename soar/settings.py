@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "guardian",
     "django_celery_beat",
     "django_prometheus",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "cases",
     "alerts",
     "enrichment",
@@ -76,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cases.totp.SecondFactorMiddleware",  # a local log-in with TOTP stops at /login/otp/ (cases/totp.py)
     "django.contrib.messages.middleware.MessageMiddleware",
     "cases.middleware.UserTimezoneMiddleware",
     "soar.middleware.ApplicationErrorMiddleware",
@@ -140,7 +143,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend that refuses local passwords when SOAR_LOCAL_LOGIN=0, except break-glass accounts.
+    "soar.security.LocalPasswordBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -513,6 +517,83 @@ SOAR_TOKEN_LOCKOUT_SECONDS = env_int("SOAR_TOKEN_LOCKOUT_SECONDS", 300)
 SOAR_API_TOKEN_TTL_DAYS = env_int("SOAR_API_TOKEN_TTL_DAYS", 90)
 if SOAR_API_TOKEN_TTL_DAYS < 1:
     raise RuntimeError("SOAR_API_TOKEN_TTL_DAYS must be at least 1.")
+
+# --- single sign-on and second factor (cases/sso.py, cases/totp.py; docs/admin-guide.md) ----------
+def env_map(name: str, default: str = "") -> dict[str, str]:
+    """"key:value,key2:value2" -> {key: value}; keys lower-cased (directory group names)."""
+    pairs = (item.rsplit(":", 1) for item in env_list(name, default) if ":" in item)
+    return {key.strip().lower(): value.strip() for key, value in pairs if key.strip() and value.strip()}
+
+
+# Local (username + password in this database) log-in. Off: only SSO (OIDC, LDAP) logs in, except
+# the break-glass accounts named here (local, with a strong password and TOTP), for when the
+# directory is down.
+SOAR_LOCAL_LOGIN = env_bool("SOAR_LOCAL_LOGIN", True)
+SOAR_BREAK_GLASS_USERS = [name.lower() for name in env_list("SOAR_BREAK_GLASS_USERS", "")]
+# Directory groups (LDAP group cn or DN, OIDC "groups" claim values; case-insensitive) -> Mini-SOAR
+# role ("admin", "lead", "analyst", "auditor") and -> team slug. Applied at every SSO log-in: the
+# roles of an SSO account and its membership of the mapped teams follow the directory.
+SOAR_SSO_ROLE_MAP = env_map("SOAR_SSO_ROLE_MAP", "")
+SOAR_SSO_TEAM_MAP = env_map("SOAR_SSO_TEAM_MAP", "")
+# A directory user in no mapped role group is refused (no account is made); 0 lets them in with no role.
+SOAR_SSO_REQUIRE_ROLE = env_bool("SOAR_SSO_REQUIRE_ROLE", True)
+
+# OpenID Connect (authorization code + PKCE, mozilla-django-oidc): on when a client id is set.
+SOAR_OIDC_ENABLED = bool(env("SOAR_OIDC_CLIENT_ID", ""))
+SOAR_OIDC_LABEL = env("SOAR_OIDC_LABEL", "Log in with single sign-on")
+SOAR_OIDC_USERNAME_CLAIM = env("SOAR_OIDC_USERNAME_CLAIM", "preferred_username")
+SOAR_OIDC_GROUPS_CLAIM = env("SOAR_OIDC_GROUPS_CLAIM", "groups")
+OIDC_RP_CLIENT_ID = env("SOAR_OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env("SOAR_OIDC_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("SOAR_OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = env("SOAR_OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = env("SOAR_OIDC_USERINFO_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = env("SOAR_OIDC_JWKS_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = env("SOAR_OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env("SOAR_OIDC_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_AUTHENTICATION_CALLBACK_URL = "cases:oidc-callback"
+OIDC_CREATE_USER = True
+OIDC_TIMEOUT = env_int("SOAR_OIDC_TIMEOUT_SECONDS", 10)
+LOGIN_REDIRECT_URL_FAILURE = "/login/?sso=failed"
+if SOAR_OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.insert(-1, "cases.sso.OidcBackend")
+
+# LDAP / Active Directory log-in (django-python3-ldap, on ldap3): on when a URL is set. ldap://
+# without StartTLS sends passwords in clear: refused unless SOAR_LDAP_ALLOW_PLAINTEXT=1 (above).
+SOAR_LDAP_LOGIN_URL = env("SOAR_LDAP_LOGIN_URL", "")
+SOAR_LDAP_LOGIN_ENABLED = bool(SOAR_LDAP_LOGIN_URL)
+# "openldap" (bind as <username attr>=<name>,<search base>) or "active_directory" (bind as
+# name@SOAR_LDAP_LOGIN_AD_DOMAIN, user attribute sAMAccountName).
+SOAR_LDAP_LOGIN_DIRECTORY = env("SOAR_LDAP_LOGIN_DIRECTORY", "openldap")
+if SOAR_LDAP_LOGIN_DIRECTORY not in ("openldap", "active_directory"):
+    raise ImproperlyConfigured("SOAR_LDAP_LOGIN_DIRECTORY must be 'openldap' or 'active_directory'.")
+_AD = SOAR_LDAP_LOGIN_DIRECTORY == "active_directory"
+SOAR_LDAP_LOGIN_GROUP_SEARCH_BASE = env("SOAR_LDAP_LOGIN_GROUP_SEARCH_BASE", "")
+# {dn} is the user's DN (escaped). Active Directory's nested groups:
+# (member:1.2.840.113556.1.4.1941:={dn}).
+SOAR_LDAP_LOGIN_GROUP_FILTER = env("SOAR_LDAP_LOGIN_GROUP_FILTER", "(member={dn})")
+LDAP_AUTH_URL = [SOAR_LDAP_LOGIN_URL] if SOAR_LDAP_LOGIN_URL else []
+LDAP_AUTH_USE_TLS = env_bool("SOAR_LDAP_LOGIN_START_TLS", False)
+LDAP_AUTH_SEARCH_BASE = env("SOAR_LDAP_LOGIN_SEARCH_BASE", "")
+LDAP_AUTH_OBJECT_CLASS = env("SOAR_LDAP_LOGIN_USER_OBJECT_CLASS", "user" if _AD else "inetOrgPerson")
+LDAP_AUTH_USER_FIELDS = {"username": env("SOAR_LDAP_LOGIN_USERNAME_ATTR", "sAMAccountName" if _AD else "uid"),
+                         "first_name": "givenName", "last_name": "sn", "email": "mail"}
+LDAP_AUTH_USER_LOOKUP_FIELDS = ("username",)
+LDAP_AUTH_FORMAT_USERNAME = ("django_python3_ldap.utils.format_username_active_directory_principal" if _AD
+                             else "django_python3_ldap.utils.format_username_openldap")
+LDAP_AUTH_ACTIVE_DIRECTORY_DOMAIN = env("SOAR_LDAP_LOGIN_AD_DOMAIN", "")
+LDAP_AUTH_SYNC_USER_RELATIONS = "cases.sso.sync_ldap_user"
+LDAP_AUTH_CONNECT_TIMEOUT = env_int("SOAR_LDAP_LOGIN_TIMEOUT_SECONDS", 5)
+LDAP_AUTH_RECEIVE_TIMEOUT = LDAP_AUTH_CONNECT_TIMEOUT
+if SOAR_LDAP_LOGIN_ENABLED:
+    AUTHENTICATION_BACKENDS.insert(-1, "cases.sso.LdapBackend")
+
+# TOTP second factor of local accounts (django-otp): each user may enable it on /me/totp; with
+# this on, staff and admins must (they are sent to /me/totp until they have).
+SOAR_TOTP_REQUIRED_FOR_STAFF = env_bool("SOAR_TOTP_REQUIRED_FOR_STAFF", False)
+OTP_TOTP_ISSUER = env("SOAR_TOTP_ISSUER", "Mini-SOAR")
 
 if PRODUCTION:
     # Placeholders from docker-compose.yml or the dev default must never reach production.

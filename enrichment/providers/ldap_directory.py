@@ -9,6 +9,7 @@ under which anyone on the path could pose as the directory and receive the bind 
 
 from __future__ import annotations
 
+import math
 import ssl
 import warnings
 from collections.abc import Callable
@@ -56,7 +57,10 @@ class LdapDirectoryProvider(Provider):
         server = self.build_server()
         return ldap3.Connection(server, user=self.options.get("bind_dn") or None,
                                 password=self.config.api_key or None,
-                                receive_timeout=float(self.config.timeout_seconds or 10), raise_exceptions=False)
+                                # Whole seconds: on Linux ldap3 packs it into SO_RCVTIMEO with struct 'LL',
+                                # which refuses a float (every real connection failed; the mock never opens a socket).
+                                receive_timeout=max(1, math.ceil(float(self.config.timeout_seconds or 10))),
+                                raise_exceptions=False)
 
     def build_server(self) -> ldap3.Server:
         """The ldap3 Server of ``base_url``, after the SSRF guard: ldaps:// with certificate

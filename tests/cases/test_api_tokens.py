@@ -100,7 +100,8 @@ def test_admin_issues_a_token_once_and_lists_no_key():
     world = build_world()
     admin_client = Client()
     admin_client.force_login(world.admin)
-    response = admin_client.post("/admin/cases/apitoken/add/", {"user": world.analyst.pk}, follow=True)
+    response = admin_client.post("/admin/cases/apitoken/add/",
+                                 {"user": world.analyst.pk, "name": "sync", "scope": "write"}, follow=True)
     assert response.status_code == 200
     messages = [str(m) for m in response.context["messages"]]
     key = next(m for m in messages if "shown only now" in m).rsplit(" ", 1)[1]
