@@ -35,7 +35,7 @@ from cases.models import (
 from cases.roles import signed_in
 from cases.selectors import can_change_case
 from soar import errors
-from soar.bulk import update_rows
+from soar.bulk import create_rows, insert_rows, update_rows
 from soar.middleware import current_request_context
 
 if TYPE_CHECKING:
@@ -297,14 +297,14 @@ def record_alerts_attached_bulk(calls: list[tuple[int, list[dict[str, Any]]]], *
     update_rows(Case, [case for case in cases.values() if case.pk in changed],
                 ["severity", "confidence", "sla_ack_due", "sla_resolve_due", "updated_at"])
     update_rows(Case, [case for case in cases.values() if case.pk not in changed], ["updated_at"])
-    created = CaseEvent.objects.bulk_create(events)
+    # One entry per alert: written without Django's per-field INSERT compilation (soar.bulk).
+    created = create_rows(events, ["case", "kind", "actor", "actor_label", "message", "data", "created_at"])
     if audits:
         AuditLog.objects.bulk_create(audits)
     if links:
         # The case <-> observable table (declared on alerts.Observable.cases).
         through: Any = Case._meta.get_field("observables").through
-        through.objects.bulk_create([through(case_id=c, observable_id=o) for c, o in sorted(links)],
-                                    ignore_conflicts=True)
+        insert_rows(through, ["case", "observable"], sorted(links), ignore_conflicts=True)
     _announce(created)
 
 
