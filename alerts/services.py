@@ -27,6 +27,7 @@ from alerts.adapters import parse_payload
 from alerts.models import Alert, AlertSource, Observable, SignedRequest, hash_token
 from alerts.normalization import NormalizationError, NormalizedAlert
 from alerts.outbox import dispatch_processing, dispatch_resolution
+from soar.bulk import insert_rows
 from soar.errors import InvalidInput, NotAuthenticated
 
 logger = logging.getLogger(__name__)
@@ -412,5 +413,5 @@ def link_observables(pairs: list[tuple[int, list[list[str]]]]) -> None:
     through = Alert.observables.through
     links = {(alert_id, ids[(obs_type, digests[value])])
              for alert_id, observed in pairs for obs_type, value in observed}
-    through.objects.bulk_create([through(alert_id=a, observable_id=o) for a, o in links], ignore_conflicts=True)
+    insert_rows(through, ["alert", "observable"], sorted(links), ignore_conflicts=True)
 

@@ -321,7 +321,8 @@ def report(result: dict) -> list[str]:
              "(PostgreSQL, Redis, Celery)", "",
              f"Alerts over {ENTITIES:,} entities, 10 % high severity with confidence 90 (the default rule opens one "
              "case per entity), one `user` observable each; batches of 1,000 through `POST /api/v1/alerts/batch`; "
-             "gunicorn 4 workers x 4 threads; the outbox relay publishes 100 ids a message.", "",
+             "gunicorn 4 workers x 4 threads; the outbox relay publishes 100 ids a message, a correlation chunk "
+             "(500) on the bulk queue.", "",
              f"- Correlation throughput, worker `--concurrency 2`: {h['alerts']:,} alerts ingested with the workers "
              f"stopped ({h['messages']} messages queued), then drained in {h['seconds']:.1f} s from the worker's "
              "start: "

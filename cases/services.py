@@ -37,7 +37,7 @@ from cases.models import (
 from cases.roles import signed_in
 from cases.selectors import can_change_case
 from soar import errors
-from soar.bulk import update_rows
+from soar.bulk import create_rows, insert_rows, update_rows
 from soar.middleware import current_request_context
 
 if TYPE_CHECKING:
@@ -257,13 +257,16 @@ def record_alerts_attached_bulk(calls: list[tuple[int, list[dict[str, Any]]]], *
     if not calls:
         return
     case_ids = sorted({case_id for case_id, _ in calls})
-    cases = {case.pk: case for case in Case.objects.select_for_update().filter(pk__in=case_ids).order_by("pk")}
+    # Only what is read or written here (title: the audit entry's object_repr).
+    cases = {case.pk: case for case in Case.objects.select_for_update().filter(pk__in=case_ids).order_by("pk")
+             .only("id", "title", "severity", "confidence", "created_at", "sla_ack_due", "sla_resolve_due")}
     ctx = current_request_context()
     request_id, client_ip = ctx.get("request_id", ""), ctx.get("client_ip")
     events: list[CaseEvent] = []
     audits: list[AuditLog] = []
     links: set[tuple[int, int]] = set()
     raised: set[int] = set()
+    changed: set[int] = set()
     for case_id, alerts in calls:
         case = cases[case_id]
         before = {"severity": case.severity, "confidence": case.confidence}
@@ -277,6 +280,7 @@ def record_alerts_attached_bulk(calls: list[tuple[int, list[dict[str, Any]]]], *
             links.update((case_id, obs_id) for obs_id in alert.get("observable_ids") or ())
         after = {"severity": case.severity, "confidence": case.confidence}
         if after != before:
+            changed.add(case_id)
             if after["severity"] != before["severity"]:
                 raised.add(case_id)
                 events.append(CaseEvent(
@@ -291,15 +295,18 @@ def record_alerts_attached_bulk(calls: list[tuple[int, list[dict[str, Any]]]], *
         case.updated_at = now
         if case.pk in raised:
             _apply_sla_from(case, table)  # a more severe case owes a faster answer
-    update_rows(Case, list(cases.values()), ["severity", "confidence", "sla_ack_due", "sla_resolve_due", "updated_at"])
-    created = CaseEvent.objects.bulk_create(events)
+    # The cases whose levels did not change only get their updated_at (a narrower UPDATE).
+    update_rows(Case, [case for case in cases.values() if case.pk in changed],
+                ["severity", "confidence", "sla_ack_due", "sla_resolve_due", "updated_at"])
+    update_rows(Case, [case for case in cases.values() if case.pk not in changed], ["updated_at"])
+    # One entry per alert: written without Django's per-field INSERT compilation (soar.bulk).
+    created = create_rows(events, ["case", "kind", "actor", "actor_label", "message", "data", "created_at"])
     if audits:
         AuditLog.objects.bulk_create(audits)
     if links:
         # The case <-> observable table (declared on alerts.Observable.cases).
         through: Any = Case._meta.get_field("observables").through
-        through.objects.bulk_create([through(case_id=c, observable_id=o) for c, o in sorted(links)],
-                                    ignore_conflicts=True)
+        insert_rows(through, ["case", "observable"], sorted(links), ignore_conflicts=True)
     _announce(created)
 
 

@@ -47,6 +47,7 @@ def pending(source, n: int, *, age_seconds: int = 0) -> list[int]:
 def test_a_storming_source_goes_to_the_bulk_queue_and_the_others_to_the_main_queue(make_source, settings,
                                                                                    published):
     settings.SOAR_BULK_BACKLOG_THRESHOLD = 50
+    settings.SOAR_CORRELATION_CHUNK = 120  # a storm's messages carry a correlation chunk
     storm, _ = make_source(name="storm")
     quiet, _ = make_source(name="quiet")
     storm_ids = pending(storm, 230)
@@ -56,7 +57,8 @@ def test_a_storming_source_goes_to_the_bulk_queue_and_the_others_to_the_main_que
     bulk = [ids for ids, queue_name in published if queue_name == settings.SOAR_CELERY_BULK_QUEUE]
     assert main == [quiet_ids]
     assert sorted(i for ids in bulk for i in ids) == sorted(storm_ids[-130:])
-    assert max(len(ids) for ids in bulk) == outbox.DISPATCH_CHUNK
+    assert [len(ids) for ids in bulk] == [120, 10]
+    assert outbox.message_size(bulk=False) == outbox.DISPATCH_CHUNK < outbox.message_size(bulk=True)
 
 
 def test_below_the_threshold_or_with_it_off_everything_takes_the_main_queue(make_source, settings, published):
