@@ -4,6 +4,8 @@ dark theme. A serious or critical violation fails the test, with axe's own descr
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,10 @@ from tests.integration.browser import log_in, off_loop
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE = Path(__file__).resolve().parents[1] / "support" / "axe" / "axe.min.js"
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "tests" / "support" / "axe" / "axe.min.js"
+SHOTS = ROOT / "tests" / "artifacts" / "screenshots"
+DOCS_SHOTS = ROOT / "docs" / "screenshots"
 BLOCKING = {"serious", "critical"}
 
 
@@ -42,6 +47,15 @@ def violations(page) -> list[str]:
     return [f"{v['impact']} {v['id']}: {v['help']} at {v['targets']}" for v in result if v["impact"] in BLOCKING]
 
 
+def screenshot_names(world) -> dict[tuple[str, str], str]:
+    """The pages the guides show, taken while the check visits them ((scheme, path) -> file)."""
+    return {("light", f"/cases/{world.blue_case.pk}/"): "12-case-page",
+            ("light", f"/alerts/{world.alert.pk}/"): "13-alert-page",
+            ("light", "/search/?q=203.0.113"): "14-search",
+            ("dark", "/"): "15-queue-dark",
+            ("light", "/audit/"): "16-audit-log"}
+
+
 def pages_for(world) -> list[str]:
     return [
         "/",
@@ -57,21 +71,28 @@ def pages_for(world) -> list[str]:
 
 
 def test_main_pages_have_no_serious_accessibility_violations(live_server_url, world, browser):
-    found = {}
+    found: dict[str, list[str]] = {}
+    shots = off_loop(lambda: screenshot_names(world))
     for username, paths in (("analyst", off_loop(lambda: pages_for(world))), ("auditor", ["/audit/", "/404-page"])):
         page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
         log_in(page, live_server_url, username)
-        check(page, live_server_url, paths, found)
+        check(page, live_server_url, paths, found, shots)
+    if os.environ.get("SOAR_UPDATE_DOCS_SCREENSHOTS"):
+        for name in shots.values():
+            shutil.copy(SHOTS / f"{name}.png", DOCS_SHOTS / f"{name}.png")
     if found:
         pytest.fail("\n".join(f"{where}: {problem}" for where, problems in found.items() for problem in problems))
 
 
-def check(page, base: str, paths: list[str], found: dict) -> None:
+def check(page, base: str, paths: list[str], found: dict, shots: dict) -> None:
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
         for path in paths:
             response = page.goto(base + path)
             assert response.status == (404 if path == "/404-page" else 200), path
+            if (scheme, path) in shots:
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SHOTS / f"{shots[scheme, path]}.png"))
             problems = violations(page)
             if problems:
                 found[f"{scheme} {path}"] = problems
