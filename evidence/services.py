@@ -126,7 +126,7 @@ def open_for_download(evidence: EvidenceFile, *, actor: Actor) -> File:
     download is audited."""
     try:
         # Through the storage the settings name now (the field's storage was fixed at start-up).
-        handle = evidence_storage().open(evidence.file.name, "rb")
+        handle = evidence_storage().open(str(evidence.file.name), "rb")
     except FileNotFoundError:
         raise errors.NotFound("The stored file is missing; tell an administrator.")
     case_services.record_audit("evidence.downloaded", evidence.case, actor=actor,
