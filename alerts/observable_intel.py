@@ -83,10 +83,15 @@ def seen_in_other_cases(user: Actor, case_id: int, observable_ids: list[int]) ->
     return found
 
 
-def case_observable_rows(user: Actor, case: Case, *, limit: int = CASE_OBSERVABLE_LIMIT) -> list[ObservableRow]:
-    """The case's observables (by type, value; at most ``limit``) with their per-case attributes
-    and where else they were seen: a constant number of queries (3, or 4 with the hidden count)."""
-    observables = list(Observable.objects.filter(cases=case.pk).order_by("type", "value")[:limit])
+def case_observable_rows(user: Actor, case: Case, *, limit: int = CASE_OBSERVABLE_LIMIT,
+                         observable_ids: list[int] | None = None) -> list[ObservableRow]:
+    """The case's observables (by type, value; at most ``limit``; only ``observable_ids`` when
+    given) with their per-case attributes and where else they were seen: a constant number of
+    queries (3, or 4 with the hidden count)."""
+    in_case = Observable.objects.filter(cases=case.pk)
+    if observable_ids is not None:
+        in_case = in_case.filter(pk__in=observable_ids)
+    observables = list(in_case.order_by("type", "value")[:limit])
     ids = [o.pk for o in observables]
     attributes = {a.observable_id: a for a in CaseObservable.objects.filter(case_id=case.pk, observable_id__in=ids)}
     seen = seen_in_other_cases(user, case.pk, ids)
