@@ -219,3 +219,37 @@ class SignedRequest(models.Model):
 
     def __str__(self):
         return self.digest[:12]
+
+
+class CaseObservable(models.Model):
+    """What the analysts of one case know about one of its observables: IOC and sighted flags,
+    TLP, tags and a description. The case <-> observable link itself stays the plain M2M
+    (``Observable.cases``, written in bulk by correlation); a row here exists only once an
+    analyst has said something about the pair, so correlation never writes it."""
+
+    class Tlp(models.TextChoices):
+        CLEAR = "clear", "TLP:CLEAR"
+        GREEN = "green", "TLP:GREEN"
+        AMBER = "amber", "TLP:AMBER"
+        AMBER_STRICT = "amber+strict", "TLP:AMBER+STRICT"
+        RED = "red", "TLP:RED"
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    observable = models.ForeignKey(Observable, on_delete=models.CASCADE, related_name="case_attributes")
+    ioc = models.BooleanField(default=False, help_text="An indicator of compromise in this case.")
+    sighted = models.BooleanField(default=False, help_text="Seen in the environment (not only reported).")
+    sighted_at = models.DateTimeField(null=True, blank=True)
+    tlp = models.CharField(max_length=16, choices=Tlp.choices, default=Tlp.AMBER)
+    tags = models.JSONField(default=list, blank=True)
+    description = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "observable"], name="case_observable_unique")]
+        # The observable page and "IOCs across cases" read by observable.
+        indexes = [models.Index(fields=["observable", "ioc"])]
+
+    def __str__(self):
+        return f"case #{self.case_id}: observable #{self.observable_id}"

@@ -58,3 +58,30 @@ def results_for_cases(case_qs: QuerySet[Case]) -> QuerySet[EnrichmentResult]:
 def case_has_result(case_id: int, provider_key: str, observable_id: int) -> bool:
     return EnrichmentResult.objects.filter(case_id=case_id, provider=provider_key, observable_id=observable_id,
                                            error="").exists()
+
+
+# --- for the case page's observable table (evidence app) ---
+
+VERDICT_STRENGTH = {"malicious": 3, "suspicious": 2, "benign": 1, "unknown": 0}
+
+
+def case_observable_verdicts(case_id: int) -> dict[int, str]:
+    """{observable id: the strongest verdict of its enrichment results in the case} (provider
+    errors left out; observables without a result absent). One query."""
+    verdicts: dict[int, str] = {}
+    rows = (EnrichmentResult.objects.filter(case_id=case_id, error="").order_by()
+            .values_list("observable_id", "verdict").distinct())
+    for observable_id, verdict in rows:
+        if VERDICT_STRENGTH.get(verdict, 0) >= VERDICT_STRENGTH.get(verdicts.get(observable_id, ""), -1):
+            verdicts[observable_id] = verdict
+    return verdicts
+
+
+def blocklisted_pairs(pairs: list[tuple[str, str]], *, now: datetime | None = None) -> set[tuple[str, str]]:
+    """Those (type, stored value) pairs with an unexpired entry on any blocklist. One query."""
+    if not pairs:
+        return set()
+    now = now or timezone.now()
+    rows = (BlocklistEntry.objects.filter(value__in={value for _, value in pairs})
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).values_list("obs_type", "value"))
+    return set(rows) & set(pairs)

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "cases",
     "alerts",
     "enrichment",
+    "evidence",
     "connectors",
     "playbooks",
     "reporting",
@@ -243,6 +244,28 @@ SOAR_SWEEP_PER_SOURCE = env_int("SOAR_SWEEP_PER_SOURCE", 1000)
 # Alerts correlated per transaction by a worker (a constant number of statements per chunk).
 SOAR_CORRELATION_CHUNK = env_int("SOAR_CORRELATION_CHUNK", 500)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SOAR_MAX_BODY_BYTES
+
+# --- evidence files and observables (evidence app, alerts.observable_intel) -----------------
+# Largest evidence file accepted (413 above); the body is refused by its declared length first.
+SOAR_EVIDENCE_MAX_BYTES = env_int("SOAR_EVIDENCE_MAX_BYTES", 50 * 1024 * 1024)
+# Evidence bytes are kept through the "evidence" storage, content-addressed by SHA-256, in this
+# directory (outside STATIC_ROOT: nothing serves it but the download view, which checks access).
+# For an S3-compatible store, install django-storages and point STORAGES["evidence"] at
+# "storages.backends.s3.S3Storage" (docs/admin-guide.md, "Evidence files").
+SOAR_EVIDENCE_DIR = Path(env("SOAR_EVIDENCE_DIR", VAR_DIR / "evidence"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "evidence": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # base_url None: the storage has no public URL; files leave only through the download view.
+        "OPTIONS": {"location": str(SOAR_EVIDENCE_DIR), "base_url": None,
+                    "file_permissions_mode": 0o640, "directory_permissions_mode": 0o750},
+    },
+}
+# "Seen in N other cases" counts the cases the user may open; with this on it also tells how many
+# other cases (a number only, never which) hold the observable beyond those.
+SOAR_OBSERVABLE_COUNT_HIDDEN_CASES = env_bool("SOAR_OBSERVABLE_COUNT_HIDDEN_CASES", False)
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")

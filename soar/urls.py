@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("alerts.api.urls")),
     path("api/v1/", include("cases.api.urls")),
     path("api/v1/", include("enrichment.api.urls")),
+    path("api/v1/", include("evidence.api.urls")),
     path("api/v1/", include("playbooks.api.urls")),
     path("api/v1/", include("reporting.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -32,6 +33,8 @@ urlpatterns = [
     path("playbooks/", include("playbooks.urls")),
     path("reports/", include("reporting.urls")),
     path("alerts/", include("alerts.urls")),
+    path("observables/", include("alerts.urls_observables")),
+    path("evidence/", include("evidence.urls")),
     path("search/", include("search.urls")),
     path("", include("cases.urls")),
 ]

@@ -1,7 +1,7 @@
 from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
-from alerts.api import observables, read_views, views
+from alerts.api import case_observables, observables, read_views, views
 
 router = SimpleRouter()
 router.trailing_slash = "/?"  # as the cases API: /api/v1/observables and /api/v1/observables/
@@ -14,6 +14,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("alerts/promote", read_views.PromoteAlertsView.as_view(), name="api-alerts-promote"),
     path("alerts/attach", read_views.AttachAlertsView.as_view(), name="api-alerts-attach"),
     path("alerts/<int:pk>", read_views.AlertViewSet.as_view({"get": "retrieve"}), name="api-alert-detail"),
+    path("cases/<int:case_id>/observables", case_observables.CaseObservableListView.as_view(),
+         name="api-case-observables"),
+    path("cases/<int:case_id>/observables/<int:observable_id>", case_observables.CaseObservableDetailView.as_view(),
+         name="api-case-observable"),
 ]
 
 urlpatterns += router.urls

@@ -1,0 +1,161 @@
+"""Reads of observable intelligence: the per-case observable table (with what analysts said
+about each, ``CaseObservable``), "seen in N other cases", similar cases, and the observable
+page. Visibility follows ``cases.selectors.visible_cases`` and ``alerts.selectors.visible_alerts``:
+another team's case is never named; whether the number of cases the user cannot open is shown
+at all is the policy ``SOAR_OBSERVABLE_COUNT_HIDDEN_CASES``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Window
+from django.db.models.functions import RowNumber
+from django.http import Http404
+
+from alerts.models import Alert, CaseObservable, Observable
+from alerts.selectors import visible_alerts
+from cases.selectors import case_status_counts, visible_cases
+
+if TYPE_CHECKING:
+    from cases.models import Case
+    from cases.roles import Actor
+
+CASE_OBSERVABLE_LIMIT = 200
+SEEN_IN_LINKS = 5  # visible other cases linked per observable on the case page
+# An observable in more cases than this says nothing about similarity (a resolver, a proxy):
+# it is left out of the ranking, which also bounds the rows the ranking reads.
+SIMILAR_MAX_CASES_PER_OBSERVABLE = 500
+
+# The auto-created M2M table (cases_case_observables); typed Any so that the stubs' plugin,
+# which does not see annotations on an auto-created through model, does not reject them.
+CaseLink: Any = Observable.cases.through
+TLP_CHOICES = CaseObservable.Tlp.choices
+
+
+@dataclass
+class SeenIn:
+    case_ids: list[int] = field(default_factory=list)  # the newest visible other cases (links)
+    visible: int = 0  # other cases the user may open
+    hidden: int | None = None  # other cases the user may not open; None when the policy hides it
+
+
+@dataclass
+class ObservableRow:
+    observable: Observable
+    attributes: CaseObservable | None
+    seen: SeenIn
+
+
+@dataclass
+class SimilarCase:
+    case: Case
+    score: float
+    shared: int
+
+
+def seen_in_other_cases(user: Actor, case_id: int, observable_ids: list[int]) -> dict[int, SeenIn]:
+    """For each observable, the other cases holding it: the newest ``SEEN_IN_LINKS`` the user may
+    see and how many they may see, in one query whatever the number of observables (a window
+    per observable); plus, when the policy allows, how many they may not (one more query)."""
+    found: dict[int, SeenIn] = {obs_id: SeenIn() for obs_id in observable_ids}
+    if not observable_ids:
+        return found
+    others = CaseLink.objects.filter(observable_id__in=observable_ids).exclude(case_id=case_id)
+    visible_links = (
+        others.filter(case_id__in=visible_cases(user).values("pk"))
+        .annotate(rank=Window(RowNumber(), partition_by=[F("observable_id")], order_by=F("case_id").desc()),
+                  total=Window(Count("case_id"), partition_by=[F("observable_id")]))
+        .filter(rank__lte=SEEN_IN_LINKS)
+        .values_list("observable_id", "case_id", "total")
+    )
+    for obs_id, linked_case_id, total in visible_links:
+        seen = found[obs_id]
+        seen.case_ids.append(linked_case_id)
+        seen.visible = total
+    if settings.SOAR_OBSERVABLE_COUNT_HIDDEN_CASES:
+        totals = dict(others.order_by().values("observable_id").annotate(n=Count("case_id"))
+                      .values_list("observable_id", "n"))
+        for obs_id, seen in found.items():
+            seen.hidden = max(totals.get(obs_id, 0) - seen.visible, 0)
+    return found
+
+
+def case_observable_rows(user: Actor, case: Case, *, limit: int = CASE_OBSERVABLE_LIMIT,
+                         observable_ids: list[int] | None = None) -> list[ObservableRow]:
+    """The case's observables (by type, value; at most ``limit``; only ``observable_ids`` when
+    given) with their per-case attributes and where else they were seen: a constant number of
+    queries (3, or 4 with the hidden count)."""
+    in_case = Observable.objects.filter(cases=case.pk)
+    if observable_ids is not None:
+        in_case = in_case.filter(pk__in=observable_ids)
+    observables = list(in_case.order_by("type", "value")[:limit])
+    ids = [o.pk for o in observables]
+    attributes = {a.observable_id: a for a in CaseObservable.objects.filter(case_id=case.pk, observable_id__in=ids)}
+    seen = seen_in_other_cases(user, case.pk, ids)
+    return [ObservableRow(o, attributes.get(o.pk), seen[o.pk]) for o in observables]
+
+
+def case_observable_count(case: Case) -> int:
+    return CaseLink.objects.filter(case_id=case.pk).count()
+
+
+def similar_cases(user: Actor, case: Case, *, limit: int = 5) -> list[SimilarCase]:
+    """Visible cases sharing observables with ``case``, ranked by the sum of the shared
+    observables' rarity (idf: log of all cases over the cases holding it), so that sharing one
+    rare hash outweighs sharing a few common IPs. Five queries whatever the sizes."""
+    own_ids = list(CaseLink.objects.filter(case_id=case.pk).values_list("observable_id", flat=True)[:1000])
+    if not own_ids:
+        return []
+    case_counts = dict(CaseLink.objects.filter(observable_id__in=own_ids).order_by().values("observable_id")
+                       .annotate(n=Count("case_id")).values_list("observable_id", "n"))
+    useful = [o for o in own_ids if 1 < case_counts.get(o, 0) <= SIMILAR_MAX_CASES_PER_OBSERVABLE]
+    if not useful:
+        return []
+    all_cases = max(sum(case_status_counts().values()), 2)
+    weight = {o: math.log(all_cases / case_counts[o]) + 0.01 for o in useful}
+    scores: dict[int, float] = {}
+    shared: dict[int, int] = {}
+    links = (CaseLink.objects.filter(observable_id__in=useful, case_id__in=visible_cases(user).values("pk"))
+             .exclude(case_id=case.pk).values_list("case_id", "observable_id"))
+    for other_id, obs_id in links:
+        scores[other_id] = scores.get(other_id, 0.0) + weight[obs_id]
+        shared[other_id] = shared.get(other_id, 0) + 1
+    best = sorted(scores, key=lambda c: (-scores[c], -c))[:limit]
+    cases = visible_cases(user).filter(pk__in=best).in_bulk()
+    return [SimilarCase(cases[c], round(scores[c], 2), shared[c]) for c in best if c in cases]
+
+
+# --- the observable page ------------------------------------------------------------------
+
+def get_visible_observable(user: Actor, observable_id: int) -> Observable:
+    """The observable when it is in a case or an alert ``user`` may see; Http404 otherwise (an
+    observable known only from another team's cases is not told apart from a missing one)."""
+    in_case = CaseLink.objects.filter(observable_id=OuterRef("pk"), case_id__in=visible_cases(user).values("pk"))
+    in_alert = Alert.observables.through.objects.filter(
+        observable_id=OuterRef("pk"), alert_id__in=visible_alerts(user).values("pk"))
+    observable = (Observable.objects.filter(pk=observable_id)
+                  .filter(Exists(in_case) | Exists(in_alert)).first())
+    if observable is None:
+        raise Http404("No such observable.")
+    return observable
+
+
+def observable_cases(user: Actor, observable: Observable, *,
+                     limit: int = 200) -> list[tuple[Case, CaseObservable | None]]:
+    """The visible cases holding the observable, newest first, each with its attributes there."""
+    cases = list(visible_cases(user).filter(pk__in=CaseLink.objects.filter(observable_id=observable.pk)
+                                            .values("case_id"))
+                 .select_related("team").order_by("-created_at", "-pk")[:limit])
+    attributes = {a.case_id: a for a in CaseObservable.objects.filter(observable=observable,
+                                                                      case_id__in=[c.pk for c in cases])}
+    return [(c, attributes.get(c.pk)) for c in cases]
+
+
+def observable_alerts(user: Actor, observable: Observable, *, limit: int = 200) -> QuerySet[Alert]:
+    """The visible alerts holding the observable, newest first."""
+    through = Alert.observables.through.objects.filter(observable_id=observable.pk)
+    return (visible_alerts(user).filter(pk__in=through.values("alert_id")).select_related("source")
+            .defer("raw", "description").order_by("-received_at", "-id")[:limit])
