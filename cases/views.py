@@ -52,7 +52,6 @@ def detail(request, pk):
         "tags": list(case.tags.all()),
         "alerts": list(alerts[:DETAIL_LIMIT]),
         "alert_count": case.alerts.count(),
-        "observables": list(case.observables.order_by("type", "value")[:DETAIL_LIMIT]),
         "notes": list(Note.objects.filter(case=case).select_related("author")
                       .prefetch_related(Prefetch("revisions", queryset=NoteRevision.objects.select_related(
                           "edited_by")))),
