@@ -51,6 +51,8 @@ ssl_key = <{work}/key.pem
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
 auth_mechanisms = plain login
+# A wrong password is answered at once (the default 2 s delay only slows the tests down).
+auth_failure_delay = 0
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {work}/users
@@ -64,6 +66,13 @@ namespace inbox {{
   separator = /
   mailbox Reported {{
     auto = create
+  }}
+}}
+# The auth process cannot reach anvil's penalty socket, so a failed log-in (a test's wrong
+# password) does not slow the next log-ins from 127.0.0.1 down by seconds.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
   }}
 }}
 service imap-login {{
