@@ -71,15 +71,19 @@ def backoff_seconds(connector: PullConnector, failures: int, retry_after: float 
 
 
 def validate_connector(*, kind: str, query: str, options: Any, endpoint: str, interval_seconds: int,
-                       page_size: int, timeout_seconds: float, username: str | None = None) -> None:
-    """Raise InvalidInput with field errors when the configuration cannot run. ``username``:
-    checked when given (an IMAP mailbox needs one)."""
+                       page_size: int, timeout_seconds: float, username: str | None = None,
+                       source_kind: str | None = None) -> None:
+    """Raise InvalidInput with field errors when the configuration cannot run. ``username`` and
+    ``source_kind`` are checked when given (an IMAP mailbox needs a log-in and an e-mail source)."""
     errors = {field: [message] for field, message in validate_config(kind, query, options).items()}
     problem = endpoint_problem(kind, endpoint)
     if problem:
         errors.setdefault("endpoint", []).append(problem)
     if kind == PullConnector.Kind.IMAP and username is not None and not username.strip():
         errors.setdefault("username", []).append("The mailbox's log-in (the secret is its app password).")
+    if kind == PullConnector.Kind.IMAP and source_kind is not None and source_kind != "email":
+        errors.setdefault("source", []).append("An IMAP mailbox feeds an alert source of kind email (its adapter "
+                                               "reads raw messages).")
     if interval_seconds < MIN_INTERVAL_SECONDS:
         errors.setdefault("interval_seconds", []).append(f"At least {MIN_INTERVAL_SECONDS} seconds.")
     if not 1 <= page_size <= MAX_PAGE_SIZE:

@@ -91,6 +91,9 @@ def test_admin_refuses_an_imap_configuration_that_cannot_run(admin_client, make_
     for data, message in cases:
         response = admin_client.post("/admin/connectors/pullconnector/add/", data)
         assert response.status_code == 200 and message in response.content, message
+    elastic, _ = make_source(name="es-source", kind="elastic")
+    response = admin_client.post("/admin/connectors/pullconnector/add/", form_data(elastic))
+    assert response.status_code == 200 and b"alert source of kind email" in response.content
     assert not PullConnector.objects.exists()
     # Without encryption only where a setting allows it (a loopback test server).
     settings.SOAR_CONNECTOR_IMAP_ALLOW_PLAIN = True
