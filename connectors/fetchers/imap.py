@@ -207,11 +207,14 @@ class Mailbox:
         limit = int(self.options["max_message_bytes"])
         data = self._command("UID FETCH", lambda c: c.uid("FETCH", _uid_set(uids), f"(UID BODY.PEEK[]<0.{limit}>)"))
         messages = []
-        for item in data:
-            if isinstance(item, tuple) and len(item) == 2:
-                match = _UID.search(item[0])
-                if match and isinstance(item[1], bytes):
-                    messages.append((int(match.group(1)), item[1]))
+        for index, item in enumerate(data):
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes)):
+                continue
+            # "* 3 FETCH (UID 7 BODY[]<0> {n}" or, on some servers, the UID after the literal: ... " UID 7)".
+            after = data[index + 1] if index + 1 < len(data) and isinstance(data[index + 1], bytes) else b""
+            match = _UID.search(item[0]) or _UID.search(after)
+            if match:
+                messages.append((int(match.group(1)), item[1]))
         return sorted(messages)
 
     def acknowledge(self, uids: list[int]) -> None:

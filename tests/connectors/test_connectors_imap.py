@@ -161,3 +161,18 @@ def test_a_failed_flag_is_a_warning_and_the_run_stays_ok(make_source, monkeypatc
     connector.refresh_from_db()
     assert connector.consecutive_failures == 0 and "read again next run" in connector.last_warning
     assert "app-password-1" not in connector.last_warning
+
+
+def test_fetch_reads_the_uid_before_or_after_the_message_literal(make_source):
+    """Dovecot answers ``UID n`` before the literal; other servers after it (the text after the
+    literal is its own element in imaplib's answer)."""
+
+    class Client:
+        def uid(self, command, uid_set, items):
+            assert command == "FETCH" and uid_set == "7,9" and items == "(UID BODY.PEEK[]<0.10000000>)"
+            return "OK", [(b"1 (UID 7 BODY[]<0> {5}", b"first"), b")",
+                          (b"2 (BODY[]<0> {6}", b"second"), b" UID 9)"]
+
+    mailbox = imap.Mailbox(make_mailbox(make_source), dict(imap.DEFAULTS))
+    mailbox.client = Client()
+    assert mailbox.fetch([7, 9]) == [(7, b"first"), (9, b"second")]
