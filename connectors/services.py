@@ -141,7 +141,12 @@ def run_connector(connector_id: int, *, ignore_schedule: bool = False) -> RunRes
             return _fail(connector, token, f"{connector.name}: storing the page failed ({exc.__class__.__name__}); "
                          "the page is fetched again", None)
         if result.status == "ok" and page.acknowledge is not None:
-            _acknowledge(connector, page.acknowledge, len(page.records))
+            try:
+                _acknowledge(connector, page.acknowledge, len(page.records))
+            finally:
+                # Held through the marking: a run starting meanwhile would read the same messages.
+                PullConnector.objects.filter(pk=connector.pk, lease_token=token).update(lease_token="",
+                                                                                        lease_until=None)
         return result
     finally:
         if page.release is not None:
@@ -199,7 +204,7 @@ def _store(connector: PullConnector, token: str, page: Page, started: datetime) 
             alerts_created_total=F("alerts_created_total") + created, last_error="",
             last_warning=warning or (row.last_warning if not page.records else ""), consecutive_failures=0,
             next_run_at=started if page.more else started + timedelta(seconds=row.interval_seconds),
-            lease_token="", lease_until=None,
+            **({} if page.acknowledge is not None else {"lease_token": "", "lease_until": None}),
         )
     logger.info("pull connector %s: %d record(s), %d new alert(s)%s", connector.name, len(page.records), created,
                 ", more waiting" if page.more else "")

@@ -131,12 +131,15 @@ def test_messages_are_marked_only_once_their_alerts_are_committed(make_source, m
 
     def page(connector, cursor):
         return Page(records=[(imap.message_key(b"x"), report(phish(9)))], cursor=cursor,
-                    acknowledge=lambda: calls.append(f"ack after {Alert.objects.count()} alert(s)"),
+                    acknowledge=lambda: calls.append(f"ack after {Alert.objects.count()} alert(s), lease held: "
+                                                     f"{bool(PullConnector.objects.get(pk=connector.pk).lease_token)}"),
                     release=lambda: calls.append("release"))
 
     monkeypatch.setattr(services, "fetch_page", page)
     assert services.run_connector(connector.pk, ignore_schedule=True).created == 1
-    assert calls == ["ack after 1 alert(s)", "release"]
+    assert calls == ["ack after 1 alert(s), lease held: True", "release"]
+    connector.refresh_from_db()
+    assert connector.lease_token == "" and connector.lease_until is None
 
     # Storing fails (rolled back): nothing is marked on the server, the connection is closed.
     calls.clear()
@@ -160,6 +163,7 @@ def test_a_failed_flag_is_a_warning_and_the_run_stays_ok(make_source, monkeypatc
     assert services.run_connector(connector.pk, ignore_schedule=True).status == "ok"
     connector.refresh_from_db()
     assert connector.consecutive_failures == 0 and "read again next run" in connector.last_warning
+    assert connector.lease_token == ""  # released after a failed marking too
     assert "app-password-1" not in connector.last_warning
 
 
