@@ -36,7 +36,9 @@ class PullConnectorForm(WriteOnlySecretFormMixin, forms.ModelForm):
                 kind=cleaned.get("kind") or "", query=cleaned.get("query") or "",
                 options=cleaned.get("options") if cleaned.get("options") is not None else {},
                 endpoint=cleaned.get("endpoint") or "", interval_seconds=cleaned.get("interval_seconds") or 0,
-                page_size=cleaned.get("page_size") or 0, timeout_seconds=cleaned.get("timeout_seconds") or 0)
+                page_size=cleaned.get("page_size") or 0, timeout_seconds=cleaned.get("timeout_seconds") or 0,
+                username=cleaned.get("username") or "",
+                source_kind=cleaned["source"].kind if cleaned.get("source") is not None else None)
         except InvalidInput as exc:
             for field, problems in (exc.errors or {}).items():
                 for problem in problems:

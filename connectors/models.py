@@ -14,14 +14,17 @@ class PullConnector(models.Model):
         SPLUNK = "splunk", "Splunk (search jobs REST API)"
         WAZUH_INDEXER = "wazuh_indexer", "Wazuh indexer (wazuh-alerts-*)"
         GENERIC_JSON = "generic_json", "Generic JSON over HTTP"
+        IMAP = "imap", "IMAP mailbox (reported phishing)"
 
     name = models.SlugField(max_length=64, unique=True, help_text="The metrics' connector label.")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     enabled = models.BooleanField(default=True)
     endpoint = models.CharField(max_length=500, help_text="Base URL, e.g. https://es.example.com:9200 or "
-                                "https://splunk.example.com:8089 (generic JSON: the full URL of the list).")
+                                "https://splunk.example.com:8089 (generic JSON: the full URL of the list; "
+                                "IMAP: imaps://mail.example.com:993 or imap://mail.example.com:143 for STARTTLS).")
     username = models.CharField(max_length=200, blank=True,
-                                help_text="Set for HTTP basic auth; empty: the secret is sent as a token.")
+                                help_text="Set for HTTP basic auth; empty: the secret is sent as a token. "
+                                "IMAP: the mailbox's log-in (the secret is its app password).")
     secret = models.CharField(max_length=1000, blank=True, help_text=CREDENTIAL_HELP)
     query = models.TextField(blank=True, help_text="Elasticsearch/Wazuh: a query DSL object (JSON); Splunk: the "
                              "SPL search; generic JSON: extra query parameters (JSON object).")
@@ -29,7 +32,7 @@ class PullConnector(models.Model):
     source = models.ForeignKey("alerts.AlertSource", on_delete=models.PROTECT, related_name="pull_connectors",
                                help_text="Its adapter parses each record; its team receives the cases.")
     interval_seconds = models.PositiveIntegerField(default=60)
-    page_size = models.PositiveIntegerField(default=200)
+    page_size = models.PositiveIntegerField(default=200, help_text="Records per run (IMAP: messages per run).")
     timeout_seconds = models.FloatField(default=15.0)
 
     # Where the next run continues (kind-specific: sort values, time window, job id...).

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import secrets
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +31,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from alerts.services import ingest_pulled
-from connectors.fetchers import FetchError, Page, fetch_page, validate_config
+from connectors.fetchers import FetchError, Page, endpoint_problem, fetch_page, validate_config
 from connectors.fetchers.base import scrub
 from connectors.models import PullConnector
 from soar import queue
@@ -70,11 +71,19 @@ def backoff_seconds(connector: PullConnector, failures: int, retry_after: float 
 
 
 def validate_connector(*, kind: str, query: str, options: Any, endpoint: str, interval_seconds: int,
-                       page_size: int, timeout_seconds: float) -> None:
-    """Raise InvalidInput with field errors when the configuration cannot run."""
+                       page_size: int, timeout_seconds: float, username: str | None = None,
+                       source_kind: str | None = None) -> None:
+    """Raise InvalidInput with field errors when the configuration cannot run. ``username`` and
+    ``source_kind`` are checked when given (an IMAP mailbox needs a log-in and an e-mail source)."""
     errors = {field: [message] for field, message in validate_config(kind, query, options).items()}
-    if not endpoint.lower().startswith(("http://", "https://")):
-        errors.setdefault("endpoint", []).append("An http:// or https:// URL.")
+    problem = endpoint_problem(kind, endpoint)
+    if problem:
+        errors.setdefault("endpoint", []).append(problem)
+    if kind == PullConnector.Kind.IMAP and username is not None and not username.strip():
+        errors.setdefault("username", []).append("The mailbox's log-in (the secret is its app password).")
+    if kind == PullConnector.Kind.IMAP and source_kind is not None and source_kind != "email":
+        errors.setdefault("source", []).append("An IMAP mailbox feeds an alert source of kind email (its adapter "
+                                               "reads raw messages).")
     if interval_seconds < MIN_INTERVAL_SECONDS:
         errors.setdefault("interval_seconds", []).append(f"At least {MIN_INTERVAL_SECONDS} seconds.")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -125,11 +134,43 @@ def run_connector(connector_id: int, *, ignore_schedule: bool = False) -> RunRes
         _log_traceback(connector, "the fetch failed")
         return _fail(connector, token, f"{connector.name}: unexpected {exc.__class__.__name__}", None)
     try:
-        return _store(connector, token, page, started)
-    except Exception as exc:  # noqa: BLE001 - rolled back: the cursor stays at the last committed page
-        _log_traceback(connector, f"storing a page of {len(page.records)} record(s) failed; rolled back")
-        return _fail(connector, token, f"{connector.name}: storing the page failed ({exc.__class__.__name__}); "
-                     "the page is fetched again", None)
+        try:
+            result = _store(connector, token, page, started)
+        except Exception as exc:  # noqa: BLE001 - rolled back: the cursor stays at the last committed page
+            _log_traceback(connector, f"storing a page of {len(page.records)} record(s) failed; rolled back")
+            return _fail(connector, token, f"{connector.name}: storing the page failed ({exc.__class__.__name__}); "
+                         "the page is fetched again", None)
+        if result.status == "ok" and page.acknowledge is not None:
+            try:
+                _acknowledge(connector, page.acknowledge, len(page.records))
+            finally:
+                # Held through the marking: a run starting meanwhile would read the same messages.
+                PullConnector.objects.filter(pk=connector.pk, lease_token=token).update(lease_token="",
+                                                                                        lease_until=None)
+        return result
+    finally:
+        if page.release is not None:
+            _release(connector, page.release)
+
+
+def _acknowledge(connector: PullConnector, acknowledge: Callable[[], None], records: int) -> None:
+    """Mark the page read on the remote side (the mailbox's flag or move), after the commit. A
+    failure leaves the records there: the next run reads them again and finds their alerts
+    stored (re-sends, no duplicate), so it is a warning, not a failed run."""
+    try:
+        acknowledge()
+    except Exception as exc:  # noqa: BLE001 - the alerts are committed; the next run retries the marking
+        warning = scrub(f"marking {records} record(s) processed on the server failed "
+                        f"({exc}); they are read again next run", connector.secret)[:ERROR_CHARS]
+        logger.warning("pull connector %s: %s", connector.name, warning)
+        PullConnector.objects.filter(pk=connector.pk).update(last_warning=warning)
+
+
+def _release(connector: PullConnector, release: Callable[[], None]) -> None:
+    try:
+        release()
+    except Exception:  # noqa: BLE001 - closing a connection must not turn a stored page into a failure
+        logger.warning("pull connector %s: closing the connection failed", connector.name, exc_info=True)
 
 
 def _log_traceback(connector: PullConnector, what: str) -> None:
@@ -163,7 +204,7 @@ def _store(connector: PullConnector, token: str, page: Page, started: datetime) 
             alerts_created_total=F("alerts_created_total") + created, last_error="",
             last_warning=warning or (row.last_warning if not page.records else ""), consecutive_failures=0,
             next_run_at=started if page.more else started + timedelta(seconds=row.interval_seconds),
-            lease_token="", lease_until=None,
+            **({} if page.acknowledge is not None else {"lease_token": "", "lease_until": None}),
         )
     logger.info("pull connector %s: %d record(s), %d new alert(s)%s", connector.name, len(page.records), created,
                 ", more waiting" if page.more else "")

@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from connectors.fetchers import generic, search, splunk
+from connectors.fetchers import generic, imap, search, splunk
 from connectors.fetchers.base import FetchError, Page
 
 if TYPE_CHECKING:
     from connectors.models import PullConnector
 
-__all__ = ["FetchError", "Page", "fetch_page", "validate_config"]
+__all__ = ["FetchError", "Page", "endpoint_problem", "fetch_page", "validate_config"]
 
 _FETCHERS: dict[str, tuple[Callable[[PullConnector, dict[str, Any]], Page],
                            Callable[[str, dict[str, Any]], dict[str, str]]]] = {
@@ -21,6 +21,7 @@ _FETCHERS: dict[str, tuple[Callable[[PullConnector, dict[str, Any]], Page],
     "wazuh_indexer": (search.fetch, search.validate),
     "splunk": (splunk.fetch, splunk.validate),
     "generic_json": (generic.fetch, generic.validate),
+    "imap": (imap.fetch, imap.validate),
 }
 
 
@@ -35,3 +36,12 @@ def validate_config(kind: str, query: str, options: Any) -> dict[str, str]:
     if not isinstance(options, dict):
         return {"options": "Options must be a JSON object."}
     return _FETCHERS[kind][1](query, options)
+
+
+def endpoint_problem(kind: str, endpoint: str) -> str:
+    """Why ``endpoint`` cannot be this kind's endpoint ("" when it can)."""
+    if kind == "imap":
+        return imap.endpoint_problem(endpoint)
+    if not endpoint.lower().startswith(("http://", "https://")):
+        return "An http:// or https:// URL."
+    return ""

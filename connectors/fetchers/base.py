@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -28,12 +29,18 @@ EXCERPT_CHARS = 200
 class Page:
     """One run's page: ``records`` as (record key, payload for the source's adapter), the cursor
     to commit with their alerts, whether more records are waiting (run again at once), and the
-    source-side time the cursor has reached (for the lag; None when the kind has no clock)."""
+    source-side time the cursor has reached (for the lag; None when the kind has no clock).
+
+    A kind that marks what it read on the remote side (the IMAP mailbox flags or moves its
+    messages) sets ``acknowledge``: called only once the page's alerts are committed; and
+    ``release`` (its open connection): called after the run whatever happened."""
 
     records: list[tuple[str, Any]] = field(default_factory=list)
     cursor: dict[str, Any] = field(default_factory=dict)
     more: bool = False
     position: datetime | None = None
+    acknowledge: Callable[[], None] | None = None
+    release: Callable[[], None] | None = None
 
 
 class FetchError(Exception):
