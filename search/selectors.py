@@ -1,29 +1,30 @@
 """Find anything: one text over case titles, descriptions, notes, observables and alert titles
 and entities, answered in groups (cases, alerts, observables, notes), each limited to what the
-user may read: every group starts from the owning app's visibility selector
-(``cases.selectors.visible_cases``, ``alerts.selectors.visible_alerts`` / ``visible_observables``),
-so another team's objects appear neither as rows nor in the counts.
+user may read: every group ends in the owning app's visibility selector
+(``cases.selectors.visible_cases``, ``alerts.selectors.visible_alerts_among`` /
+``visible_observables``), so another team's objects appear neither as rows nor in the counts.
 
-Every test means "contains, case-insensitively", and each is answered by an index: on
-PostgreSQL an ``icontains`` served by a trigram GIN index (search/migrations/0001), on SQLite
-a phrase MATCH on an FTS5 trigram table (search/fts.py). So an IP address matches exactly, as a
-prefix or as any substring of three characters or more. Counts stop at ``COUNT_CAP`` ("1000+"):
-counting every match of a common word over a million alerts would cost more than the page is
-worth."""
+Each group is found in two steps (search/candidates.py): the text in its index alone, the
+newest ``COUNT_CAP`` matches at most, then the visibility test on those candidates only. So a
+rare text (an IP address) costs a few index pages whatever the size of the data, and a common
+word costs at most ``COUNT_CAP`` candidates per group; its count then reads "N+" (N visible
+among the newest ``COUNT_CAP`` matches), and its rows are the newest visible ones among them.
+
+Every test means "contains, case-insensitively" (search/candidates.py): an IP address matches
+exactly, as a prefix or as any substring of three characters or more."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
-from django.db.models import Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Q
 
 from alerts import selectors as alert_selectors
 from cases import selectors as case_selectors
-from cases.filtersets import case_text_q
-from search import fts
+from search import candidates
 
 if TYPE_CHECKING:
     from cases.roles import Actor
@@ -58,60 +59,85 @@ def normalize_text(text: str) -> str:
     return " ".join(text.split())[:MAX_CHARS]
 
 
-def _capped_count(queryset: QuerySet[Any]) -> tuple[int, bool]:
-    count = queryset.order_by()[:COUNT_CAP + 1].count()
-    return min(count, COUNT_CAP), count > COUNT_CAP
+def _group(kind: str, label: str, found: tuple[list[int], bool], fetch: Callable[[list[int]], list[Any]],
+           per_group: int) -> Group:
+    """``found``: the visible matches' ids in display order (among at most ``COUNT_CAP``
+    candidates, so counting them is free) and whether the candidates stopped at the cap;
+    ``fetch`` reads the rows of one page of them."""
+    ranked, truncated = found
+    items = fetch(ranked[:per_group]) if ranked else []
+    count = len(ranked)
+    return Group(kind=kind, label=label, count=min(count, COUNT_CAP), capped=truncated or count > COUNT_CAP,
+                 items=items)
 
 
-def _group(kind: str, label: str, queryset: QuerySet[Any], per_group: int) -> Group:
-    items = list(queryset[:per_group])
-    # A short page is the whole answer: count only when there may be more (one query, not two).
-    count, capped = (len(items), False) if len(items) < per_group else _capped_count(queryset)
-    return Group(kind=kind, label=label, count=count, capped=capped, items=items)
+def _newest_first(rows: Iterable[tuple[Any, ...]]) -> list[int]:
+    """Ids of (id, sort key) rows, by sort key then id, both descending."""
+    return [row[0] for row in sorted(rows, key=lambda row: (row[1], row[0]), reverse=True)]
 
 
-def _fts() -> bool:
-    return connection.vendor == "sqlite"
-
-
-def _ids(fts_table: str, text: str, column: str = "") -> RawSQL:
-    return RawSQL(*fts.ids_matching(fts_table, text, column))  # noqa: S611 - constant SQL, text as a parameter
-
-
-def _case_text_q_sqlite(text: str) -> Q:
-    """``cases.filtersets.case_text_q`` through the FTS5 tables: the same fields, each from its index."""
-    query = Q(pk__in=RawSQL(*fts.case_ids_matching(text)))  # noqa: S611 - constant SQL, text as a parameter
+def _case_number(text: str) -> int | None:
     number = text.lstrip("#")
-    if number.isdigit() and len(number) < 18:
-        query |= Q(pk=int(number))
-    return query
+    return int(number) if number.isdigit() and len(number) < 18 else None
 
 
-def matching_cases(user: Actor, text: str) -> QuerySet[Any]:
-    query = _case_text_q_sqlite(text) if _fts() else case_text_q(text)
-    return (case_selectors.visible_cases(user).filter(query).select_related("team", "assignee")
-            .order_by("-created_at", "-id"))
+# Each matching_* below answers with the visible matches' ids in display order (no ORDER BY ...
+# LIMIT in SQL: over an id list, the planner would walk the ordering index of the whole table
+# and test each row against the list) and whether the candidates stopped at the cap; each
+# fetch_* reads the rows of one page of them.
+
+def matching_cases(user: Actor, text: str) -> tuple[list[int], bool]:
+    """The visible cases among the newest matches of each field, or the case of that number."""
+    found = candidates.newest_cases(text, COUNT_CAP)
+    query = Q(pk__in=found.ids)
+    number = _case_number(text)
+    if number is not None:
+        query |= Q(pk=number)
+    rows = case_selectors.visible_cases(user).filter(query).values_list("pk", "created_at")
+    return _newest_first(rows), found.truncated
 
 
-def matching_alerts(user: Actor, text: str) -> QuerySet[Any]:
-    query = Q(pk__in=_ids("search_fts_alert", text)) if _fts() else \
-        Q(title__icontains=text) | Q(entity_value__icontains=text)
-    return (alert_selectors.visible_alerts(user).filter(query)
-            .select_related("source").defer("raw", "description").order_by("-received_at", "-id"))
+def fetch_cases(user: Actor, ids: list[int]) -> list[Any]:
+    return list(case_selectors.visible_cases(user).filter(pk__in=ids).select_related("team", "assignee")
+                .order_by("-created_at", "-id"))
 
 
-def matching_observables(user: Actor, text: str) -> QuerySet[Any]:
-    query = Q(pk__in=_ids("search_fts_observable", text)) if _fts() else Q(value__icontains=text)
-    return alert_selectors.visible_observables(user).filter(query).order_by("type", "value")
+def matching_alerts(user: Actor, text: str) -> tuple[list[int], bool]:
+    found = candidates.newest("alert", text, COUNT_CAP)
+    rows = alert_selectors.visible_alerts_among(user, found.ids).values_list("pk", "received_at")
+    return _newest_first(rows), found.truncated
 
 
-def matching_notes(user: Actor, text: str) -> QuerySet[Any]:
-    """One row per matching note of a visible case: the note's fields come through the case
-    (the values() below reuse the filter's join, so each row is a note that matched)."""
-    query = Q(notes__pk__in=_ids("search_fts_note", text)) if _fts() else Q(notes__body__icontains=text)
-    return (case_selectors.visible_cases(user).filter(query)
-            .values("pk", "title", "notes__pk", "notes__body", "notes__created_at", "notes__author__username")
-            .order_by("-notes__created_at", "-notes__pk"))
+def fetch_alerts(user: Actor, ids: list[int]) -> list[Any]:
+    return list(alert_selectors.visible_alerts_among(user, ids).select_related("source")
+                .defer("raw", "description").order_by("-received_at", "-id"))
+
+
+def matching_observables(user: Actor, text: str) -> tuple[list[int], bool]:
+    found = candidates.newest("observable", text, COUNT_CAP)
+    rows = alert_selectors.visible_observables(user).filter(pk__in=found.ids).values_list("pk", "type", "value")
+    return [pk for pk, _type, _value in sorted(rows, key=lambda row: (row[1], row[2]))], found.truncated
+
+
+def fetch_observables(user: Actor, ids: list[int]) -> list[Any]:
+    return list(alert_selectors.visible_observables(user).filter(pk__in=ids).order_by("type", "value"))
+
+
+def matching_notes(user: Actor, text: str) -> tuple[list[int], bool]:
+    """Note ids: the matching notes of visible cases (each case's visibility looked up once)."""
+    found = candidates.newest("note", text, COUNT_CAP, extra=("case_id", "created_at"))
+    case_ids = {case_id for _note, case_id, _created in found.rows}
+    visible = set(case_selectors.visible_cases(user).filter(pk__in=case_ids).values_list("pk", flat=True))
+    rows = [(note, created) for note, case_id, created in found.rows if case_id in visible]
+    return _newest_first(rows), found.truncated
+
+
+def fetch_notes(user: Actor, ids: list[int]) -> list[Any]:
+    """One row per note, its fields through its case (the values() reuse the filter's join, so
+    each row is one of these notes)."""
+    return list(case_selectors.visible_cases(user).filter(notes__pk__in=ids)
+                .values("pk", "title", "notes__pk", "notes__body", "notes__created_at", "notes__author__username")
+                .order_by("-notes__created_at", "-notes__pk"))
 
 
 def search(user: Actor, text: str, *, per_group: int = PER_GROUP) -> Results:
@@ -125,13 +151,14 @@ def search(user: Actor, text: str, *, per_group: int = PER_GROUP) -> Results:
             results.refused = f"Type at least {MIN_CHARS} characters."
             return results
         # A short number is a case number (#7), not a substring to look for everywhere.
-        by_number = case_selectors.visible_cases(user).filter(pk=int(number)).select_related("team", "assignee")
-        results.groups = [_group("cases", "Cases", by_number, per_group)]
+        by_number = list(case_selectors.visible_cases(user).filter(pk=int(number)).values_list("pk", flat=True))
+        results.groups = [_group("cases", "Cases", (by_number, False), partial(fetch_cases, user), per_group)]
         return results
     results.groups = [
-        _group("cases", "Cases", matching_cases(user, text), per_group),
-        _group("alerts", "Alerts", matching_alerts(user, text), per_group),
-        _group("observables", "Observables", matching_observables(user, text), per_group),
-        _group("notes", "Notes", matching_notes(user, text), per_group),
+        _group("cases", "Cases", matching_cases(user, text), partial(fetch_cases, user), per_group),
+        _group("alerts", "Alerts", matching_alerts(user, text), partial(fetch_alerts, user), per_group),
+        _group("observables", "Observables", matching_observables(user, text), partial(fetch_observables, user),
+               per_group),
+        _group("notes", "Notes", matching_notes(user, text), partial(fetch_notes, user), per_group),
     ]
     return results

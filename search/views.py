@@ -13,4 +13,5 @@ from search import selectors
 @login_required
 def results(request):
     found = selectors.search(request.user, request.GET.get("q", ""))
-    return render(request, "search/results.html", {"results": found, "min_chars": selectors.MIN_CHARS})
+    return render(request, "search/results.html", {"results": found, "min_chars": selectors.MIN_CHARS,
+                                                   "count_cap": selectors.COUNT_CAP})

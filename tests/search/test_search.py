@@ -146,3 +146,34 @@ def test_counts_past_one_page_and_the_cap(w, monkeypatch):
     monkeypatch.setattr(selectors, "COUNT_CAP", 4)
     notes = {g.kind: g for g in selectors.search(w.analyst, IP, per_group=2).groups}["notes"]
     assert (notes.count, notes.capped) == (4, True)
+
+
+def test_another_teams_newer_matches_fill_the_candidates_but_never_show(client, w, monkeypatch):
+    """The text is looked up first (the newest COUNT_CAP matches), visibility tested after: when
+    another team's newer matches fill the candidates, the analyst sees none of them, and the
+    group says there may be more ("0+") rather than "none"."""
+    monkeypatch.setattr(selectors, "COUNT_CAP", 2)
+    for n in range(2):
+        services.add_note(w.red_case, f"Newer red sighting {n} of {IP}", actor=w.red_analyst)
+        Alert.objects.create(source=w.red_source, title=f"Newer red alert {n}", severity="low",
+                             fingerprint=f"nr{n}", entity_value=IP, case=w.red_case, status=Alert.Status.IN_CASE)
+    groups = {g.kind: g for g in selectors.search(w.analyst, IP).groups}
+    assert (groups["notes"].count, groups["notes"].capped, groups["notes"].items) == (0, True, [])
+    assert (groups["alerts"].count, groups["alerts"].capped, groups["alerts"].items) == (0, True, [])
+    red = {g.kind: g for g in selectors.search(w.red_analyst, IP).groups}
+    assert [n["notes__body"] for n in red["notes"].items] == [f"Newer red sighting {n} of {IP}" for n in (1, 0)]
+    client.force_login(w.analyst)
+    html = client.get("/search/", {"q": IP}).content.decode()
+    assert _count(html, "notes") == "0+" and "Newer red" not in html
+    assert "newest 2 matches" in html
+
+
+def test_like_wildcards_in_the_text_are_literal(w):
+    services.add_note(w.blue_case, "Quota at 100% on share_01", actor=w.analyst)
+    assert found_counts_of(w.analyst, "100% on share_01")["notes"] == 1
+    assert found_counts_of(w.analyst, "share%01")["notes"] == 0
+    assert found_counts_of(w.analyst, "100_ on")["notes"] == 0
+
+
+def found_counts_of(user, text):
+    return {g.kind: g.count for g in selectors.search(user, text).groups}
