@@ -25,6 +25,11 @@ def _row(alias: str) -> str:
 FORWARD = f"""
 CREATE OR REPLACE FUNCTION soar_rollup_alert_update_rows() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  -- The webhook's INSERT ... ON CONFLICT DO UPDATE fires this trigger for every new alert,
+  -- with empty transition tables: leave before planning the INSERT below.
+  IF NOT EXISTS (SELECT FROM soar_new_alerts) THEN
+    RETURN NULL;
+  END IF;
   WITH moved AS (
     SELECT o.received_at AS old_received_at, o.case_id AS old_case_id, o.source_id AS old_source_id,
            o.severity AS old_severity, o.entity_type AS old_entity_type, o.entity_value AS old_entity_value,
