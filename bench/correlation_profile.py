@@ -4,6 +4,7 @@ possible: the worker's Python (``time.process_time``) and its PostgreSQL backend
 per message; optionally a cProfile of the run.
 
     .venv/bin/python -m bench.correlation_profile [--alerts 5000] [--message 100] [--profile]
+        [--statements] [--drop-index NAME ...] [--sql STATEMENTS|@file ...]
 
 Each run starts from a fresh copy of a migrated template database (``<db>_tpl``, made on the
 first run), stores ``--alerts`` storm alerts (bench/storm.py's stream, phase 1: 1,000
@@ -12,7 +13,11 @@ ingest path, then runs ``alerts.correlation.process_alerts`` over them in id ord
 ``--message`` ids a call (what a worker gets from one message), as a worker draining the
 backlog would. Wall-clock figures are printed too, but on a shared machine compare the CPU
 figures. To compare two versions of the code, run this script from each checkout against
-the same database name, one after the other (it resets the database each time).
+the same database name, one after the other (it resets the database each time; the template
+is migrated again when this checkout has a migration it lacks). To compare two versions of
+the schema, ``--drop-index`` / ``--sql`` change the fresh copy before the alerts are stored
+(e.g. the trigger of an older migration). The batch ingest that stores the alerts is measured
+too (worker and backend CPU, like the correlation): what an index or trigger costs ingest.
 
 Environment: ``PROFILE_DB`` (default soar_perf), ``PROFILE_BROKER_URL`` (default
 redis://127.0.0.1:6379/5; the follow-ups' publishes go to a queue of this run's own, deleted
@@ -40,18 +45,44 @@ QUEUE = f"profile-{os.getpid()}"
 ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
-def fresh_database() -> None:
-    """Drop ``DB`` and copy it from its template (created and migrated on the first run)."""
+def migration_files() -> set[tuple[str, str]]:
+    """(app, migration name) of every migration of this checkout."""
+    return {(path.parent.parent.name, path.stem) for path in ROOT.glob("*/migrations/0*.py")}
+
+
+def template_is_current(template: str) -> bool:
+    """The template has every migration of this checkout applied (a new migration, or a run
+    from another checkout, makes it stale)."""
+    try:
+        with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={template}") as conn:
+            applied = set(conn.execute("SELECT app, name FROM django_migrations").fetchall())
+    except psycopg.Error:
+        return False
+    return migration_files() <= applied
+
+
+def fresh_database(drop_indexes: list[str], statements: list[str]) -> None:
+    """Drop ``DB`` and copy it from its template (created and migrated on the first run, and
+    again when this checkout has a migration the template lacks); then drop ``drop_indexes``
+    and run ``statements`` in the copy (to measure what an index or a trigger costs)."""
     template = f"{DB}_tpl"
     env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{template}",
            "CELERY_BROKER_URL": BROKER_URL, "SOAR_LOG_LEVEL": "WARNING"}
+    current = template_is_current(template)
     with psycopg.connect(ADMIN, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone():
+        if not current:
+            conn.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{template}"')
             subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env,
                            check=True)
         conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{DB}" TEMPLATE "{template}"')
+    if drop_indexes or statements:
+        with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={DB}", autocommit=True) as conn:
+            for name in drop_indexes:
+                conn.execute(f'DROP INDEX "{name}"')
+            for sql in statements:
+                conn.execute(sql)
 
 
 def backend_clock(pid: int) -> int:
@@ -76,9 +107,13 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--statements", action="store_true",
                         help="PostgreSQL CPU and this process's CPU per kind of statement")
+    parser.add_argument("--drop-index", action="append", default=[], metavar="NAME",
+                        help="drop this index before ingesting (repeatable): what it costs ingest and correlation")
+    parser.add_argument("--sql", action="append", default=[], metavar="STATEMENTS",
+                        help="SQL run in the fresh database before ingesting (repeatable); @path reads a file")
     args = parser.parse_args()
 
-    fresh_database()
+    fresh_database(args.drop_index, [Path(sql[1:]).read_text() if sql.startswith("@") else sql for sql in args.sql])
     os.environ.update({"DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}", "CELERY_BROKER_URL": BROKER_URL,
                        "SOAR_CELERY_QUEUE": QUEUE, "SOAR_LOG_LEVEL": "WARNING",
                        "DJANGO_SETTINGS_MODULE": "soar.settings"})
@@ -99,9 +134,13 @@ def main() -> None:
     source = AlertSource(name="profile", kind="generic")
     source.rotate_token()
     source.save()
-    for start in range(0, args.alerts, 1000):
-        services.ingest(source, [storm_alert(i, 1) for i in range(start, min(start + 1000, args.alerts))],
-                        batch=True)
+    batches = [[storm_alert(i, 1) for i in range(start, min(start + 1000, args.alerts))]
+               for start in range(0, args.alerts, 1000)]
+    ingest_clock = backend_clock(connection.connection.info.backend_pid)
+    wall0, cpu0, pg0 = time.perf_counter(), time.process_time(), time.clock_gettime(ingest_clock)
+    for batch in batches:
+        services.ingest(source, batch, batch=True)
+    ingest = (time.perf_counter() - wall0, time.process_time() - cpu0, time.clock_gettime(ingest_clock) - pg0)
     ids = list(Alert.objects.filter(source=source).order_by("pk").values_list("pk", flat=True))
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
@@ -151,11 +190,15 @@ def main() -> None:
           + (" (cProfile on: CPU inflated)" if profiler else ""))
     print(f"per 1,000 alerts: worker CPU {cpu * per_k:.3f} s, PostgreSQL backend CPU {pg * per_k:.3f} s, "
           f"together {(cpu + pg) * per_k:.3f} s; wall {wall * per_k:.3f} s")
+    print(f"batch ingest before (services.ingest, batches of 1,000, no HTTP), per 1,000 alerts: worker CPU "
+          f"{ingest[1] * per_k:.3f} s, PostgreSQL backend CPU {ingest[2] * per_k:.3f} s, together "
+          f"{(ingest[1] + ingest[2]) * per_k:.3f} s; wall {ingest[0] * per_k:.3f} s")
     print(f"statements: {statements[0]} ({statements[0] / len(messages):.1f} per message, "
           f"{statements[0] * per_k:.0f} per 1,000 alerts)")
     print(f"check: not done {pending}, cases {cases}, case events {events}")
     print(f"RESULT cpu_s_per_k={cpu * per_k:.3f} pg_s_per_k={pg * per_k:.3f} wall_s_per_k={wall * per_k:.3f} "
-          f"stmts_per_msg={statements[0] / len(messages):.1f} cases={cases} events={events} pending={pending}")
+          f"stmts_per_msg={statements[0] / len(messages):.1f} cases={cases} events={events} pending={pending} "
+          f"ingest_cpu_s_per_k={ingest[1] * per_k:.3f} ingest_pg_s_per_k={ingest[2] * per_k:.3f}")
     if kinds:
         print("\nper kind of statement: count, PostgreSQL CPU s, this process's CPU s inside execute()")
         for kind, (n, pg_s, py_s) in sorted(kinds.items(), key=lambda kv: -kv[1][1] - kv[1][2]):

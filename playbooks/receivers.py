@@ -9,6 +9,7 @@ import logging
 
 from django.db import transaction
 
+from cases.vocabulary import EventKind
 from playbooks.services import pending, triggers
 from soar import queue
 
@@ -44,7 +45,57 @@ def on_case_event_saved(sender, instance, created, raw=False, **kwargs):
         return  # a run's own changes never start runs (no loops)
     if instance.kind == "alert_attached" and not instance.actor_id:
         return  # the pipeline's attachments arrive through case_alerts_added (services.pending)
+    if instance.kind == EventKind.CREATED:
+        _created_after_commit(instance.case_id)
+        return
     kind, case_id, data, by_user = instance.kind, instance.case_id, dict(instance.data or {}), bool(instance.actor_id)
     transaction.on_commit(lambda: queue.run_follow_up(
         lambda: _safely(triggers.case_event, kind, case_id, data, by_user=by_user),
         what=f"playbook triggers of the {kind} event of case {case_id}"))
+
+
+class _CreatedCases:
+    """The cases whose "created" entry one transaction wrote, evaluated together after its
+    commit: one look-up of the enabled trigger types for all of them (a correlation chunk opens
+    hundreds of cases), then each case on its own, a failure logged and the next one tried."""
+
+    def __init__(self) -> None:
+        self.case_ids: list[int] = []
+
+    def __call__(self) -> None:
+        case_ids = self.case_ids
+        queue.run_follow_up(lambda: _evaluate_created(case_ids),
+                            what=f"playbook triggers of {len(case_ids)} case(s) created")
+
+
+def _evaluate_created(case_ids: list[int]) -> None:
+    try:
+        enabled_types = triggers.enabled_trigger_types()
+    except Exception:  # noqa: BLE001 - as _safely: never breaks the caller
+        logger.exception("playbook triggers of %d created case(s) failed", len(case_ids))
+        return
+    for case_id in case_ids:
+        _safely(triggers.case_created, case_id, enabled_types=enabled_types)
+
+
+def _created_after_commit(case_id: int) -> None:
+    """Add the case to this transaction's ``_CreatedCases``, registered with on_commit at its
+    first case. A batch whose callback is gone (committed, or dropped with a rolled-back
+    savepoint: its position no longer holds it) is not reused."""
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:  # autocommit: the entry is committed already
+        batch = _CreatedCases()
+        batch.case_ids.append(case_id)
+        batch()
+        return
+    registered = getattr(conn, "soar_created_cases", None)
+    if registered is not None:
+        batch, position = registered
+        hooks = conn.run_on_commit
+        if position < len(hooks) and hooks[position][1] is batch:
+            batch.case_ids.append(case_id)
+            return
+    batch = _CreatedCases()
+    batch.case_ids.append(case_id)
+    transaction.on_commit(batch)
+    setattr(conn, "soar_created_cases", (batch, len(conn.run_on_commit) - 1))  # noqa: B010 - no such attribute in the stubs

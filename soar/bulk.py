@@ -60,8 +60,12 @@ def update_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]
     key, *set_columns = [q(str(f.column)) for f in (pk, *columns)]
     names = ", ".join([key, *set_columns])
     assignments = ", ".join(f"{column} = v.{column}" for column in set_columns)
-    params: list[list[Any]] = [[pk.get_db_prep_value(obj.pk, connection) for obj in objs]]
-    params += [[f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objs] for f in columns]
+    # As in insert_rows: only the JSON columns need converting (wrapped for psycopg); psycopg
+    # adapts the other values itself, and a conversion call per value and field cost a chunk's
+    # worker ~10 % of its CPU.
+    params: list[list[Any]] = [[obj.pk for obj in objs]]
+    params += [[f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objs] if isinstance(f, JSONField)
+               else [getattr(obj, f.attname) for obj in objs] for f in columns]
     with bound_cursor() as cursor:
         cursor.execute(
             f"UPDATE {q(meta.db_table)} AS t SET {assignments} "  # noqa: S608 - identifiers from the model's meta, quoted; values are %s parameters

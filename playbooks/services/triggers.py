@@ -92,8 +92,10 @@ def observables_present(case_ids: Iterable[int]) -> list[PlaybookRun]:
     return [run for run in started if run]
 
 
-def case_created(case_id: int) -> list[PlaybookRun]:
-    if not enabled_trigger_types() & ON_CREATED:
+def case_created(case_id: int, *, enabled_types: set[str] | None = None) -> list[PlaybookRun]:
+    """``enabled_types``: ``enabled_trigger_types()`` when the caller has it already (the
+    cases a transaction opened are evaluated together: one look-up for all of them)."""
+    if not (enabled_trigger_types() if enabled_types is None else enabled_types) & ON_CREATED:
         return []  # one query instead of reading the case and each trigger type's playbooks
     case = get_case(case_id)
     if case is None:

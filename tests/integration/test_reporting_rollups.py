@@ -104,3 +104,41 @@ def test_the_upgrade_migration_sums_alerts_written_before_the_triggers(world):
     with connection.schema_editor() as editor:
         backfill.code(None, editor)
     assert_same_figures(world)
+
+
+def test_one_update_statement_records_the_moves_of_all_its_alerts(world):
+    """The update trigger is statement-level (reporting/0003): one statement moving many alerts
+    records each alert's -1/+1, nothing for an update of uncounted columns, and nothing for an
+    alert whose visibility key is unchanged (moved between two cases of the same team)."""
+    fold_alert_rollups()
+    Alert.objects.filter(source=world.siem).update(processing=Alert.Processing.DONE, processing_attempts=7)
+    assert not AlertRollupDelta.objects.exists()
+
+    Alert.objects.filter(case=world.c1).update(case=world.c2)  # red to red: same key
+    assert not AlertRollupDelta.objects.exists()
+    assert_same_figures(world)
+
+    moved = list(Alert.objects.filter(case__isnull=False).values_list("pk", flat=True))
+    Alert.objects.filter(pk__in=moved).update(case=None, status=Alert.Status.QUEUED)  # one statement
+    assert AlertRollupDelta.objects.filter(change=-1).count() == len(moved) >= 3
+    assert AlertRollupDelta.objects.filter(change=1, queued=True, team_id=0).count() == len(moved)
+    assert_same_figures(world)
+    Alert.objects.filter(pk__in=moved).update(case=world.c4, status=Alert.Status.IN_CASE)  # into blue's case
+    assert AlertRollupDelta.objects.filter(change=1, team_id=world.blue.pk).count() == len(moved)
+    assert_same_figures(world)
+    fold_alert_rollups()
+    assert_same_figures(world)
+
+
+def test_correlating_a_chunk_keeps_the_figures(world):
+    """The worker's path: one chunk of alerts joined to new and existing cases by one UPDATE."""
+    from alerts import correlation
+
+    fold_alert_rollups()
+    pending = [make_alert(world.siem, f"storm {i}", entity=("ip", f"10.9.0.{i % 3}"), received_at=T0 + i * MIN,
+                          severity="high", confidence=90) for i in range(9)]
+    Alert.objects.filter(pk__in=[a.pk for a in pending]).update(processing=Alert.Processing.PENDING)
+    correlation.process_alerts([alert.pk for alert in pending])
+    assert Alert.objects.filter(pk__in=[a.pk for a in pending], case__isnull=False).count() == 9
+    assert AlertRollupDelta.objects.filter(change=1, queued=False).count() == 9
+    assert_same_figures(world)
