@@ -114,8 +114,12 @@ def update_task(task: CaseTask, *, actor: Actor, actor_label: str = "", **change
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise InvalidInput(f"Not editable: {', '.join(sorted(unknown))}.")
-    task = CaseTask.objects.select_for_update().select_related("case", "assignee").get(pk=task.pk)
-    _ensure_may_change(actor, task.case)
+    # The case first, as resolving does: a task cannot leave "done" while the case is being resolved.
+    case = Case.objects.select_for_update().get(pk=task.case_id)
+    # of=self: PostgreSQL cannot lock the nullable side of the assignee join.
+    task = CaseTask.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=task.pk)
+    task.case = case
+    _ensure_may_change(actor, case)
     cleaned: dict[str, Any] = {}
     for key, value in changes.items():
         if key == "title":
