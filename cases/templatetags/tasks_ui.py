@@ -57,5 +57,6 @@ def new_case_from_template(context: template.Context) -> dict[str, Any]:
     return {
         "csrf_token": _csrf(context),
         "templates": list(task_selectors.active_templates()) if writable else [],
-        "teams": list(selectors.teams_for(user)) if writable else [],
+        # The queue page has read the user's teams already.
+        "teams": (context.get("teams") or list(selectors.teams_for(user))) if writable else [],
     }
