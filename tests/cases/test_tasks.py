@@ -200,7 +200,9 @@ def count_queries(client, url):
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
         assert response.status_code == 200
-    return len(ctx), response.content.decode()
+    # Leave out the embedded connector scheduler's look-up: at most once a minute, whichever request.
+    counted = [q for q in ctx.captured_queries if "connectors_pullconnector" not in q["sql"]]
+    return len(counted), response.content.decode()
 
 
 def test_queue_shows_task_progress_in_a_constant_number_of_queries(client, w):
