@@ -32,7 +32,13 @@ def _csrf(context: template.Context) -> str:
 def case_tasks_panel(context: template.Context, case: Case) -> dict[str, Any]:
     request = context.get("request")
     user = getattr(request, "user", None)
-    can_change = bool(user) and not case.merged_into_id and selectors.can_change_case(user, case)
+    # The case page has worked out the change right and the assignable users already.
+    can_change = context.get("can_change")
+    if can_change is None:
+        can_change = bool(user) and not case.merged_into_id and selectors.can_change_case(user, case)
+    assignable = context.get("assignable")
+    if assignable is None or (can_change and not assignable):
+        assignable = list(selectors.assignable_users(case)[:200]) if can_change else []
     tasks = list(task_selectors.case_tasks(case))
     counted = [task for task in tasks if task.status != TaskStatus.CANCELLED]
     return {
@@ -45,7 +51,7 @@ def case_tasks_panel(context: template.Context, case: Case) -> dict[str, Any]:
         "total": len(counted),
         "missing_required": sum(1 for task in tasks if task.required and task.status != TaskStatus.DONE),
         "can_change": can_change,
-        "assignable": list(selectors.assignable_users(case)[:200]) if can_change else [],
+        "assignable": assignable,
     }
 
 
