@@ -155,7 +155,7 @@ def _correlate(alert: Alert, rule: CorrelationRule) -> tuple[int, list[int]] | N
         case = case_services.open_case(
             title=alert.title, severity=alert.severity, confidence=alert.confidence,
             description=opened_case_description(rule, group.key),
-            team=alert.source.default_team,
+            team=alert.source.default_team, template_id=rule.template_id,
         )
         group.case = case
         # Earlier alerts of the group that waited in the queue belong to this case too.

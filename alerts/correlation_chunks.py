@@ -170,7 +170,7 @@ class _Chunk:
             case = _NewCase({
                 "title": alert.title, "severity": alert.severity, "confidence": alert.confidence,
                 "description": opened_case_description(rule, group.key),
-                "source_id": alert.source_id,
+                "source_id": alert.source_id, "template_id": rule.template_id,
             })
             group.case = case
             self.attaches.append(_Attach(case, alert, group, True, waiting=list(group.members)))

@@ -95,6 +95,10 @@ class CorrelationRule(models.Model):
         help_text="Move a case to RESOLVED when every alert in it has been resolved by its sender "
                   "(Alertmanager/Grafana). Otherwise the case only gets a timeline entry.",
     )
+    template = models.ForeignKey(
+        "cases.CaseTemplate", null=True, blank=True, on_delete=models.SET_NULL, related_name="correlation_rules",
+        help_text="The case template applied to the cases this rule opens (title prefix, tags, TLP/PAP, tasks).",
+    )
 
     class Meta:
         ordering = ["priority", "id"]

@@ -11,7 +11,19 @@ from rest_framework.authtoken.models import TokenProxy
 
 from cases import selectors, services
 from cases.lifecycle import ACTION_LABELS
-from cases.models import ApiToken, AuditLog, Case, CaseEvent, Note, Resolution, SlaTarget, Tag, Team
+from cases.models import (
+    ApiToken,
+    AuditLog,
+    Case,
+    CaseEvent,
+    CaseTemplate,
+    Note,
+    Resolution,
+    SlaTarget,
+    Tag,
+    Team,
+    TemplateTask,
+)
 
 User = get_user_model()
 
@@ -148,12 +160,12 @@ class CaseAdmin(admin.ModelAdmin):
     search_fields = ["title"]
     fields = ["title", "description", "severity", "team", "assignee", "tags", "status", "merged_into",
               "created_at", "triaged_at", "in_progress_at", "resolved_at", "closed_at", "sla_ack_due",
-              "sla_resolve_due", "resolution", "resolution_summary", "resolved_by"]
+              "sla_resolve_due", "resolution", "resolution_summary", "resolved_by", "template", "tlp", "pap"]
     raw_id_fields = ["assignee"]
     filter_horizontal = ["tags"]
     readonly_fields = ["status", "merged_into", "created_at", "triaged_at", "in_progress_at", "resolved_at",
                        "closed_at", "sla_ack_due", "sla_resolve_due", "resolution", "resolution_summary",
-                       "resolved_by"]
+                       "resolved_by", "tlp", "pap"]
     inlines = [CaseEventInline]
     show_full_result_count = False
     action_form = CaseActionForm
@@ -171,6 +183,10 @@ class CaseAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return selectors.visible_cases(request.user)
 
+    def get_readonly_fields(self, request, obj=None):
+        # A template is applied when the case is opened (its tasks, TLP/PAP, tags), not swapped later.
+        return [*self.readonly_fields, "template"] if obj is not None else self.readonly_fields
+
     def has_change_permission(self, request, obj=None):
         if obj is not None and not selectors.can_change_case(request.user, obj):
             return False
@@ -186,7 +202,8 @@ class CaseAdmin(admin.ModelAdmin):
             if not change:
                 case = services.open_case(title=data["title"], severity=data["severity"],
                                           description=data.get("description", ""), team=data.get("team"),
-                                          actor=request.user, actor_label="")
+                                          actor=request.user, actor_label="",
+                                          template_id=data["template"].pk if data.get("template") else None)
                 obj.pk = case.pk
                 if data.get("assignee"):
                     services.assign_case(case, data["assignee"], actor=request.user)
@@ -223,6 +240,37 @@ class CaseAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             self.delete_model(request, obj)
+
+
+class TemplateTaskInline(admin.TabularInline):
+    model = TemplateTask
+    extra = 1
+    fields = ["position", "title", "group", "required", "sla_minutes", "description"]
+
+
+@admin.register(CaseTemplate)
+class CaseTemplateAdmin(AuditedAdmin):
+    """Case templates with their task lists (inline); every change is audited, the task list too."""
+
+    list_display = ["name", "active", "title_prefix", "severity", "tlp", "pap", "task_count"]
+    list_filter = ["active", "severity"]
+    search_fields = ["name", "title_prefix"]
+    filter_horizontal = ["tags"]
+    inlines = [TemplateTaskInline]
+    audit_fields = ["name", "active", "title_prefix", "description", "severity", "tlp", "pap"]
+
+    @admin.display(description="Tasks")
+    def task_count(self, obj):
+        return obj.tasks.count()
+
+    def save_related(self, request, form, formsets, change):
+        before = list(form.instance.tasks.values_list("title", "required", "sla_minutes")) if change else []
+        super().save_related(request, form, formsets, change)
+        after = list(form.instance.tasks.values_list("title", "required", "sla_minutes"))
+        if before != after:
+            services.record_audit("casetemplate.tasks", form.instance, actor=request.user,
+                                  before={"tasks": [list(row) for row in before]},
+                                  after={"tasks": [list(row) for row in after]})
 
 
 @admin.register(Note)

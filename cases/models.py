@@ -15,6 +15,7 @@ from cases.vocabulary import (  # noqa: F401 - SEVERITY_RANK: re-exported for th
     SEVERITY_RANK,
     CaseStatus,
     EventKind,
+    TrafficLight,
 )
 
 
@@ -92,6 +93,12 @@ class Case(models.Model):
     resolution_summary = models.TextField(blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="resolved_cases")
+    tlp = models.CharField("TLP", max_length=16, choices=TrafficLight.choices, default=TrafficLight.AMBER,
+                           help_text="Traffic Light Protocol: who the case's information may be shared with.")
+    pap = models.CharField("PAP", max_length=16, choices=TrafficLight.choices, default=TrafficLight.AMBER,
+                           help_text="Permissible Actions Protocol: what may be done with its observables.")
+    template = models.ForeignKey("CaseTemplate", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="cases", help_text="The template the case was opened with.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -357,3 +364,101 @@ class SavedView(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.owner})"
+
+
+class CaseTemplate(models.Model):
+    """What a kind of case starts with: a title prefix, a description, a minimum severity, tags,
+    TLP/PAP and a task list. Applied when a case is opened by hand, by a correlation rule
+    (``alerts.CorrelationRule.template``) or by the playbook action ``apply_template``
+    (cases/task_templates.py, cases/tasks.py)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    active = models.BooleanField(default=True, help_text="Offered when opening a case by hand.")
+    title_prefix = models.CharField(max_length=60, blank=True, help_text='Put before the title, e.g. "[Phishing]".')
+    description = models.TextField(blank=True, help_text="Added to the case description (markdown).")
+    severity = models.CharField(max_length=16, choices=SEVERITY_CHOICES, blank=True,
+                                help_text="The lowest severity a case opened with it gets (empty: keep the given one).")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="case_templates")
+    tlp = models.CharField("TLP", max_length=16, choices=TrafficLight.choices, default=TrafficLight.AMBER)
+    pap = models.CharField("PAP", max_length=16, choices=TrafficLight.choices, default=TrafficLight.AMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class TemplateTask(models.Model):
+    """One task a template puts in the cases opened with it."""
+
+    template = models.ForeignKey(CaseTemplate, on_delete=models.CASCADE, related_name="tasks")
+    position = models.PositiveSmallIntegerField(default=0)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    group = models.CharField(max_length=60, blank=True, help_text='e.g. "Containment", "Eradication".')
+    required = models.BooleanField(default=False, help_text="Must be done before the case can be resolved.")
+    sla_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Due this many minutes after the case opens (empty: no due time).")
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.title
+
+
+class TaskStatus(models.TextChoices):
+    TODO = "todo", "To do"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_TASK_STATUSES: tuple[str, ...] = (TaskStatus.TODO, TaskStatus.IN_PROGRESS)
+
+
+class CaseTask(models.Model):
+    """One item of a case's checklist. ``required`` tasks must be done before the case can be
+    resolved (cases.services.transition_case)."""
+
+    Status = TaskStatus
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
+    position = models.PositiveIntegerField(default=0)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    group = models.CharField(max_length=60, blank=True)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.TODO)
+    required = models.BooleanField(default=False)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="case_tasks")
+    sla_minutes = models.PositiveIntegerField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    template_task = models.ForeignKey(TemplateTask, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="completed_case_tasks")
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [
+            models.Index(fields=["case", "position"]),
+            models.Index(fields=["assignee", "status"], name="case_task_assignee_idx"),
+        ]
+
+    def __str__(self):
+        return f"Task #{self.pk} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_TASK_STATUSES
+
+    @property
+    def overdue(self) -> bool:
+        return self.is_open and self.due_at is not None and self.due_at < timezone.now()

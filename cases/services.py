@@ -19,7 +19,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from cases import roles
+from cases import roles, task_templates
 from cases.lifecycle import allowed_targets, is_reopen, needs_verdict, skipped_steps
 from cases.models import (
     DEFAULT_SLA_MINUTES,
@@ -36,6 +36,7 @@ from cases.models import (
 )
 from cases.roles import signed_in
 from cases.selectors import can_change_case
+from cases.task_selectors import missing_required_tasks, missing_tasks_refusal
 from soar import errors
 from soar.bulk import create_rows, insert_rows, update_rows
 from soar.middleware import current_request_context
@@ -145,13 +146,19 @@ def higher_severity(a: str, b: str) -> str:
 
 @transaction.atomic
 def open_case(*, title: str, severity: str, confidence: int = 50, description: str = "",
-              team: Team | None = None, actor: Actor = None, actor_label: str = AUTOMATION) -> Case:
-    case = Case.objects.create(title=title[:500], description=description, severity=severity,
-                               confidence=confidence, team=team)
+              team: Team | None = None, actor: Actor = None, actor_label: str = AUTOMATION,
+              template_id: int | None = None) -> Case:
+    """``template_id``: a case template (title prefix, minimum severity, TLP/PAP, tags, tasks)."""
+    template = task_templates.load_template(template_id)
+    case = task_templates.shape_case(Case(title=title[:500], description=description, severity=severity,
+                                          confidence=confidence, team=team), template)
+    case.save()
     apply_sla(case)  # due times count from the stored creation time
     case.save(update_fields=["sla_ack_due", "sla_resolve_due"])
-    add_case_event(case, CaseEvent.Kind.CREATED, f"Case opened ({severity})", actor=actor, actor_label=actor_label)
+    add_case_event(case, CaseEvent.Kind.CREATED, f"Case opened ({case.severity})", actor=actor,
+                   actor_label=actor_label)
     record_audit("case.create", case, actor=actor, actor_label=actor_label, after=snapshot(case))
+    task_templates.create_template_rows([(case, template)], actor=actor, actor_label=actor_label)
     return case
 
 
@@ -222,11 +229,14 @@ def _announce(events: list[CaseEvent]) -> None:
 def open_cases_bulk(specs: list[dict[str, Any]], *, actor_label: str = AUTOMATION) -> list[int]:
     """``open_case`` for many cases by automation, in a constant number of statements: the
     cases, their SLA due times, one CREATED timeline entry and one audit entry each.
-    ``specs``: dicts (title, severity, confidence, description, team_id). Returns the ids, in order."""
+    ``specs``: dicts (title, severity, confidence, description, team_id, template_id). Returns the ids, in order."""
     if not specs:
         return []
-    cases = [Case(title=spec["title"][:500], description=spec.get("description", ""), severity=spec["severity"],
-                  confidence=spec.get("confidence", 50), team_id=spec.get("team_id")) for spec in specs]
+    templates = task_templates.load_templates(spec.get("template_id") for spec in specs)
+    cases = [task_templates.shape_case(
+        Case(title=spec["title"][:500], description=spec.get("description", ""), severity=spec["severity"],
+             confidence=spec.get("confidence", 50), team_id=spec.get("team_id")),
+        templates.get(spec.get("template_id") or 0)) for spec in specs]
     Case.objects.bulk_create(cases)  # created_at is stamped on each instance by the insert
     table = _sla_table()
     for case in cases:
@@ -244,6 +254,7 @@ def open_cases_bulk(specs: list[dict[str, Any]], *, actor_label: str = AUTOMATIO
                    request_id=ctx.get("request_id", ""), client_ip=ctx.get("client_ip"))
         for case in cases
     ])
+    task_templates.create_template_rows([(case, case.template) for case in cases], actor_label=actor_label)
     _announce(events)
     return [case.pk for case in cases]
 
@@ -323,6 +334,8 @@ def record_alerts_resolved(case_id: int, *, alert_count: int, resolve: bool) -> 
     if resolve and case.status in Case.OPEN_STATUSES and not case.merged_into_id:
         reason = "every alert was resolved by its source"
         for step in (Case.Status.TRIAGED, Case.Status.IN_PROGRESS, Case.Status.RESOLVED):
+            if step == Case.Status.RESOLVED and missing_required_tasks(case):
+                break  # the analysts still have required tasks to do
             if step in allowed_targets(case.status):
                 case = transition_case(case, step, actor=None, reason=reason, actor_label=AUTOMATION)
     return case
@@ -417,6 +430,9 @@ def transition_case(case: Case, to_status: str, *, actor: Actor, reason: str = "
     if reopen and not reason:
         raise InvalidTransition("Reopening a case needs a reason.")
     verdict = check_verdict(actor, resolution, summary) if needs_verdict(to_status) else None
+    if to_status == Case.Status.RESOLVED and (missing := missing_required_tasks(case)):
+        message, body = missing_tasks_refusal(case, missing)
+        raise InvalidTransition(message, errors=body)
     fields = ["status", "triaged_at", "in_progress_at", "resolved_at", "closed_at"]
     before = snapshot(case, fields=[*fields, "resolution", "resolution_summary", "resolved_by"])
     previous_verdict = case.resolution.name if case.resolution_id and case.resolution else None

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cases import views, views_audit, views_auth, views_queue, views_theme, views_tokens
+from cases import views, views_audit, views_auth, views_queue, views_tasks, views_theme, views_tokens
 
 app_name = "cases"
 urlpatterns = [
@@ -19,6 +19,10 @@ urlpatterns = [
     path("cases/<int:pk>/share", views.share, name="share"),
     path("cases/<int:pk>/update", views.update, name="update"),
     path("cases/<int:pk>/merge", views.merge, name="merge"),
+    path("cases/new", views_tasks.new_case, name="new_case"),
+    path("cases/<int:pk>/tasks", views_tasks.add_task, name="add_task"),
+    path("cases/<int:pk>/tasks/<int:task_id>", views_tasks.change_task, name="change_task"),
+    path("tasks/", views_tasks.my_tasks, name="my_tasks"),
     path("theme", views_theme.theme, name="theme"),
     path("audit/", views_audit.audit_log, name="audit"),
     path("me/tokens/", views_tokens.tokens, name="tokens"),

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cases import preferences, roles, saved_views, selectors
+from cases import preferences, roles, saved_views, selectors, task_selectors
 from cases.filtersets import CaseFilter
 from cases.models import SEVERITY_CHOICES, Case, Tag, UserPreference
 from cases.paging import paginate
@@ -56,7 +56,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     case_filter = CaseFilter(saved_views.filter_params(request.GET), queryset=selectors.visible_cases(user),
                              request=request)
     sort = saved_views.sort_of(request.GET)
-    rows = selectors.queue_rows(case_filter.qs).order_by(*saved_views.QUEUE_SORTS[sort])
+    rows = task_selectors.with_task_progress(selectors.queue_rows(case_filter.qs)).order_by(
+        *saved_views.QUEUE_SORTS[sort])
     page = paginate(rows, request.GET.get("page"))
     if wants_fragment(request) == "queue-rows":
         # The live refresh of the rows (static/js/live.js): only what the rows need.

@@ -39,3 +39,14 @@ class EventKind(models.TextChoices):
     MERGED = "merged"
     SHARED = "shared"
     UPDATED = "updated"
+    TASK = "task"
+
+
+class TrafficLight(models.TextChoices):
+    """TLP 2.0 (and PAP, which uses the same colours): how far information from a case may travel."""
+
+    CLEAR = "CLEAR", "CLEAR (WHITE)"
+    GREEN = "GREEN", "GREEN"
+    AMBER = "AMBER", "AMBER"
+    AMBER_STRICT = "AMBER+STRICT", "AMBER+STRICT"
+    RED = "RED", "RED"

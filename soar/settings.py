@@ -412,6 +412,8 @@ SOAR_LDAP_ALLOW_PLAINTEXT = env_bool("SOAR_LDAP_ALLOW_PLAINTEXT", False)
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "CaseStatusEnum": "cases.models.Case.Status",
     "AlertStatusEnum": "alerts.models.Alert.Status",
+    "TaskStatusEnum": "cases.models.TaskStatus",
+    "TrafficLightEnum": "cases.vocabulary.TrafficLight",  # TLP and PAP share it
 })
 
 # --- e-mail (shared: report e-mails and playbook e-mail actions) ---------------------------

@@ -45,7 +45,7 @@ class CaseDetailSerializer(CaseListSerializer):
 
     class Meta(CaseListSerializer.Meta):
         fields = CaseListSerializer.Meta.fields + ["description", "resolution", "resolution_summary", "resolved_by",
-                                                   "alert_count", "observable_count",
+                                                   "tlp", "pap", "template", "alert_count", "observable_count",
                                                    "allowed_transitions", "can_change"]
         read_only_fields = fields
 
@@ -55,6 +55,9 @@ class CaseCreateSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
     severity = serializers.ChoiceField(choices=SEVERITY_CHOICES, default="medium")
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
+    template = serializers.CharField(required=False, allow_blank=True, default="", max_length=100,
+                                     help_text="A case template (id or name): title prefix, minimum severity, "
+                                               "TLP/PAP, tags and tasks.")
 
 
 class CaseUpdateSerializer(serializers.Serializer):

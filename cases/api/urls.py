@@ -1,6 +1,7 @@
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
-from cases.api import views
+from cases.api import task_views, views
 
 router = SimpleRouter()
 router.trailing_slash = "/?"  # /api/v1/cases and /api/v1/cases/ both answer (no redirect for POSTs)
@@ -10,5 +11,9 @@ router.register("timeline", views.TimelineViewSet, basename="api-timeline")
 router.register("tags", views.TagViewSet, basename="api-tag")
 router.register("resolutions", views.ResolutionViewSet, basename="api-resolution")
 router.register("audit-log", views.AuditLogViewSet, basename="api-audit-log")
+router.register("tasks", task_views.TaskViewSet, basename="api-task")
 
-urlpatterns = router.urls
+urlpatterns = [
+    re_path(r"^cases/(?P<case_id>[0-9]+)/tasks/?$", task_views.CaseTaskListView.as_view(), name="api-case-tasks"),
+    *router.urls,
+]

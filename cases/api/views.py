@@ -9,7 +9,7 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
-from cases import roles, selectors, services
+from cases import roles, selectors, services, task_selectors
 from cases.api import serializers as s
 from cases.api.pagination import CaseCursorPagination, NewestFirstCursorPagination
 from cases.api.permissions import CanReadAuditLog, ReadOnlyForAuditors
@@ -79,8 +79,12 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def create(self, request):
         data = self._valid(s.CaseCreateSerializer)
         team = default_team_for(request.user, data.get("team"))
+        template = task_selectors.find_template(data["template"]) if data["template"] else None
+        if data["template"] and template is None:
+            raise exceptions.ValidationError({"template": ["No such active case template."]})
         case = services.open_case(title=data["title"], description=data["description"], severity=data["severity"],
-                                  team=team, actor=request.user, actor_label="")
+                                  team=team, actor=request.user, actor_label="",
+                                  template_id=template.pk if template else None)
         return Response(self.detail_payload(case), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.CaseUpdateSerializer, responses=s.CaseDetailSerializer, tags=["cases"],

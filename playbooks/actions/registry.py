@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from playbooks.actions.apply_template import ApplyTemplate
 from playbooks.actions.base import Action, ActionError
 from playbooks.actions.blocklist import AddToBlocklist
 from playbooks.actions.case_actions import AddNote, AddTag, Assign, SetSeverity
@@ -14,7 +15,7 @@ from playbooks.actions.ticket import CreateTicket
 ACTIONS: dict[str, Action] = {
     action.name: action
     for action in (AddToBlocklist(), CreateTicket(), Notify(), SetSeverity(), AddTag(), Assign(), AddNote(),
-                   IsolateHost(), DisableUser(), BlockAtFirewall())
+                   IsolateHost(), DisableUser(), BlockAtFirewall(), ApplyTemplate())
 }
 
 
