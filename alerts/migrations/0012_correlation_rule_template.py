@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0010_alert_dismissal'),
+        ('alerts', '0011_case_observable'),
         ('cases', '0017_case_tasks_and_templates'),
     ]
 
