@@ -10,6 +10,7 @@ import pytest
 
 from alerts import outbox
 from alerts.models import Alert
+from soar.queue import follow_ups
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,6 +38,9 @@ def test_webhook_answers_before_processing_and_the_thread_finishes_it(client, ma
                          HTTP_AUTHORIZATION=f"Bearer {token}")
     assert answer.status_code == 202 and answer.json()["accepted"] == 20
     assert gate.wait_idle(timeout=60)
+    # The chunk's follow-ups (enrichment, playbook triggers) run on in their own thread: the
+    # test's database may be flushed only once they are done.
+    assert follow_ups.wait_idle(timeout=60)
     assert sum(len(ids) for ids in started) == 20
     assert Alert.objects.filter(processing=Alert.Processing.DONE, case__isnull=False).count() == 20
 
