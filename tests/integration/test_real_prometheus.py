@@ -219,7 +219,9 @@ def test_alertmanager_notifications_become_an_alert_a_case_and_its_resolution(st
         return resolved or Alert.objects.filter(source=source).count() > rows_before
 
     wait_until(resolution_arrived, timeout=120, interval=0.5, message="the resolved notification stored")
-    assert stack.received() > received_before
+    # Prometheus counts the notification at its next scrape, which may come after the row.
+    wait_until(lambda: stack.received() > received_before, timeout=120, interval=0.5,
+               message="the resolved notification counted by Prometheus")
     wait_until(lambda: not Alert.objects.filter(processing="pending").exists(), timeout=120,
                message="the resolution processed")
     refreshed = Alert.objects.get(pk=alert.pk)
