@@ -3,10 +3,10 @@ its tasks) to the run's case, through the cases app's task services (timeline + 
 
 from __future__ import annotations
 
-from cases import services as case_services
 from cases import task_selectors
 from cases import tasks as case_tasks
 from playbooks.actions.base import Action, ActionContext, ActionError, text_param
+from playbooks.actions.case_actions import _case_call
 
 
 class ApplyTemplate(Action):
@@ -23,8 +23,5 @@ class ApplyTemplate(Action):
         template = task_selectors.find_template(name)
         if template is None:
             raise ActionError(f"No active case template named {name!r}")
-        try:
-            added = case_tasks.apply_template(ctx.case, template, actor=None, actor_label=ctx.actor_label)
-        except case_services.CaseError as exc:
-            raise ActionError(str(exc))
+        added = _case_call(case_tasks.apply_template, ctx.case, template, actor=None, actor_label=ctx.actor_label)
         return {"template": template.name, "tasks_added": added}
