@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from alerts import queue_actions
 from alerts.models import Alert, AlertSource, Observable
 
 
@@ -42,6 +43,20 @@ class PromoteSerializer(serializers.Serializer):
 class AttachSerializer(serializers.Serializer):
     alert_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500)
     case_id = serializers.IntegerField(min_value=1)
+
+
+class DismissSerializer(serializers.Serializer):
+    alert_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500)
+    reason = serializers.CharField(max_length=queue_actions.DISMISS_REASON_MAX,
+                                   help_text="Why these alerts are not worth a case (kept on each alert and audited).")
+
+
+class RestoreSerializer(serializers.Serializer):
+    alert_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500)
+
+
+class AlertCountSerializer(serializers.Serializer):
+    alerts = serializers.IntegerField(help_text="How many of the given alerts were changed.")
 
 
 class AlertActionResultSerializer(serializers.Serializer):

@@ -94,3 +94,22 @@ class AttachAlertsView(_QueueActionView):
         data = serializer.validated_data
         case_id, count = queue_actions.attach(request.user, data["alert_ids"], data["case_id"])
         return Response({"case_id": case_id, "alerts": count})
+
+
+class DismissAlertsView(_QueueActionView):
+    @extend_schema(request=s.DismissSerializer, responses=s.AlertCountSerializer, tags=["alerts"],
+                   summary="Dismiss queued alerts with a reason (alerts in a case are skipped)")
+    def post(self, request):
+        serializer = s.DismissSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        return Response({"alerts": queue_actions.dismiss(request.user, data["alert_ids"], data["reason"])})
+
+
+class RestoreAlertsView(_QueueActionView):
+    @extend_schema(request=s.RestoreSerializer, responses=s.AlertCountSerializer, tags=["alerts"],
+                   summary="Put dismissed alerts back in the queue")
+    def post(self, request):
+        serializer = s.RestoreSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response({"alerts": queue_actions.restore(request.user, serializer.validated_data["alert_ids"])})

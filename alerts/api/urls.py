@@ -13,6 +13,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("alerts/batch", views.IngestBatchView.as_view(), name="api-ingest-batch"),
     path("alerts/promote", read_views.PromoteAlertsView.as_view(), name="api-alerts-promote"),
     path("alerts/attach", read_views.AttachAlertsView.as_view(), name="api-alerts-attach"),
+    path("alerts/dismiss", read_views.DismissAlertsView.as_view(), name="api-alerts-dismiss"),
+    path("alerts/restore", read_views.RestoreAlertsView.as_view(), name="api-alerts-restore"),
     path("alerts/<int:pk>", read_views.AlertViewSet.as_view({"get": "retrieve"}), name="api-alert-detail"),
     path("cases/<int:case_id>/observables", case_observables.CaseObservableListView.as_view(),
          name="api-case-observables"),

@@ -1,9 +1,13 @@
 """The alert page (/alerts/<id>/) and dismissing alerts from the queue: what the page shows,
 who may see it and who may act."""
 
+import json
+
 import pytest
+from django.test import Client
 
 from alerts.models import Alert, AlertGroup, AlertSource, CorrelationRule, Observable
+from cases import api_tokens
 from cases.models import AuditLog
 from tests.factories import build_world
 
@@ -121,3 +125,46 @@ def test_promote_from_the_alert_page(client, w):
     assert response.status_code == 302
     w.queued.refresh_from_db()
     assert w.queued.case is not None and w.queued.case.title == "From the alert page"
+
+
+def _api(client, path: str, data, **extra):
+    return client.post(path, data=json.dumps(data), content_type="application/json", **extra)
+
+
+def test_the_api_dismisses_with_a_reason_and_restores_as_the_page_does(client, w):
+    client.force_login(w.analyst)
+    blank = _api(client, "/api/v1/alerts/dismiss", {"alert_ids": [w.queued.pk], "reason": ""})
+    assert blank.status_code == 400 and "reason" in blank.json()
+    too_long = _api(client, "/api/v1/alerts/dismiss", {"alert_ids": [w.queued.pk], "reason": "x" * 501})
+    assert too_long.status_code == 400 and "reason" in too_long.json()
+    dismissed = _api(client, "/api/v1/alerts/dismiss",
+                     {"alert_ids": [w.queued.pk, w.in_case.pk], "reason": "Known scanner"})
+    assert dismissed.status_code == 200 and dismissed.json() == {"alerts": 1}
+    w.queued.refresh_from_db()
+    w.in_case.refresh_from_db()
+    assert (w.queued.status, w.queued.dismiss_reason, w.queued.dismissed_by) == ("dismissed", "Known scanner",
+                                                                                  w.analyst)
+    assert w.in_case.status == "in_case"
+    assert AuditLog.objects.filter(action="alert.dismiss", object_id=str(w.queued.pk)).count() == 1
+    restored = _api(client, "/api/v1/alerts/restore", {"alert_ids": [w.queued.pk]})
+    assert restored.status_code == 200 and restored.json() == {"alerts": 1}
+    w.queued.refresh_from_db()
+    assert (w.queued.status, w.queued.dismiss_reason) == ("queued", "")
+    assert _api(client, "/api/v1/alerts/restore", {"alert_ids": [w.queued.pk]}).status_code == 400  # not dismissed
+
+
+def test_the_api_refuses_other_teams_alerts_auditors_and_read_tokens(client, w):
+    client.force_login(w.analyst)
+    other_team = _api(client, "/api/v1/alerts/dismiss", {"alert_ids": [w.red_queued.pk], "reason": "noise"})
+    assert other_team.status_code == 400
+    w.red_queued.refresh_from_db()
+    assert w.red_queued.status == "queued"
+    client.force_login(w.auditor)
+    assert _api(client, "/api/v1/alerts/dismiss", {"alert_ids": [w.queued.pk], "reason": "x"}).status_code == 403
+    _, key = api_tokens.create_personal_token(w.analyst, name="ro", scope="read", expires_in_days=5)
+    anonymous = Client(REMOTE_ADDR="198.51.100.7")
+    read_only = _api(anonymous, "/api/v1/alerts/dismiss", {"alert_ids": [w.queued.pk], "reason": "x"},
+                     HTTP_AUTHORIZATION=f"Token {key}")
+    assert read_only.status_code == 403
+    w.queued.refresh_from_db()
+    assert w.queued.status == "queued"
