@@ -37,16 +37,23 @@ test: install-dev
 	$(MAKE) --no-print-directory test-unit
 	$(MAKE) --no-print-directory test-integration
 
+# Both halves run in TEST_PROCESSES pytest-xdist processes (one per core of the CI machine): the
+# unit tests are CPU-bound, the integration tests mostly wait for subprocesses and browsers.
+# Each process has its own test database (pytest-django adds _gw0, _gw1), queues and service logs
+# (tests/integration/conftest.py). TEST_PROCESSES=0 runs them in this process.
+TEST_PROCESSES ?= 2
+
 # Embedded stack: SQLite, Celery tasks in-process.
 test-unit: install-dev
 	env -u DATABASE_URL -u CELERY_BROKER_URL SOAR_VAR_DIR=$(CURDIR)/var/test \
-		$(PY) -m pytest -m "not integration" -q $(PYTEST_ARGS)
+		$(PY) -m pytest -m "not integration" -q -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
-# Real PostgreSQL, Redis and Celery worker processes; refuses to skip.
+# Real PostgreSQL, Redis and Celery worker processes; refuses to skip. A module's tests stay in one
+# process (--dist loadfile): several share a module-scoped server (slapd, Dovecot, Prometheus).
 test-integration: install-dev
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) SOAR_REQUIRE_INTEGRATION=1 \
 		SOAR_CELERY_QUEUE=test-$$$$ \
-		$(PY) -m pytest -m integration -q $(PYTEST_ARGS)
+		$(PY) -m pytest -m integration -q -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 # pip-audit asks PyPI's JSON API (https://pypi.org/pypi/NAME/VERSION/json) about every installed
 # package. Without that service (offline, or a mirror that has only part of PyPI) it would skip

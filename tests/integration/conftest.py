@@ -76,9 +76,18 @@ class Queues:
         return {"SOAR_CELERY_QUEUE": self.main, "SOAR_CELERY_SWEEP_QUEUE": self.sweep}
 
 
-# The run's queues from the settings (SOAR_CELERY_QUEUE, set per run by `make test`): between
-# tests this process publishes there, and no worker ever consumes them.
-SESSION_QUEUES = Queues(settings.CELERY_TASK_DEFAULT_QUEUE, settings.SOAR_CELERY_SWEEP_QUEUE)
+# `make test` runs the tests in two pytest-xdist processes (PYTEST_XDIST_WORKER gw0, gw1). Each
+# has its own queue names and service logs: a process that purges its run's queues at the end,
+# or waits for a worker's "ready." line, never touches or reads the other's.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_RUN_SUFFIX = f"-{XDIST_WORKER}" if XDIST_WORKER else ""
+
+# The run's queues from the settings (SOAR_CELERY_QUEUE, set per run by `make test`), one pair per
+# xdist process: between tests this process publishes there, and no worker ever consumes them.
+# Every test's own queues are named after them (Queues.new), so a purge by prefix stays inside
+# this process's queues.
+SESSION_QUEUES = Queues(f"{settings.CELERY_TASK_DEFAULT_QUEUE}{_RUN_SUFFIX}",
+                        f"{settings.CELERY_TASK_DEFAULT_QUEUE}{_RUN_SUFFIX}-sweep")
 
 
 def publish_to(queues: Queues) -> None:
@@ -168,6 +177,7 @@ def _database_quiet() -> bool:
 
 @pytest.fixture(autouse=True, scope="session")
 def _purge_the_run_queues():
+    publish_to(SESSION_QUEUES)
     yield
     purge(SESSION_QUEUES)
 
@@ -203,7 +213,7 @@ class Service:
     def __init__(self, name: str, argv: list[str], env: dict, ready, timeout: float = 120.0):
         ARTIFACTS.joinpath("logs").mkdir(parents=True, exist_ok=True)
         self.name, self.argv, self.env, self.ready, self.timeout = name, argv, env, ready, timeout
-        self.log_path = ARTIFACTS / "logs" / f"{name}.log"
+        self.log_path = ARTIFACTS / "logs" / f"{name}{_RUN_SUFFIX}.log"
         self.log_offset = 0
         self.process: subprocess.Popen | None = None
 
