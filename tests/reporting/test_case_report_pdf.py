@@ -13,7 +13,7 @@ from reporting import pdf
 from reporting.case_report import build_case_report
 from reporting.views_case_report import report_html
 from tests.factories import build_world
-from tests.support.case_report_data import add_rows
+from tests.support.case_report_data import add_rows, full_case
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +44,17 @@ def texts(box) -> list[str]:
 def page_margins(page) -> dict[str, str]:
     return {child.at_keyword: "".join(texts(child)) for child in page._page_box.children
             if isinstance(child, boxes.MarginBox)}
+
+
+def overflowing(document) -> list[str]:
+    """Text that runs past the right edge of the page's content area (a column too narrow)."""
+    found = []
+    for page in document.pages:
+        box = page._page_box
+        right = box.margin_width() - box.margin_right
+        found += [child.text for child in box.descendants()
+                  if isinstance(child, boxes.TextBox) and child.position_x + child.width > right + 1]
+    return found
 
 
 def rendered(world, case, user) -> tuple[object, pdf.StaticOnlyFetcher]:
@@ -81,7 +92,19 @@ def test_every_page_carries_the_title_the_tlp_marking_and_its_number(world, no_n
         assert margins["@bottom-center"] == f"Page {number} of {len(pages)}"
         assert margins["@top-left"] == f"Mini-SOAR report, case #{case.pk}"
     assert fetcher.served == ["css/report.css"] and fetcher.refused == []
+    assert overflowing(document) == []
     assert not no_network
+
+
+def test_a_full_case_fits_the_page_width(world, settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "evidence": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "evidence"), "base_url": None}}}
+    case = full_case(world)
+    document, _ = rendered(world, case, world.analyst)
+    body = " ".join(" ".join(texts(page._page_box)) for page in document.pages)
+    assert "evil-invoices[.]example" in body and "True positive" in body
+    assert overflowing(document) == []
 
 
 @pytest.mark.parametrize(("tlp", "marking"), [("CLEAR", "TLP:CLEAR"), ("GREEN", "TLP:GREEN"),
