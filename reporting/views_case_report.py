@@ -32,13 +32,14 @@ def report_html(report: CaseReport, request: HttpRequest) -> str:
 def report_response(report: CaseReport, fmt: str, request: HttpRequest) -> HttpResponse:
     """The HTML page, or the PDF as an attachment with a safe name; audited either way."""
     html = report_html(report, request)
-    record_report_download(report.case, fmt, actor=request.user)
     if fmt == "html":
         response = HttpResponse(html, content_type="text/html; charset=utf-8")
     else:
         response = HttpResponse(html_to_pdf(html), content_type="application/pdf")
         response["Content-Disposition"] = content_disposition_header(True, f"{report.file_stem}.pdf")
         response["X-Content-Type-Options"] = "nosniff"
+    # Audited once the report exists: a rendering failure is no download.
+    record_report_download(report.case, fmt, actor=request.user)
     # A report holds TLP-marked case data: not for shared caches, nor kept by the browser.
     response["Cache-Control"] = "private, no-store"
     return response

@@ -147,3 +147,14 @@ def test_a_large_case_costs_the_same_number_of_queries_as_a_small_one(client, wo
     assert "198.51.0.65" in html.replace("[.]", ".") and "event 64" in html
     assert large == small, f"{small} queries for a small case, {large} for a large one"
     assert large <= 30
+
+
+def test_a_pdf_that_fails_to_render_is_not_audited_as_downloaded(client, world, monkeypatch):
+    def broken(html):
+        raise RuntimeError("layout failed")
+
+    monkeypatch.setattr("reporting.views_case_report.html_to_pdf", broken)
+    client.force_login(world.analyst)
+    with pytest.raises(RuntimeError):
+        client.get(f"/cases/{world.blue_case.pk}/report.pdf")
+    assert not AuditLog.objects.filter(action="case.report").exists()
