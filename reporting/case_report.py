@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from evidence.models import EvidenceFile
 
 # A report is bounded like the case page, only wider: past these the report says how many rows
-# it left out rather than growing without limit (a 1,000-entry timeline is ~40 printed pages).
+# it left out rather than growing without limit (a 1,000-entry timeline is about 25 printed A4 pages).
 REPORT_OBSERVABLE_LIMIT = 1000
 REPORT_EVIDENCE_LIMIT = 500
 REPORT_NOTE_LIMIT = 1000
