@@ -1,10 +1,17 @@
 from django.urls import path, re_path
 
-from reporting import views
+from reporting import views, views_case_report
 
 app_name = "reporting"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     re_path(r"^export/(?P<kind>cases|alerts|audit|verdicts)\.(?P<fmt>csv|json)$", views.ExportView.as_view(),
             name="export"),
+]
+
+# The case report sits beside the case page: soar/urls.py mounts these under /cases/ (namespace
+# "case_report"), before the cases app's own URLs.
+case_report_urlpatterns = [
+    path("<int:pk>/report/", views_case_report.case_report_page, name="html"),
+    path("<int:pk>/report.pdf", views_case_report.case_report_pdf, name="pdf"),
 ]

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from reporting import views as reporting_views
+from reporting.urls import case_report_urlpatterns
 from soar import views
 from soar.security import ThrottledLoginView, throttled_admin_login
 
@@ -36,5 +37,7 @@ urlpatterns = [
     path("observables/", include("alerts.urls_observables")),
     path("evidence/", include("evidence.urls")),
     path("search/", include("search.urls")),
+    # --- case report (issue 18): /cases/<id>/report/ and /cases/<id>/report.pdf, beside the case page ---
+    path("cases/", include((case_report_urlpatterns, "case_report"))),
     path("", include("cases.urls")),
 ]
