@@ -80,6 +80,9 @@ class NormalizedAlert:
     # The sender says the condition is over (Alertmanager/Grafana "resolved"): the alert
     # with the same source_ref is marked resolved instead of a new alert being stored.
     resolved: bool = False
+    # MITRE ATT&CK technique ids the tool sent (T1059, T1059.001): cleaned by finalize; linked to
+    # the catalogue when the alert is processed (alerts.attack_mapping).
+    attack_ids: list[str] = field(default_factory=list)
 
     def finalize(self) -> NormalizedAlert:
         """Validate, clean and complete the alert; returns self. Raises NormalizationError."""
@@ -124,11 +127,29 @@ class NormalizedAlert:
         if not self.entity_value and self.observables:
             first = self.observables[0]
             self.entity_type, self.entity_value = first.type, first.value
+        self.attack_ids = attack_technique_ids(self.attack_ids)
         self.warnings = [clean_text(w, MAX_WARNING) for w in self.warnings[:MAX_WARNINGS] if w]
         self.fingerprint = clean_text(self.fingerprint, 128)
         if not self.fingerprint:
             self.fingerprint = compute_fingerprint(self.title, self.entity_type, self.entity_value)
         return self
+
+
+ATTACK_TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
+MAX_ATTACK_IDS = 50
+
+
+def attack_technique_ids(values: Iterable[Any]) -> list[str]:
+    """ATT&CK technique ids in the order sent, upper-cased, without duplicates; anything that is
+    not an id (a name, a tactic TA0001) is dropped."""
+    found: dict[str, None] = {}
+    for value in values:
+        text = str(value).strip().upper() if isinstance(value, str | int) else ""
+        if ATTACK_TECHNIQUE_ID.match(text):
+            found.setdefault(text)
+        if len(found) >= MAX_ATTACK_IDS:
+            break
+    return list(found)
 
 
 def compute_fingerprint(*parts: str) -> str:
