@@ -57,7 +57,7 @@ def group_by_tactic(techniques: Iterable[Technique]) -> list[TacticGroup]:
     listed under both); those without a tactic come last. Expects ``tactics`` prefetched."""
     groups: dict[int | None, TacticGroup] = {}
     for technique in techniques:
-        tactics = list(technique.tactics.all()) or [None]
+        tactics: list[Tactic | None] = list(technique.tactics.all()) or [None]
         for tactic in tactics:
             key = tactic.pk if tactic is not None else None
             groups.setdefault(key, TacticGroup(tactic)).techniques.append(technique)

@@ -5,6 +5,7 @@ place (keyed by the ATT&CK id), so the techniques linked to alerts and cases sta
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -57,10 +58,11 @@ def import_catalogue(catalogue: AttackCatalogue) -> CatalogueImport:
     return CatalogueImport(t_created, t_updated, created, updated, sorted(set(parsed) - known_before))
 
 
-def _upsert(model: type[Tactic] | type[Technique], parsed: dict, fields: list[str]) -> tuple[int, int]:
+def _upsert(model: type[Any], parsed: dict[str, Any], fields: list[str]) -> tuple[int, int]:
     """Create the rows whose external id is new, update the others' ``fields``; (created, updated)."""
     existing = {row.external_id: row for row in model.objects.filter(external_id__in=list(parsed))}
-    new_rows, changed = [], []
+    new_rows: list[Any] = []
+    changed: list[Any] = []
     for external_id, item in parsed.items():
         row = existing.get(external_id) or model(external_id=external_id)
         for name in fields:

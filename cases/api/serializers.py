@@ -38,7 +38,7 @@ class CaseTechniqueSerializer(serializers.Serializer):
     id = serializers.CharField(source="technique.external_id")
     name = serializers.CharField(source="technique.name")
     tactics = serializers.SerializerMethodField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # the link's field, not Field.source
     added_by = serializers.CharField(source="added_by.username", default=None, allow_null=True)
     added_at = serializers.DateTimeField()
 
