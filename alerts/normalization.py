@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from attack.ids import technique_ids
 from cases.vocabulary import SEVERITIES, SEVERITY_RANK  # the one severity scale
 from soar.errors import InvalidInput
 
@@ -127,29 +128,12 @@ class NormalizedAlert:
         if not self.entity_value and self.observables:
             first = self.observables[0]
             self.entity_type, self.entity_value = first.type, first.value
-        self.attack_ids = attack_technique_ids(self.attack_ids)
+        self.attack_ids = technique_ids(self.attack_ids)
         self.warnings = [clean_text(w, MAX_WARNING) for w in self.warnings[:MAX_WARNINGS] if w]
         self.fingerprint = clean_text(self.fingerprint, 128)
         if not self.fingerprint:
             self.fingerprint = compute_fingerprint(self.title, self.entity_type, self.entity_value)
         return self
-
-
-ATTACK_TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
-MAX_ATTACK_IDS = 50
-
-
-def attack_technique_ids(values: Iterable[Any]) -> list[str]:
-    """ATT&CK technique ids in the order sent, upper-cased, without duplicates; anything that is
-    not an id (a name, a tactic TA0001) is dropped."""
-    found: dict[str, None] = {}
-    for value in values:
-        text = str(value).strip().upper() if isinstance(value, str | int) else ""
-        if ATTACK_TECHNIQUE_ID.match(text):
-            found.setdefault(text)
-        if len(found) >= MAX_ATTACK_IDS:
-            break
-    return list(found)
 
 
 def compute_fingerprint(*parts: str) -> str:

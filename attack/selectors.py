@@ -4,22 +4,14 @@ include templates/attack/_case_techniques.html with it)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+from attack.ids import technique_id
 from attack.models import Tactic, Technique
-
-TECHNIQUE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
-
-
-def normalize_technique_id(value: Any) -> str:
-    """'t1059.001 ' -> 'T1059.001'; '' when the value is not an ATT&CK technique id."""
-    text = str(value or "").strip().upper()
-    return text if TECHNIQUE_ID.match(text) else ""
 
 
 def technique_ids_by_external_id(external_ids: Iterable[str]) -> dict[str, int]:
@@ -32,7 +24,7 @@ def technique_ids_by_external_id(external_ids: Iterable[str]) -> dict[str, int]:
 
 
 def find_technique(external_id: str) -> Technique | None:
-    ext = normalize_technique_id(external_id)
+    ext = technique_id(external_id)
     return Technique.objects.filter(external_id=ext).first() if ext else None
 
 
