@@ -8,7 +8,9 @@ class AlertsConfig(AppConfig):
 
     def ready(self) -> None:
         # Django-required: the services import the models, which exist only once the apps are ready.
+        from alerts import attack_mapping
         from alerts.services import forget_cached_sources
+        from alerts.signals import case_alerts_added, cases_alerts_added
 
         def forget_sources(**kwargs: object) -> None:
             forget_cached_sources()
@@ -18,3 +20,7 @@ class AlertsConfig(AppConfig):
         for signal in (post_save, post_delete):
             signal.connect(forget_sources, sender=source_model, weak=False,
                            dispatch_uid=f"alerts-source-cache-{signal is post_save}")
+        # A case gets the ATT&CK techniques of the alerts put in it, in the same transaction.
+        case_alerts_added.connect(attack_mapping.on_case_alerts_added, dispatch_uid="alerts.attack.case_alerts_added")
+        cases_alerts_added.connect(attack_mapping.on_cases_alerts_added,
+                                   dispatch_uid="alerts.attack.cases_alerts_added")

@@ -23,10 +23,10 @@ ALERT_INSERT_FIELDS = (
     "source", "source_ref", "dedup_key", "title", "description", "severity", "severity_raw", "confidence",
     "category", "entity_type", "entity_value", "fingerprint", "occurred_at", "received_at", "last_seen_at",
     "occurrence_count", "raw", "status", "processing", "processing_attempts", "processing_error",
-    "pending_observables", "parse_warnings", "resolved_at",
+    "pending_observables", "parse_warnings", "resolved_at", "attack_ids",
 )
 _JSON_COLUMNS = [i for i, name in enumerate(ALERT_INSERT_FIELDS)
-                 if name in ("raw", "pending_observables", "parse_warnings")]
+                 if name in ("raw", "pending_observables", "parse_warnings", "attack_ids")]
 
 
 def alert_field(name: str) -> Field[Any, Any]:

@@ -18,6 +18,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from alerts import attack_mapping
 from alerts import selectors as alert_selectors
 from alerts import services as alert_services
 from alerts.correlation_chunks import process_chunk
@@ -119,6 +120,8 @@ def _process_once(alert_id: int, rules: list[LoadedRule]) -> bool:
             # held the row): link under this row lock, before the rule reads them.
             alert_services.link_observables([(alert.pk, alert.pending_observables)])
             alert.pending_observables = None
+        if alert.attack_ids:
+            attack_mapping.link_alert_techniques([(alert.pk, alert.attack_ids)])
         rule = select_rule(alert, rules)
         if rule is not None:
             opened_case = _correlate(alert, rule)

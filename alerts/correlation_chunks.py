@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from alerts import attack_mapping
 from alerts import selectors as alert_selectors
 from alerts import services as alert_services
 from alerts.correlation_rules import (
@@ -49,7 +50,7 @@ logger = logging.getLogger(__name__)
 
 _CHUNK_ALERT_FIELDS = ("id", "source_id", "title", "severity", "confidence", "entity_type", "entity_value",
                        "fingerprint", "received_at", "resolved_at", "status", "processing_attempts",
-                       "pending_observables", "group_id", "case_id")
+                       "pending_observables", "group_id", "case_id", "attack_ids")
 
 
 @dataclass(eq=False)
@@ -205,6 +206,9 @@ def _correlate_chunk(alerts: list[Alert], rules: list[LoadedRule]) -> None:
     pending = [(alert.pk, alert.pending_observables) for alert in alerts if alert.pending_observables]
     if pending:
         alert_services.link_observables(pending)
+    mapped = [(alert.pk, alert.attack_ids) for alert in alerts if alert.attack_ids]
+    if mapped:
+        attack_mapping.link_alert_techniques(mapped)  # two statements for the chunk
     chunk = _Chunk(rules)
     chunk.observables = alert_selectors.observable_ids_by_alert(ids)
     chosen = {alert.pk: select_rule(alert, rules) for alert in alerts}

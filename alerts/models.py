@@ -189,6 +189,12 @@ class Alert(models.Model):
     case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts",
                              db_index=False)
 
+    # MITRE ATT&CK (attack app): the technique ids the tool sent (rule.mitre.id, threat[], Suricata
+    # metadata), kept as sent so that ids the catalogue does not know yet are not lost; the known
+    # ones are linked in ``techniques`` when the alert is processed (alerts.attack_mapping), in bulk.
+    attack_ids = models.JSONField(default=list, blank=True, db_default=[])
+    techniques = models.ManyToManyField("attack.Technique", blank=True, related_name="alerts")
+
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from attack.ids import technique_ids
 from cases.vocabulary import SEVERITIES, SEVERITY_RANK  # the one severity scale
 from soar.errors import InvalidInput
 
@@ -80,6 +81,9 @@ class NormalizedAlert:
     # The sender says the condition is over (Alertmanager/Grafana "resolved"): the alert
     # with the same source_ref is marked resolved instead of a new alert being stored.
     resolved: bool = False
+    # MITRE ATT&CK technique ids the tool sent (T1059, T1059.001): cleaned by finalize; linked to
+    # the catalogue when the alert is processed (alerts.attack_mapping).
+    attack_ids: list[str] = field(default_factory=list)
 
     def finalize(self) -> NormalizedAlert:
         """Validate, clean and complete the alert; returns self. Raises NormalizationError."""
@@ -124,6 +128,7 @@ class NormalizedAlert:
         if not self.entity_value and self.observables:
             first = self.observables[0]
             self.entity_type, self.entity_value = first.type, first.value
+        self.attack_ids = technique_ids(self.attack_ids)
         self.warnings = [clean_text(w, MAX_WARNING) for w in self.warnings[:MAX_WARNINGS] if w]
         self.fingerprint = clean_text(self.fingerprint, 128)
         if not self.fingerprint:

@@ -341,7 +341,7 @@ def _row_values(source_id: int, alert: NormalizedAlert, key: str, now: datetime)
         alert.confidence, alert.category, alert.entity_type, alert.entity_value, alert.fingerprint,
         alert.occurred_at, now, now, 1, alert.raw if alert.raw is not None else {}, Alert.Status.QUEUED.value,
         Alert.Processing.PENDING.value, 0, "", pending_observables(alert), alert.warnings,
-        now if alert.resolved else None,
+        now if alert.resolved else None, alert.attack_ids,
     )
 
 

@@ -100,6 +100,10 @@ class Case(models.Model):
     template = models.ForeignKey("CaseTemplate", null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="cases", help_text="The template the case was opened with.")
 
+    # MITRE ATT&CK: the union of its alerts' techniques and the ones analysts added (CaseTechnique).
+    techniques = models.ManyToManyField("attack.Technique", through="CaseTechnique", blank=True,
+                                        related_name="cases")
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
@@ -462,3 +466,25 @@ class CaseTask(models.Model):
     @property
     def overdue(self) -> bool:
         return self.is_open and self.due_at is not None and self.due_at < timezone.now()
+
+
+class CaseTechnique(models.Model):
+    """A MITRE ATT&CK technique on a case: from one of its alerts (``source`` alert) or added by an
+    analyst (``manual``, with who and when). Written by cases.techniques only."""
+
+    class Source(models.TextChoices):
+        ALERT = "alert", "From an alert"
+        MANUAL = "manual", "Added by an analyst"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="technique_links")
+    technique = models.ForeignKey("attack.Technique", on_delete=models.CASCADE, related_name="case_links")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.ALERT)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "technique"], name="case_technique_unique")]
+
+    def __str__(self):
+        return f"technique {self.technique_id} on case #{self.case_id}"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from cases import views, views_audit, views_auth, views_queue, views_tasks, views_theme, views_tokens
+from cases.views_techniques import add_technique, remove_technique  # issue 18: ATT&CK
 
 app_name = "cases"
 urlpatterns = [
@@ -31,4 +32,7 @@ urlpatterns = [
     path("login/otp/", views_auth.otp_step, name="otp"),
     path("oidc/authenticate/", views_auth.oidc_authenticate, name="oidc-login"),
     path("oidc/callback/", views_auth.oidc_callback, name="oidc-callback"),
+    # issue 18: MITRE ATT&CK techniques on a case
+    path("cases/<int:pk>/techniques/add", add_technique, name="add_technique"),
+    path("cases/<int:pk>/techniques/remove", remove_technique, name="remove_technique"),
 ]

@@ -15,7 +15,11 @@ from stix2patterns.exceptions import ParseException
 from stix2patterns.v21.inspector import InspectionListener
 from stix2patterns.v21.pattern import Pattern
 
+from alerts import attack_mapping
 from alerts.normalization import NormalizationError, make_observable
+from attack import services as attack_services
+from attack import stix as attack_stix
+from attack.services import CatalogueImport
 from enrichment.models import Asset, Indicator, Verdict
 from soar import errors
 
@@ -177,13 +181,18 @@ class StixImport:
     skipped: list[str]  # "object N (id): skipped: reason"
 
 
-def parse_stix_bundle(text: str) -> StixImport:
+def load_stix_bundle(text: str) -> dict:
     try:
         bundle = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportProblem(f"not valid JSON: {exc}") from None
     if not isinstance(bundle, dict) or bundle.get("type") != "bundle" or not isinstance(bundle.get("objects"), list):
         raise ImportProblem("not a STIX 2.1 bundle (expected {\"type\": \"bundle\", \"objects\": [...]}).")
+    return bundle
+
+
+def parse_stix_bundle(text: str) -> StixImport:
+    bundle = load_stix_bundle(text)
     items, skipped = [], []
     for index, obj in enumerate(bundle["objects"]):
         if not isinstance(obj, dict) or obj.get("type") != "indicator":
@@ -211,6 +220,24 @@ def parse_stix_bundle(text: str) -> StixImport:
     if skipped and not items:
         raise ImportProblem("no supported indicator in the bundle; " + "; ".join(skipped[:5]))
     return StixImport(items, skipped)
+
+
+# --- MITRE ATT&CK: the enterprise-attack bundle is a catalogue, not indicators (issue 18) ---
+
+def is_attack_bundle(text: str) -> bool:
+    """Whether a STIX bundle is an ATT&CK catalogue (x-mitre-tactic / attack-pattern objects)."""
+    return attack_stix.is_attack_bundle(load_stix_bundle(text)["objects"])
+
+
+def import_attack_bundle(text: str) -> tuple[CatalogueImport, list[str], int]:
+    """Import the bundle's tactics and techniques (attack.services), then link the stored alerts
+    naming techniques the catalogue did not know (and their cases). (result, skipped, alerts linked)."""
+    catalogue = attack_stix.parse_attack_objects(load_stix_bundle(text)["objects"])
+    try:
+        result = attack_services.import_catalogue(catalogue)
+    except attack_services.CatalogueProblem as exc:
+        raise ImportProblem(str(exc)) from None
+    return result, catalogue.skipped, attack_mapping.relink_alerts(result.new_external_ids)
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from alerts import observable_intel
+from attack.selectors import techniques_for_case
 from cases.selectors import get_visible_case
 from cases.task_selectors import case_tasks, task_counts
 from cases.timeline import Timeline, case_timeline
@@ -26,6 +27,7 @@ from evidence.selectors import case_evidence
 
 if TYPE_CHECKING:
     from alerts.observable_intel import ObservableRow
+    from attack.selectors import TacticGroup
     from cases.models import Case, CaseTask, Note, Tag
     from cases.roles import Actor
     from evidence.models import EvidenceFile
@@ -74,6 +76,7 @@ class CaseReport:
     generated_at: dt.datetime
     generated_by: str
     ioc_count: int = field(default=0)
+    techniques: list[TacticGroup] = field(default_factory=list)
 
     @property
     def tlp_class(self) -> str:
@@ -129,4 +132,5 @@ def build_case_report(user: Actor, case_id: int | str) -> CaseReport:
         generated_at=timezone.now(),
         generated_by=getattr(user, "username", "") or "system",
         ioc_count=sum(1 for line in observables if line.row.attributes is not None and line.row.attributes.ioc),
+        techniques=techniques_for_case(case),
     )

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "attack",  # issue 18: MITRE ATT&CK catalogue (lowest domain floor)
     "cases",
     "alerts",
     "enrichment",

@@ -69,6 +69,22 @@ def _tactic(doc: dict) -> str:
     return first(*as_list(field(doc, "threat.tactic.name"))[:5], limit=100)
 
 
+def _techniques(doc: dict) -> list[Any]:
+    """ATT&CK technique and sub-technique ids of the rule's threat mapping (8.x
+    kibana.alert.rule.threat, 7.x signal.rule.threat) and of ECS ``threat`` on the event itself
+    (an object or a list; ``threat.technique.id`` may also arrive as dotted flat keys)."""
+    ids: list[Any] = []
+    threats = (as_list(field(doc, "kibana.alert.rule.threat"))[:20] + as_list(field(doc, "signal.rule.threat"))[:20]
+               + as_list(doc.get("threat"))[:20])
+    for threat in threats:
+        for technique in as_list(field(threat, "technique"))[:50]:
+            ids += as_list(field(technique, "id"))[:50]
+            ids += [field(sub, "id") for sub in as_list(field(technique, "subtechnique"))[:50]]
+    ids += as_list(field(doc, "threat.technique.id"))[:50]
+    ids += as_list(field(doc, "threat.technique.subtechnique.id"))[:50]
+    return ids
+
+
 def _parse_doc(doc: Any) -> NormalizedAlert:
     doc = unwrap_hit(doc)
     if not isinstance(doc, dict):
@@ -132,6 +148,7 @@ def _parse_doc(doc: Any) -> NormalizedAlert:
         occurred_at=when,
         raw=doc,
         warnings=warnings,
+        attack_ids=_techniques(doc),
     )
 
 

@@ -141,6 +141,8 @@ def _parse_event(event: Any) -> NormalizedAlert:
         occurred_at=when,
         raw=data,
         warnings=warnings,
+        # ET rules' "metadata: mitre_technique_id T1190" becomes a list in EVE.
+        attack_ids=as_list(dig(alert, "metadata.mitre_technique_id"))[:50],
     )
 
 

@@ -144,6 +144,7 @@ def _parse_doc(doc: Any) -> NormalizedAlert:
         occurred_at=when,
         raw=data,
         warnings=warnings,
+        attack_ids=as_list(mitre.get("id"))[:50],  # rule.mitre.id: ["T1110"] (finalize keeps the ids)
     )
 
 

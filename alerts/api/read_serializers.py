@@ -26,10 +26,13 @@ class AlertListSerializer(serializers.ModelSerializer):
 
 class AlertDetailSerializer(AlertListSerializer):
     observables = ObservableBriefSerializer(many=True, read_only=True)
+    # issue 18: ATT&CK ids as the tool sent them, and those the catalogue knows (linked).
+    techniques: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="external_id", many=True, read_only=True)
 
     class Meta(AlertListSerializer.Meta):
         fields = AlertListSerializer.Meta.fields + ["description", "severity_raw", "source_ref", "fingerprint",
-                                                    "observables", "raw"]
+                                                    "observables", "raw", "attack_ids", "techniques"]
         read_only_fields = fields
 
 

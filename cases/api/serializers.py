@@ -33,6 +33,20 @@ class CaseListSerializer(serializers.ModelSerializer):
         return [tag.name for tag in case.tags.all()]
 
 
+# issue 18: MITRE ATT&CK on a case
+class CaseTechniqueSerializer(serializers.Serializer):
+    id = serializers.CharField(source="technique.external_id")
+    name = serializers.CharField(source="technique.name")
+    tactics = serializers.SerializerMethodField()
+    source = serializers.CharField()  # type: ignore[assignment]  # the link's field, not Field.source
+    added_by = serializers.CharField(source="added_by.username", default=None, allow_null=True)
+    added_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_tactics(self, link):
+        return [tactic.shortname for tactic in link.technique.tactics.all()]
+
+
 class CaseDetailSerializer(CaseListSerializer):
     resolution: serializers.SlugRelatedField[Resolution] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True, allow_null=True, help_text="The verdict (slug), null until resolved.")
@@ -42,12 +56,18 @@ class CaseDetailSerializer(CaseListSerializer):
     observable_count = serializers.IntegerField(read_only=True)
     allowed_transitions = serializers.ListField(child=serializers.CharField(), read_only=True)
     can_change = serializers.BooleanField(read_only=True)
+    techniques = serializers.SerializerMethodField(help_text="MITRE ATT&CK techniques (from alerts or analysts).")
 
     class Meta(CaseListSerializer.Meta):
         fields = CaseListSerializer.Meta.fields + ["description", "resolution", "resolution_summary", "resolved_by",
                                                    "tlp", "pap", "template", "alert_count", "observable_count",
-                                                   "allowed_transitions", "can_change"]
+                                                   "allowed_transitions", "can_change", "techniques"]
         read_only_fields = fields
+
+    @extend_schema_field(CaseTechniqueSerializer(many=True))
+    def get_techniques(self, case):
+        links = case.technique_links.select_related("technique", "added_by").prefetch_related("technique__tactics")
+        return CaseTechniqueSerializer(links.order_by("technique__external_id"), many=True).data
 
 
 class CaseCreateSerializer(serializers.Serializer):
@@ -185,3 +205,9 @@ class AuditLogSerializer(serializers.ModelSerializer):
         fields = ["id", "created_at", "actor", "actor_label", "action", "object_type", "object_id", "object_repr",
                   "before", "after", "request_id", "client_ip"]
         read_only_fields = fields
+
+
+# --- issue 18: MITRE ATT&CK on a case ---
+
+class TechniqueChangeSerializer(serializers.Serializer):
+    technique = serializers.CharField(max_length=16, help_text="An ATT&CK technique id, e.g. T1059.001.")

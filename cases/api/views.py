@@ -10,6 +10,7 @@ from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
 from cases import roles, selectors, services, task_selectors
+from cases import techniques as case_techniques
 from cases.api import serializers as s
 from cases.api.pagination import CaseCursorPagination, NewestFirstCursorPagination
 from cases.api.permissions import CanReadAuditLog, ReadOnlyForAuditors
@@ -201,6 +202,19 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         ok = sum(1 for value in results.values() if value == "ok")
         return Response({"results": {str(k): v for k, v in results.items()}, "ok": ok, "failed": len(results) - ok,
                          "message": bulk_message(data["action"], results)})
+
+    # issue 18: MITRE ATT&CK on a case (audit and timeline through cases.techniques).
+    @extend_schema(request=s.TechniqueChangeSerializer, responses=s.CaseDetailSerializer, tags=["cases"],
+                   summary="Add (POST) or remove (DELETE) an ATT&CK technique (400 for an unknown id)")
+    @action(detail=True, methods=["post", "delete"])
+    def techniques(self, request, pk=None):
+        case = self.get_object()
+        data = self._valid(s.TechniqueChangeSerializer)
+        if request.method == "POST":
+            case_techniques.add_technique(case, data["technique"], actor=request.user)
+        else:
+            case_techniques.remove_technique(case, data["technique"], actor=request.user)
+        return Response(self.detail_payload(case))
 
     def _valid(self, serializer_class):
         serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())

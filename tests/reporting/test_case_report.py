@@ -4,17 +4,20 @@ the API; auditors read it), the API's format parameter, and a constant number of
 whatever the size of the case."""
 
 import hashlib
+from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.template.loader import get_template
 from django.test.utils import CaptureQueriesContext
 
+from cases import techniques as case_techniques
 from cases.models import ApiToken, AuditLog
+from enrichment.importers import import_attack_bundle
 from tests.factories import build_world
 from tests.support.case_report_data import EVIDENCE_BYTES, add_rows, full_case
 
 pytestmark = pytest.mark.django_db
+ATTACK_SUBSET = Path(__file__).resolve().parents[1] / "fixtures" / "attack" / "enterprise-attack-subset.json"
 
 
 @pytest.fixture
@@ -62,9 +65,14 @@ def test_the_html_report_holds_every_section(client, world):
     assert f'href="/cases/{case.pk}/report.pdf"' in html and f'href="/cases/{case.pk}/"' in html
 
 
-def test_the_template_leaves_the_attack_block_for_the_attack_section():
-    source = get_template("reporting/case_report.html").template.source
-    assert "{% block attack %}{% endblock %}" in source
+def test_the_report_lists_the_cases_attack_techniques_by_tactic_without_forms(client, world):
+    import_attack_bundle(ATTACK_SUBSET.read_text())
+    case_techniques.add_technique(world.blue_case, "T1059.001", actor=world.analyst)
+    client.force_login(world.analyst)
+    html = report_page(client, world.blue_case)
+    section = html[html.index('id="attack"'):]
+    assert 'data-technique="T1059.001"' in section and "PowerShell" in section and "Execution" in section
+    assert "Remove T1059.001" not in html and 'name="technique"' not in html  # the page's forms stay on the page
 
 
 def test_the_case_page_links_the_report_and_the_pdf(client, world):
