@@ -1,6 +1,15 @@
 from django.urls import path
 
-from cases import views, views_audit, views_auth, views_queue, views_tasks, views_theme, views_tokens
+from cases import (
+    views,
+    views_audit,
+    views_auth,
+    views_custom_fields,
+    views_queue,
+    views_tasks,
+    views_theme,
+    views_tokens,
+)
 
 app_name = "cases"
 urlpatterns = [
@@ -31,4 +40,6 @@ urlpatterns = [
     path("login/otp/", views_auth.otp_step, name="otp"),
     path("oidc/authenticate/", views_auth.oidc_authenticate, name="oidc-login"),
     path("oidc/callback/", views_auth.oidc_callback, name="oidc-callback"),
+    # --- custom fields (issue 18) ---
+    path("cases/<int:pk>/fields", views_custom_fields.update_custom_fields, name="custom_fields"),
 ]
