@@ -162,7 +162,7 @@ def add_observables_to_case(case: Case, pairs: Iterable[tuple[str, str]]) -> lis
         try:
             found = clean_observable(obs_type, value, types)
         except NormalizationError as exc:
-            raise errors.InvalidInput("Not a valid observable.", errors=exc.errors)
+            raise errors.InvalidInput(f"Not a valid observable: {exc.message}", errors=exc.errors)
         wanted[(found.type, Observable.digest(found.value))] = found.value
     if not wanted:
         return []

@@ -112,3 +112,54 @@ def test_admin_adds_types_with_audit_checks_the_regex_and_keeps_the_built_ins(cl
     assert client.post(f"/admin/alerts/observabletype/{ip.pk}/delete/", {"post": "yes"}).status_code == 403
     assert ObservableType.objects.filter(key="ip").exists()
     assert client.get("/admin/alerts/observabletype/").status_code == 200
+
+
+# --- adding by hand: the API and the case page --------------------------------------------------------
+
+def test_api_adds_an_observable_of_an_admin_defined_type(client, w, cve):
+    client.force_login(w.analyst)
+    url = f"/api/v1/cases/{w.blue_case.pk}/observables"
+    response = client.post(url, {"type": "cve", "value": "CVE-2024-3094"}, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert (response.json()["type"], response.json()["value"]) == ("cve", "CVE-2024-3094")
+    assert [row["value"] for row in client.get(url).json()] == ["CVE-2024-3094"]
+    bad = client.post(url, {"type": "cve", "value": "not a cve"}, content_type="application/json")
+    assert bad.status_code == 400 and bad.json() == {"value": ["Does not look like a CVE value."]}
+    unknown = client.post(url, {"type": "cwe", "value": "CWE-79"}, content_type="application/json")
+    assert unknown.status_code == 400 and list(unknown.json()) == ["type"]
+    assert Observable.objects.filter(cases=w.blue_case).count() == 1
+
+
+def test_api_add_is_404_for_another_teams_case_and_403_for_readers(client, w, cve):
+    client.force_login(w.red_analyst)
+    url = f"/api/v1/cases/{w.blue_case.pk}/observables"
+    assert client.post(url, {"type": "cve", "value": "CVE-2024-3094"},
+                       content_type="application/json").status_code == 404
+    client.force_login(w.auditor)
+    assert client.post(url, {"type": "cve", "value": "CVE-2024-3094"},
+                       content_type="application/json").status_code == 403
+    assert not Observable.objects.filter(type="cve").exists()
+
+
+def test_case_page_form_lists_the_types_from_the_table_and_adds(client, w, cve):
+    ObservableType.objects.filter(key="process").update(active=False)
+    client.force_login(w.analyst)
+    page = client.get(f"/cases/{w.blue_case.pk}/").content.decode()
+    assert '<option value="cve">CVE</option>' in page and '<option value="ip">IP address</option>' in page
+    assert '<option value="process">' not in page
+    response = client.post(f"/observables/cases/{w.blue_case.pk}/add", {"type": "cve", "value": "CVE-2021-44228"})
+    observable = Observable.objects.get(type="cve", value="CVE-2021-44228")
+    assert response.status_code == 302 and response.url.endswith(f"#observable-{observable.pk}")
+    refused = client.post(f"/observables/cases/{w.blue_case.pk}/add", {"type": "cve", "value": "log4shell"},
+                          HTTP_REFERER=f"http://testserver/cases/{w.blue_case.pk}/", follow=True)
+    assert "Not a valid observable: value: Does not look like a CVE value." in refused.content.decode()
+    assert Observable.objects.filter(type="cve").count() == 1
+
+
+def test_case_page_form_is_not_offered_to_readers_nor_reachable_by_other_teams(client, w, cve):
+    client.force_login(w.auditor)
+    assert 'id="add-observable"' not in client.get(f"/cases/{w.blue_case.pk}/").content.decode()
+    client.force_login(w.red_analyst)
+    response = client.post(f"/observables/cases/{w.blue_case.pk}/add", {"type": "cve", "value": "CVE-2024-3094"})
+    assert response.status_code == 404
+    assert not Observable.objects.filter(type="cve").exists()
