@@ -508,6 +508,9 @@ class CustomFieldDefinition(models.Model):
         return self.label
 
     def clean(self):
+        # "custom_fields__<key>" must name the key, not a lookup of the JSON column (exact, in, ...).
+        if self.key in models.JSONField().get_lookups():
+            raise ValidationError({"key": f"{self.key!r} is a reserved word; choose another key."})
         if self.type == self.Type.CHOICE:
             if (not isinstance(self.choices, list) or not self.choices
                     or not all(isinstance(c, str) and c.strip() for c in self.choices)):

@@ -94,6 +94,10 @@ def test_a_choice_definition_needs_choices(db):
         CustomFieldDefinition(key="impact", label="Impact", type="choice", choices=[]).full_clean()
     with pytest.raises(ValidationError):
         CustomFieldDefinition(key="bad__key", label="Bad", type="string").full_clean()
+    with pytest.raises(ValidationError):  # a lookup of the JSON column, not a key
+        CustomFieldDefinition(key="exact", label="Exact", type="string").full_clean()
+    with pytest.raises(ValidationError):
+        CustomFieldDefinition(key="vendor", label="Vendor", type="string", choices=["a"]).full_clean()
     CustomFieldDefinition(key="ok_key", label="Ok", type="choice", choices=["a"]).full_clean()
 
 
