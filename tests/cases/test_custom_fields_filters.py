@@ -171,3 +171,14 @@ def test_exports_have_one_column_per_active_definition(client, w):
     assert objects[w.globex.pk]["cf_loss"] == 15.5 and objects[w.globex.pk]["cf_reported"] is False
     assert objects[w.blue_case.pk]["cf_vendor"] is None
     assert [row["id"] for row in export_rows(client, cf_vendor="Globex")] == [str(w.globex.pk)]
+
+
+def test_saved_views_keep_custom_field_filters_and_refuse_bad_ones(w):
+    from cases import saved_views
+    from soar.errors import InvalidInput
+
+    view = saved_views.save_view(w.analyst, name="Acme", query="cf_vendor=Acme&severity=high")
+    assert view.query == "cf_vendor=Acme&severity=high"
+    for bad in ("cf_loss=lots", "cf_nothing=x"):
+        with pytest.raises(InvalidInput):
+            saved_views.save_view(w.analyst, name="Bad", query=bad)
