@@ -182,3 +182,15 @@ def test_saved_views_keep_custom_field_filters_and_refuse_bad_ones(w):
     for bad in ("cf_loss=lots", "cf_nothing=x"):
         with pytest.raises(InvalidInput):
             saved_views.save_view(w.analyst, name="Bad", query=bad)
+
+
+def test_template_applied_to_an_open_case_adds_its_defaults_under_the_cases_values(w):
+    from cases import tasks as task_services
+
+    template = CaseTemplate.objects.create(name="Later", custom_fields={"vendor": "Initech", "impact": "low"})
+    task_services.apply_template(w.acme, template, actor=None, actor_label="playbook:test")
+    # The case's own values stay; the template fills only the fields the case has no value for.
+    acme = Case.objects.get(pk=w.acme.pk).custom_fields
+    assert (acme["vendor"], acme["impact"]) == ("Acme", "high")
+    task_services.apply_template(w.blue_case, template, actor=None, actor_label="playbook:test")
+    assert Case.objects.get(pk=w.blue_case.pk).custom_fields == {"vendor": "Initech", "impact": "low"}
