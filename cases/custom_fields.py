@@ -16,7 +16,6 @@ and audit rows the way ``task_templates.create_template_rows`` does."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -111,12 +110,7 @@ def _number(raw: object) -> int | float:
         raise ValueError("Not a number.")
     if not number.is_finite() or abs(number) >= Decimal(10) ** 15:
         raise ValueError("Not a finite number below 10^15.")
-    if number == number.to_integral_value():
-        return int(number)
-    as_float = float(number)
-    if math.isinf(as_float):
-        raise ValueError("Not a finite number.")
-    return as_float
+    return int(number) if number == number.to_integral_value() else float(number)
 
 
 def _user_allowed(username: str, team_id: int | None) -> bool:

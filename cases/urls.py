@@ -1,15 +1,7 @@
 from django.urls import path
 
-from cases import (
-    views,
-    views_audit,
-    views_auth,
-    views_custom_fields,
-    views_queue,
-    views_tasks,
-    views_theme,
-    views_tokens,
-)
+from cases import views, views_audit, views_auth, views_queue, views_tasks, views_theme, views_tokens
+from cases.views_custom_fields import update_custom_fields  # custom fields (issue 18)
 
 app_name = "cases"
 urlpatterns = [
@@ -41,5 +33,5 @@ urlpatterns = [
     path("oidc/authenticate/", views_auth.oidc_authenticate, name="oidc-login"),
     path("oidc/callback/", views_auth.oidc_callback, name="oidc-callback"),
     # --- custom fields (issue 18) ---
-    path("cases/<int:pk>/fields", views_custom_fields.update_custom_fields, name="custom_fields"),
+    path("cases/<int:pk>/fields", update_custom_fields, name="custom_fields"),
 ]
