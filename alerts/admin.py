@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from alerts.adapters import adapter_choices
-from alerts.models import Alert, AlertGroup, AlertSource, CorrelationRule, Observable
+from alerts.models import Alert, AlertGroup, AlertSource, CorrelationRule, Observable, ObservableType
 from cases.services import record_audit, snapshot
 from soar.admin_utils import HideSecretsMixin, WriteOnlySecretFormMixin
 
@@ -93,3 +93,39 @@ class ObservableAdmin(admin.ModelAdmin):
     list_filter = ["type"]
     search_fields = ["value"]
     show_full_result_count = False
+
+
+@admin.register(ObservableType)
+class ObservableTypeAdmin(admin.ModelAdmin):
+    """Observable types analysts may add by hand (alerts.observable_services.clean_observable).
+    The built-in eight cannot be deleted or renamed (their values are normalised in code); admins
+    may give them a stricter regex or deactivate them. Every change is audited."""
+
+    list_display = ["key", "label", "built_in", "active", "validation_regex"]
+    list_filter = ["built_in", "active"]
+    search_fields = ["key", "label", "description"]
+    fields = ["key", "label", "validation_regex", "description", "active", "built_in"]
+    readonly_fields = ["built_in"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The key is stored on every observable of the type: renaming one in use would orphan them.
+        return ["key", "built_in"] if obj is not None else ["built_in"]
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.built_in:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        before = snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+        record_audit(f"observabletype.{'update' if change else 'create'}", obj, actor=request.user,
+                     before=before, after=snapshot(obj))
+
+    def delete_model(self, request, obj):
+        record_audit("observabletype.delete", obj, actor=request.user, before=snapshot(obj))
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset.filter(built_in=False):
+            self.delete_model(request, obj)

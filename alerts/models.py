@@ -1,16 +1,19 @@
 """Alert sources, normalized alerts, observables, correlation rules and alert groups."""
 
 import hashlib
+import re
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from alerts.normalization import ENTITY_TYPE_CHOICES, SEVERITIES
+from alerts.normalization import SEVERITIES
 
 SEVERITY_CHOICES = [(s, s.capitalize()) for s in SEVERITIES]
 TOKEN_PREFIX_LENGTH = 8
+OBSERVABLE_TYPE_MAX_LENGTH = 32
 
 
 def hash_token(token: str) -> str:
@@ -49,7 +52,8 @@ class AlertSource(models.Model):
 
 
 class Observable(models.Model):
-    type = models.CharField(max_length=16, choices=ENTITY_TYPE_CHOICES)
+    # One of the built-in ENTITY_TYPES or an admin-defined ObservableType key (no fixed choices).
+    type = models.CharField(max_length=OBSERVABLE_TYPE_MAX_LENGTH)
     value = models.CharField(max_length=2048)
     # value may exceed index limits; uniqueness is enforced on the digest.
     value_hash = models.CharField(max_length=64, editable=False)
@@ -263,3 +267,33 @@ class CaseObservable(models.Model):
 
     def __str__(self):
         return f"case #{self.case_id}: observable #{self.observable_id}"
+
+
+class ObservableType(models.Model):
+    """A kind of observable analysts may add to a case. The built-in eight (``ENTITY_TYPES``,
+    seeded by migration 0013) keep their normalisation (alerts.normalization.make_observable);
+    admins add their own (e.g. "registry_key", "cve") with an optional regex every value must
+    match (alerts.observable_services.clean_observable)."""
+
+    key = models.SlugField(max_length=OBSERVABLE_TYPE_MAX_LENGTH, unique=True,
+                           help_text='Stored on the observable, e.g. "cve"; cannot be changed once in use.')
+    label = models.CharField(max_length=100)
+    validation_regex = models.CharField(
+        max_length=500, blank=True,
+        help_text=r"A value must match it entirely (Python syntax), e.g. CVE-\d{4}-\d{4,}; empty: any text.")
+    description = models.CharField(max_length=255, blank=True)
+    built_in = models.BooleanField(default=False, editable=False)
+    active = models.BooleanField(default=True, help_text="Offered when adding observables by hand.")
+
+    class Meta:
+        ordering = ["-built_in", "key"]
+
+    def __str__(self):
+        return self.label or self.key
+
+    def clean(self):
+        if self.validation_regex:
+            try:
+                re.compile(self.validation_regex)
+            except re.error as exc:
+                raise ValidationError({"validation_regex": f"Not a valid regular expression: {exc}."})

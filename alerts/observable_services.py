@@ -5,6 +5,7 @@ the audit log (``cases.services``)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -12,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
-from alerts.models import CaseObservable, Observable
-from alerts.normalization import NormalizationError, make_observable
+from alerts.models import CaseObservable, Observable, ObservableType
+from alerts.normalization import ENTITY_TYPES, MAX_ENTITY_VALUE, NormalizationError, clean_text, make_observable
+from alerts.normalization import Observable as NormalizedObservable
 from cases import selectors as case_selectors
 from cases import services as case_services
 from cases.roles import signed_in
@@ -103,16 +105,64 @@ def update_case_observable(case: Case, observable_id: int, *, actor: Actor, ioc:
     return row
 
 
+def observable_types() -> dict[str, ObservableType]:
+    """The active observable types by key (the built-in eight and the admin's own)."""
+    return {row.key: row for row in ObservableType.objects.filter(active=True)}
+
+
+def observable_type_choices() -> list[tuple[str, str]]:
+    """(key, label) of the types analysts may add by hand, for the forms and pages."""
+    return [(row.key, row.label or row.key) for row in ObservableType.objects.filter(active=True)]
+
+
+def clean_observable(obs_type: object, value: object,
+                     types: dict[str, ObservableType] | None = None) -> NormalizedObservable:
+    """One observable added by hand: ``obs_type`` must be an active type; a built-in type keeps
+    its normalisation (make_observable), an admin-defined one gets the common clean-up (trimmed,
+    control characters removed, length); then the type's regex, when it has one, must match the
+    whole value. Refusals are field errors (``type`` or ``value``). A built-in type without a
+    row (a database not migrated to alerts/0013) is accepted as before."""
+    types = observable_types() if types is None else types
+    key = obs_type if isinstance(obs_type, str) else ""
+    row = types.get(key)
+    if row is None and not (key in ENTITY_TYPES and not ObservableType.objects.filter(key=key).exists()):
+        allowed = ", ".join(sorted(types)) or ", ".join(ENTITY_TYPES)
+        raise NormalizationError({"type": [f"Must be one of {allowed}; got {str(obs_type)[:40]!r}."]})
+    if key in ENTITY_TYPES:
+        found = make_observable(key, value)
+    else:
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise NormalizationError({"value": ["Must be a string."]})
+        text = clean_text(value, MAX_ENTITY_VALUE + 1)
+        if not text:
+            raise NormalizationError({"value": ["Must not be empty."]})
+        if len(text) > MAX_ENTITY_VALUE:
+            raise NormalizationError({"value": [f"Longer than {MAX_ENTITY_VALUE} characters."]})
+        found = NormalizedObservable(key, text)
+    if row is not None and row.validation_regex and not _matches(row.validation_regex, found.value):
+        raise NormalizationError({"value": [f"Does not look like a {row.label or row.key} value."]})
+    return found
+
+
+def _matches(pattern: str, value: str) -> bool:
+    try:
+        return re.fullmatch(pattern, value) is not None
+    except re.error:  # saved before the admin form checked it: a broken regex refuses nothing
+        return True
+
+
 def add_observables_to_case(case: Case, pairs: Iterable[tuple[str, str]]) -> list[Observable]:
     """Link these (type, value) observables to the case, creating the shared rows as needed
     (idempotent). The caller writes the timeline and audit entries of the change that brought
-    them (an upload, a note). Invalid values are refused with field errors."""
+    them (an upload, a note). Any active observable type is accepted (``clean_observable``);
+    invalid values are refused with field errors."""
     wanted: dict[tuple[str, str], str] = {}
+    types = observable_types()
     for obs_type, value in pairs:
         try:
-            found = make_observable(obs_type, value)
+            found = clean_observable(obs_type, value, types)
         except NormalizationError as exc:
-            raise errors.InvalidInput("Not a valid observable.", errors=exc.errors)
+            raise errors.InvalidInput(f"Not a valid observable: {exc.message}", errors=exc.errors)
         wanted[(found.type, Observable.digest(found.value))] = found.value
     if not wanted:
         return []
@@ -125,3 +175,18 @@ def add_observables_to_case(case: Case, pairs: Iterable[tuple[str, str]]) -> lis
     through.objects.bulk_create([through(case_id=case.pk, observable_id=o.pk) for o in observables],
                                 ignore_conflicts=True)
     return observables
+
+
+@transaction.atomic
+def add_case_observable(case: Case, obs_type: object, value: object, *, actor: Actor) -> Observable:
+    """An analyst (or a playbook step, with no user) adds one observable to the case by hand: any
+    active type, the value checked by ``clean_observable``; on the timeline and in the audit log."""
+    _ensure_may_change(actor, case)
+    observable = add_observables_to_case(case, [(obs_type, value)])[0]  # type: ignore[list-item]
+    label = f"{observable.type} {observable.value[:120]}"
+    case_services.add_case_event(case, EventKind.UPDATED, f"Observable {label} added", actor=actor,
+                                 data={"observable": observable.pk, "added": True})
+    case_services.record_audit("case.observable_added", case, actor=actor,
+                               after={"observable": observable.pk, "type": observable.type,
+                                      "value": observable.value[:255]})
+    return observable

@@ -1,5 +1,5 @@
-"""The observable page (every visible case and alert holding an observable) and the form of
-the case page that sets what a case says about one of its observables. Reads start from
+"""The observable page (every visible case and alert holding an observable) and the forms of
+the case page that set what a case says about one of its observables and add one by hand. Reads start from
 ``alerts.observable_intel`` (404 beyond what the user may see); the write goes through
 ``alerts.observable_services``, whose refusals the middleware turns into a flash message."""
 
@@ -40,3 +40,14 @@ def update_case_observable(request, observable_id: int, case_id: int):
     )
     messages.success(request, "Observable updated.")
     return redirect(reverse("cases:detail", args=[case.pk]) + f"#observable-{observable_id}")
+
+
+@require_POST
+@login_required
+def add_case_observable(request, case_id: int):
+    """An observable added by hand: any active type (admin-defined ones too), checked by its regex."""
+    case = case_selectors.get_visible_case(request.user, case_id)
+    observable = observable_services.add_case_observable(case, request.POST.get("type", ""),
+                                                         request.POST.get("value", ""), actor=request.user)
+    messages.success(request, f"Observable {observable.type} {observable.value[:120]} added.")
+    return redirect(reverse("cases:detail", args=[case.pk]) + f"#observable-{observable.pk}")

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from rest_framework.authtoken.models import TokenProxy
 
-from cases import selectors, services
+from cases import custom_fields, selectors, services
 from cases.lifecycle import ACTION_LABELS
 from cases.models import (
     ApiToken,
@@ -17,6 +17,7 @@ from cases.models import (
     Case,
     CaseEvent,
     CaseTemplate,
+    CustomFieldDefinition,
     Note,
     Resolution,
     SlaTarget,
@@ -160,12 +161,13 @@ class CaseAdmin(admin.ModelAdmin):
     search_fields = ["title"]
     fields = ["title", "description", "severity", "team", "assignee", "tags", "status", "merged_into",
               "created_at", "triaged_at", "in_progress_at", "resolved_at", "closed_at", "sla_ack_due",
-              "sla_resolve_due", "resolution", "resolution_summary", "resolved_by", "template", "tlp", "pap"]
+              "sla_resolve_due", "resolution", "resolution_summary", "resolved_by", "template", "tlp", "pap",
+              "custom_fields"]
     raw_id_fields = ["assignee"]
     filter_horizontal = ["tags"]
     readonly_fields = ["status", "merged_into", "created_at", "triaged_at", "in_progress_at", "resolved_at",
                        "closed_at", "sla_ack_due", "sla_resolve_due", "resolution", "resolution_summary",
-                       "resolved_by", "tlp", "pap"]
+                       "resolved_by", "tlp", "pap", "custom_fields"]
     inlines = [CaseEventInline]
     show_full_result_count = False
     action_form = CaseActionForm
@@ -248,16 +250,31 @@ class TemplateTaskInline(admin.TabularInline):
     fields = ["position", "title", "group", "required", "sla_minutes", "description"]
 
 
+class CaseTemplateForm(forms.ModelForm):
+    class Meta:
+        model = CaseTemplate
+        fields = ["name", "active", "title_prefix", "description", "severity", "tags", "tlp", "pap", "custom_fields"]
+
+    def clean_custom_fields(self):
+        # The defaults are refused here like an analyst's values (unknown key, wrong type, ...).
+        try:
+            return custom_fields.check_template_defaults(self.cleaned_data.get("custom_fields") or {})
+        except custom_fields.CustomFieldError as exc:
+            raise forms.ValidationError([f"{key}: {' '.join(msgs)}" for key, msgs in exc.field_errors.items()])
+
+
 @admin.register(CaseTemplate)
 class CaseTemplateAdmin(AuditedAdmin):
     """Case templates with their task lists (inline); every change is audited, the task list too."""
+
+    form = CaseTemplateForm
 
     list_display = ["name", "active", "title_prefix", "severity", "tlp", "pap", "task_count"]
     list_filter = ["active", "severity"]
     search_fields = ["name", "title_prefix"]
     filter_horizontal = ["tags"]
     inlines = [TemplateTaskInline]
-    audit_fields = ["name", "active", "title_prefix", "description", "severity", "tlp", "pap"]
+    audit_fields = ["name", "active", "title_prefix", "description", "severity", "tlp", "pap", "custom_fields"]
 
     @admin.display(description="Tasks")
     def task_count(self, obj):
@@ -387,3 +404,19 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             self.delete_model(request, obj)
+
+
+@admin.register(CustomFieldDefinition)
+class CustomFieldDefinitionAdmin(AuditedAdmin):
+    """The custom fields of cases (cases/custom_fields.py). Deactivate rather than delete: the
+    values stay on the cases, hidden, and come back when the field is reactivated."""
+
+    list_display = ["key", "label", "type", "required", "active", "order"]
+    list_filter = ["type", "required", "active"]
+    list_editable = ["order", "active"]
+    search_fields = ["key", "label"]
+    audit_fields = ["key", "label", "type", "choices", "required", "help_text", "order", "active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The key names the stored values (and the cf_<key> filters): renaming would orphan them.
+        return ["key"] if obj is not None else []

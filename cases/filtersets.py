@@ -8,7 +8,8 @@ import django_filters as filters
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from cases.models import SEVERITY_CHOICES, AuditLog, Case, Note
+from cases import custom_fields
+from cases.models import SEVERITY_CHOICES, AuditLog, Case, CustomFieldDefinition, Note
 from cases.selectors import sla_breached_q
 from soar.filters import MAX_ID, UtcIsoDateTimeFilter
 
@@ -41,7 +42,26 @@ def case_text_q(value: str) -> Q:
     return query
 
 
+def custom_field_filter(definition: CustomFieldDefinition) -> filters.Filter:
+    """The ``cf_<key>`` filter of one definition: its form field parses the value by type (a
+    bad number or date is a 400 with the field's error), then an exact match."""
+    common = {"method": "filter_custom_field", "label": f"{definition.label} (custom field)",
+              "field_name": f"{custom_fields.FILTER_PREFIX}{definition.key}"}
+    kind = CustomFieldDefinition.Type
+    if definition.type == kind.NUMBER:
+        return filters.NumberFilter(**common)
+    if definition.type == kind.DATE:
+        return filters.DateFilter(**common)
+    if definition.type == kind.BOOLEAN:
+        return filters.ChoiceFilter(**common, choices=[("true", "yes"), ("false", "no")])
+    if definition.type == kind.CHOICE:
+        return filters.ChoiceFilter(**common, choices=[(choice, choice) for choice in definition.choices or []])
+    return filters.CharFilter(**common, max_length=custom_fields.MAX_STRING_LENGTH)
+
+
 class CaseFilter(filters.FilterSet):
+    """The case filters; plus, per active custom field definition, ``cf_<key>=<value>``."""
+
     status = filters.MultipleChoiceFilter(choices=Case.Status.choices)
     severity = filters.MultipleChoiceFilter(choices=SEVERITY_CHOICES)
     assignee = filters.CharFilter(method="filter_assignee", label="Assignee",
@@ -60,6 +80,30 @@ class CaseFilter(filters.FilterSet):
     class Meta:
         model = Case
         fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.custom_field_types: dict[str, str] = {}
+        # The definitions are read only when a cf_ parameter is given: the queue and the API
+        # without one cost no extra query.
+        if not any(str(key).startswith(custom_fields.FILTER_PREFIX) for key in self.data):
+            return
+        for definition in custom_fields.active_definitions():
+            name = f"{custom_fields.FILTER_PREFIX}{definition.key}"
+            self.filters[name] = custom_field_filter(definition)
+            self.filters[name].model = self.queryset.model
+            self.filters[name].parent = self
+            self.custom_field_types[name] = definition.type
+
+    def filter_custom_field(self, queryset, name, value):
+        if value in (None, ""):
+            return queryset
+        key = name.removeprefix(custom_fields.FILTER_PREFIX)
+        try:
+            stored = custom_fields.coerce(self.custom_field_types[name], value)
+        except ValueError:  # the form field parsed it already; a value it let through matches nothing
+            return queryset.none()
+        return queryset.filter(custom_fields.custom_field_q(key, stored))
 
     def filter_assignee(self, queryset, name, value):
         value = value.strip()

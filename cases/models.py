@@ -5,6 +5,8 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -99,6 +101,9 @@ class Case(models.Model):
                            help_text="Permissible Actions Protocol: what may be done with its observables.")
     template = models.ForeignKey("CaseTemplate", null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="cases", help_text="The template the case was opened with.")
+    # Values of the admin-defined custom fields, by definition key (cases/custom_fields.py validates
+    # them; a GIN index on PostgreSQL serves the queue's cf_<key> filters, migration 0019).
+    custom_fields = models.JSONField(default=dict, blank=True)
 
     # MITRE ATT&CK: the union of its alerts' techniques and the ones analysts added (CaseTechnique).
     techniques = models.ManyToManyField("attack.Technique", through="CaseTechnique", blank=True,
@@ -385,6 +390,8 @@ class CaseTemplate(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="case_templates")
     tlp = models.CharField("TLP", max_length=16, choices=TrafficLight.choices, default=TrafficLight.AMBER)
     pap = models.CharField("PAP", max_length=16, choices=TrafficLight.choices, default=TrafficLight.AMBER)
+    custom_fields = models.JSONField(default=dict, blank=True,
+                                     help_text='Custom field values the case starts with, e.g. {"vendor": "acme"}.')
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -488,3 +495,51 @@ class CaseTechnique(models.Model):
 
     def __str__(self):
         return f"technique {self.technique_id} on case #{self.case_id}"
+
+
+# --- custom fields (issue 18) -----------------------------------------------------------------
+
+CUSTOM_FIELD_KEY_PATTERN = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
+
+
+class CustomFieldDefinition(models.Model):
+    """One admin-defined, typed field of every case; its value lives in ``Case.custom_fields``
+    under ``key`` (validated by cases/custom_fields.py, filtered by ``cf_<key>=`` in the queue
+    and the API, one ``cf_<key>`` column in the case exports)."""
+
+    class Type(models.TextChoices):
+        STRING = "string", "Text"
+        NUMBER = "number", "Number"
+        BOOLEAN = "boolean", "Yes / no"
+        DATE = "date", "Date"
+        CHOICE = "choice", "Choice"
+        USER = "user", "User"
+
+    # No double underscore: the key is a JSON key lookup (custom_fields__<key>).
+    key = models.CharField(max_length=50, unique=True, validators=[RegexValidator(
+        CUSTOM_FIELD_KEY_PATTERN, "Lower-case letters, digits and single underscores, starting with a letter.")])
+    label = models.CharField(max_length=100)
+    type = models.CharField(max_length=16, choices=Type.choices, default=Type.STRING)
+    choices = models.JSONField(default=list, blank=True,
+                               help_text='For "choice": the allowed values, e.g. ["low", "high"].')
+    required = models.BooleanField(default=False, help_text="Must have a value when an analyst edits the fields.")
+    help_text = models.CharField(max_length=255, blank=True)
+    order = models.PositiveSmallIntegerField(default=100)
+    active = models.BooleanField(default=True, help_text="Inactive fields are hidden; stored values are kept.")
+
+    class Meta:
+        ordering = ["order", "key"]
+
+    def __str__(self):
+        return self.label
+
+    def clean(self):
+        # "custom_fields__<key>" must name the key, not a lookup of the JSON column (exact, in, ...).
+        if self.key in models.JSONField().get_lookups():
+            raise ValidationError({"key": f"{self.key!r} is a reserved word; choose another key."})
+        if self.type == self.Type.CHOICE:
+            if (not isinstance(self.choices, list) or not self.choices
+                    or not all(isinstance(c, str) and c.strip() for c in self.choices)):
+                raise ValidationError({"choices": "A choice field needs a list of non-empty strings."})
+        elif self.choices:
+            raise ValidationError({"choices": "Only a choice field has choices."})

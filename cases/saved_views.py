@@ -39,6 +39,13 @@ DEFAULT_SORT = "newest"
 ALL_STATUSES = "all"  # ?status=all: closed and resolved cases too (the default is open cases only)
 FILTER_KEYS = frozenset(CaseFilter.base_filters)
 QUERY_KEYS = FILTER_KEYS | {"sort"}
+# --- custom fields (issue 18): the queue's cf_<key> filters are per definition, not in FILTER_KEYS.
+CUSTOM_FIELD_PREFIX = "cf_"
+
+
+def is_query_key(key: str) -> bool:
+    return key in QUERY_KEYS or key.startswith(CUSTOM_FIELD_PREFIX)
+# --- end custom fields
 NAME_MAX = 60
 MAX_SAVED_VIEWS = 50
 
@@ -89,7 +96,7 @@ def shows_open_only(params: QueryDict) -> bool:
 def canonical_query(params: QueryDict) -> str:
     """The query string of a queue view: known keys only, no empty values, no page, in a fixed
     order (so that the current page can be matched to a view)."""
-    pairs = sorted((key, value) for key in without_empty_values(params) if key in QUERY_KEYS
+    pairs = sorted((key, value) for key in without_empty_values(params) if is_query_key(key)
                    for value in params.getlist(key) if value != "")
     return urlencode(pairs)
 
@@ -100,7 +107,7 @@ def validated_query(raw: str) -> str:
     if len(raw) > 1000:
         raise InvalidInput("The filters are too long to save.", field="query")
     params = QueryDict(raw.lstrip("?"))
-    unknown = sorted(key for key in without_empty_values(params) if key not in QUERY_KEYS | {"page"})
+    unknown = sorted(key for key in without_empty_values(params) if key != "page" and not is_query_key(key))
     if unknown:
         raise InvalidInput(f"Unknown filter: {', '.join(unknown)}.", field="query")
     if params.get("sort") and params.get("sort") not in QUEUE_SORTS:
@@ -109,6 +116,10 @@ def validated_query(raw: str) -> str:
     if ALL_STATUSES in statuses and len(statuses) > 1:
         raise InvalidInput("Choose either all statuses or some.", field="query")
     case_filter = CaseFilter(filter_params(params), queryset=Case.objects.none())
+    no_such_field = sorted(key for key in params
+                           if key.startswith(CUSTOM_FIELD_PREFIX) and key not in case_filter.filters)
+    if no_such_field:
+        raise InvalidInput(f"Unknown filter: {', '.join(no_such_field)}.", field="query")
     if not case_filter.is_valid():
         problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in case_filter.errors.items())
         raise InvalidInput(f"These filters cannot be saved ({problems}).", field="query")

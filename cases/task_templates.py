@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch
 
+from cases import custom_fields
 from cases.models import SEVERITY_RANK, AuditLog, Case, CaseEvent, CaseTask, CaseTemplate, TemplateTask
 from cases.roles import signed_in
 from soar.middleware import current_request_context
@@ -45,7 +46,7 @@ def prefixed_title(title: str, prefix: str) -> str:
 
 def shape_case(case: Case, template: CaseTemplate | None) -> Case:
     """Give an unsaved (or re-shaped) case the template's title prefix, description, minimum
-    severity and TLP/PAP; returns the same case."""
+    severity, TLP/PAP and custom field defaults; returns the same case."""
     if template is None:
         return case
     case.template = template
@@ -55,7 +56,23 @@ def shape_case(case: Case, template: CaseTemplate | None) -> Case:
     if template.severity and SEVERITY_RANK.get(template.severity, 0) > SEVERITY_RANK.get(case.severity, 0):
         case.severity = template.severity
     case.tlp, case.pap = template.tlp, template.pap
+    # The template's custom field defaults, under any value the case has already.
+    defaults = _defaults_of(template)
+    if defaults:
+        case.custom_fields = defaults | (case.custom_fields or {})
     return case
+
+
+def _defaults_of(template: CaseTemplate) -> dict[str, Any]:
+    """The template's custom field defaults, checked once per template object (correlation
+    shapes many cases with the same template: one query for the definitions, not one per case)."""
+    if not template.custom_fields:
+        return {}
+    cached = getattr(template, "_checked_custom_field_defaults", None)
+    if cached is None:
+        cached = custom_fields.template_defaults(template.custom_fields)
+        template._checked_custom_field_defaults = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def task_rows(case: Case, template: CaseTemplate, *, start: int = 0) -> list[CaseTask]:
@@ -109,5 +126,6 @@ def template_message(template: CaseTemplate) -> str:
 def template_summary(template: CaseTemplate) -> dict[str, Any]:
     """What applying ``template`` sets, for the audit entry."""
     return {"template": template.name, "tlp": template.tlp, "pap": template.pap,
+            "custom_fields": dict(template.custom_fields or {}),
             "tags": sorted(tag.name for tag in template.tags.all()),
             "tasks": [task.title for task in template.tasks.all()]}

@@ -200,7 +200,8 @@ def apply_template(case: Case, template: CaseTemplate, *, actor: Actor, actor_la
     task_templates.shape_case(case, template)  # raises the severity to the template's, never lowers it
     if case.severity != before["severity"]:
         apply_sla(case)  # a more severe case owes a faster answer
-    case.save(update_fields=[*fields, "sla_ack_due", "sla_resolve_due", "updated_at"])
+    # custom_fields: the template's defaults, under the values the case has (task_templates.shape_case).
+    case.save(update_fields=[*fields, "custom_fields", "sla_ack_due", "sla_resolve_due", "updated_at"])
     now = timezone.now()
     last = CaseTask.objects.filter(case=case).aggregate(last=Max("position"))["last"]
     rows = task_templates.task_rows(case, template, start=(last + 1) if last is not None else 0)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from cases import views, views_audit, views_auth, views_queue, views_tasks, views_theme, views_tokens
+from cases.views_custom_fields import update_custom_fields  # custom fields (issue 18)
 from cases.views_techniques import add_technique, remove_technique  # issue 18: ATT&CK
 
 app_name = "cases"
@@ -35,4 +36,6 @@ urlpatterns = [
     # issue 18: MITRE ATT&CK techniques on a case
     path("cases/<int:pk>/techniques/add", add_technique, name="add_technique"),
     path("cases/<int:pk>/techniques/remove", remove_technique, name="remove_technique"),
+    # --- custom fields (issue 18) ---
+    path("cases/<int:pk>/fields", update_custom_fields, name="custom_fields"),
 ]

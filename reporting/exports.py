@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from alerts.filtersets import AlertExportFilter
 from alerts.selectors import visible_alerts
+from cases.custom_fields import export_columns as custom_field_columns
 from cases.filtersets import AuditLogFilter, CaseFilter
 from cases.roles import Actor
 from cases.selectors import sla_breached_q, visible_audit_log, visible_cases
@@ -101,11 +102,12 @@ AUDIT_COLUMNS = [
 
 
 def cases_export(queryset: QuerySet) -> Export:
-    """``queryset``: cases already limited to what the reader may see."""
+    """``queryset``: cases already limited to what the reader may see. After the fixed columns,
+    one ``cf_<key>`` column per active custom field definition (empty where a case has no value)."""
     rows = queryset.annotate(
         sla_breached=ExpressionWrapper(sla_breached_q(timezone.now()), output_field=BooleanField())
     ).order_by("-created_at", "-id")
-    return Export("cases", CASE_COLUMNS, rows)
+    return Export("cases", CASE_COLUMNS + custom_field_columns(), rows)
 
 
 def case_export_for(user: Actor, params: Mapping[str, Any], request: HttpRequest | None = None) -> Export:

@@ -22,9 +22,8 @@ from weasyprint.document import Document
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 logger = logging.getLogger(__name__)
-# WeasyPrint logs each rendering step at INFO: seven lines per report in the server log, with no
-# news in them. Its warnings (CSS it ignores, refused URLs) still show.
-logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+# WeasyPrint's per-step INFO lines ("weasyprint.progress") are silenced in settings.LOGGING; its
+# warnings (CSS it ignores, refused URLs) still show.
 
 # The origin the report's relative URLs resolve against when rendered to PDF. ".invalid" never
 # resolves (RFC 2606): even a fetcher bug could not reach a real host through it.

@@ -382,7 +382,9 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": env("SOAR_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"},
+                # WeasyPrint logs each layout step at INFO (also while importing: its default stylesheet).
+                "weasyprint.progress": {"level": "WARNING"}},
 }
 
 # --- enrichment (owned by the enrichment app) ------------------------------------------

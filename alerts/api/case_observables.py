@@ -1,6 +1,7 @@
 """The observables of one case with what the case says about them (IOC, sighted, TLP, tags,
-description) and where else they were seen (``alerts.observable_intel``), and the change of
-those attributes (``alerts.observable_services``). 404 for a case the user may not see."""
+description) and where else they were seen (``alerts.observable_intel``), the change of those
+attributes and observables added by hand (``alerts.observable_services``). 404 for a case the
+user may not see."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ class CaseObservableSerializer(serializers.Serializer):
                                             help_text="Other cases you may not open; null unless the policy shows it.")
 
 
+class CaseObservableCreateSerializer(serializers.Serializer):
+    type = serializers.CharField(max_length=32, help_text="An active observable type (the admin's Observable types).")
+    value = serializers.CharField(max_length=2048, help_text="Checked by the type's normalisation and regex.")
+
+
 class CaseObservableUpdateSerializer(serializers.Serializer):
     ioc = serializers.BooleanField(required=False)
     sighted = serializers.BooleanField(required=False)
@@ -59,6 +65,17 @@ class CaseObservableListView(APIView):
         case = get_visible_case(request.user, case_id)
         rows = observable_intel.case_observable_rows(request.user, case)
         return Response(CaseObservableSerializer([_item(r) for r in rows], many=True).data)
+
+    @extend_schema(tags=["cases"], request=CaseObservableCreateSerializer, responses={201: CaseObservableSerializer})
+    def post(self, request, case_id: int):
+        """Add an observable by hand: any active type; 400 with a ``type`` or ``value`` error otherwise."""
+        case = get_visible_case(request.user, case_id)
+        body = CaseObservableCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        observable = observable_services.add_case_observable(case, body.validated_data["type"],
+                                                             body.validated_data["value"], actor=request.user)
+        rows = observable_intel.case_observable_rows(request.user, case, observable_ids=[observable.pk])
+        return Response(CaseObservableSerializer(_item(rows[0])).data, status=201)
 
 
 class CaseObservableDetailView(APIView):

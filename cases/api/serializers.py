@@ -25,7 +25,7 @@ class CaseListSerializer(serializers.ModelSerializer):
         model = Case
         fields = ["id", "title", "severity", "status", "confidence", "assignee", "assignee_id", "team", "team_name",
                   "tags", "sla_ack_due", "sla_resolve_due", "sla_breached", "merged_into", "created_at",
-                  "updated_at", "triaged_at", "in_progress_at", "resolved_at", "closed_at"]
+                  "updated_at", "triaged_at", "in_progress_at", "resolved_at", "closed_at", "custom_fields"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
@@ -85,6 +85,10 @@ class CaseUpdateSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
     severity = serializers.ChoiceField(choices=SEVERITY_CHOICES, required=False)
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False, allow_null=True)
+    custom_fields = serializers.DictField(
+        required=False, allow_empty=True,
+        help_text="Custom field values by key (only the keys sent change; null or \"\" clears one). Checked "
+                  "against the active definitions: 400 with {\"custom_fields\": {key: [error]}} otherwise.")
 
 
 class TransitionSerializer(serializers.Serializer):

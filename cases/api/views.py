@@ -1,6 +1,7 @@
 """Cases REST API. Every queryset starts from cases.selectors (visibility); every write goes
 through cases.services (lifecycle, timeline, audit)."""
 
+from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
@@ -9,7 +10,7 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
-from cases import roles, selectors, services, task_selectors
+from cases import custom_fields, roles, selectors, services, task_selectors
 from cases import techniques as case_techniques
 from cases.api import serializers as s
 from cases.api.pagination import CaseCursorPagination, NewestFirstCursorPagination
@@ -89,15 +90,18 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return Response(self.detail_payload(case), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.CaseUpdateSerializer, responses=s.CaseDetailSerializer, tags=["cases"],
-                   summary="Edit title, description, severity or team")
+                   summary="Edit title, description, severity, team or custom fields")
     def partial_update(self, request, pk=None):
         case = self.get_object()
         data = self._valid(s.CaseUpdateSerializer)
         fields = {k: v for k, v in data.items() if k in services.EDITABLE_FIELDS}
-        if fields:
-            case = services.update_case(case, actor=request.user, **fields)
-        if "team" in data:
-            case = services.set_case_team(case, data["team"], actor=request.user)
+        with transaction.atomic():  # refused custom fields leave the other fields unchanged too
+            if fields:
+                case = services.update_case(case, actor=request.user, **fields)
+            if "team" in data:
+                case = services.set_case_team(case, data["team"], actor=request.user)
+            if "custom_fields" in data:
+                case = custom_fields.set_custom_fields(case, data["custom_fields"], actor=request.user)
         return Response(self.detail_payload(case))
 
     @extend_schema(request=s.TransitionSerializer, responses=s.CaseDetailSerializer, tags=["cases"],
