@@ -107,9 +107,11 @@ def test_error_pages_theme_audit_and_playbook_editor(live_server_url, world, bro
     assert page.locator(".CodeMirror .pb-error-line").count() >= 1
     # The editor follows the admin's theme: its background is the admin's page background in the
     # light and in the dark scheme, and the YAML tokens change colour with it.
-    colours = """() => [getComputedStyle(document.querySelector('.CodeMirror')).backgroundColor,
-                        getComputedStyle(document.body).backgroundColor,
-                        getComputedStyle(document.querySelector('.CodeMirror .cm-atom, .CodeMirror .cm-string')).color]"""
+    colours = """() => {
+        const style = selector => getComputedStyle(document.querySelector(selector));
+        return [style('.CodeMirror').backgroundColor, style('body').backgroundColor,
+                style('.CodeMirror .cm-atom, .CodeMirror .cm-string').color];
+    }"""
     light_editor, light_body, light_token = page.evaluate(colours)
     page.emulate_media(color_scheme="dark")
     dark_editor, dark_body, dark_token = page.evaluate(colours)
