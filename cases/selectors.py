@@ -270,3 +270,12 @@ def assigned_open_count(user: Actor) -> int:
     if user is None or not user.is_authenticated:
         return 0
     return Case.objects.filter(assignee=user, status__in=list(OPEN_STATUSES), merged_into__isnull=True).count()
+
+
+def parse_page(value: str | None) -> int:
+    """A page number from a query string (the case page's panels): anything but a positive
+    integer of at most six digits is the first page, never an error."""
+    text = (value or "").strip()
+    if text.isascii() and text.isdigit() and len(text) <= 6:
+        return max(int(text), 1)
+    return 1

@@ -2,7 +2,9 @@
 entries (with their actors), then the notes they show (with authors and past revisions).
 
 Newest first unless asked otherwise; runs of "alert attached" entries become one collapsible
-group ("12 alerts attached"); the kinds shown can be narrowed (a server-side filter)."""
+group ("12 alerts attached"); the kinds shown can be narrowed (a server-side filter). The case
+page shows one page of ``TIMELINE_PAGE`` events at a time ("show older" walks back), so that
+a case with thousands of events renders as fast as a small one."""
 
 from __future__ import annotations
 
@@ -16,8 +18,11 @@ from cases.models import Case, CaseEvent, Note, NoteRevision
 from cases.vocabulary import EventKind
 
 ORDERS = ("newest", "oldest")
-# Past this many entries the page shows the most recent (or oldest) ones only.
+# At most this many events in one read (the report, the live refresh without a page).
 TIMELINE_LIMIT = 1000
+# Events per page of the case page's timeline: rendering 1,000 entries (each with its note's
+# markdown) is what made a heavy case page slow, not reading them.
+TIMELINE_PAGE = 100
 
 
 @dataclass
@@ -38,7 +43,16 @@ class Timeline:
     entries: list[TimelineEntry]
     order: str
     kinds: list[str]
-    truncated: bool
+    truncated: bool  # there are events past this page in this order
+    page: int = 1
+
+    @property
+    def next_page(self) -> int | None:
+        return self.page + 1 if self.truncated else None
+
+    @property
+    def previous_page(self) -> int | None:
+        return self.page - 1 if self.page > 1 else None
 
 
 def parse_order(value: str | None) -> str:
@@ -72,24 +86,29 @@ def _notes_by_id(note_ids: set[int]) -> Mapping[int, Note]:
     return {note.pk: note for note in notes}
 
 
-def case_timeline(case: Case, *, order: str = "newest", kinds: Iterable[str] = ()) -> Timeline:
-    """The entries of ``case`` in ``order``, of ``kinds`` (all when empty)."""
+def case_timeline(case: Case, *, order: str = "newest", kinds: Iterable[str] = (), page: int = 1,
+                  per_page: int = TIMELINE_LIMIT) -> Timeline:
+    """The entries of ``case`` in ``order``, of ``kinds`` (all when empty): the ``page``-th run of
+    ``per_page`` events (a run of alert attachments cut by a page boundary shows on both)."""
     order = parse_order(order)
+    per_page = max(1, min(per_page, TIMELINE_LIMIT))
+    page = max(page, 1)
+    start = (page - 1) * per_page
     chosen = parse_kinds(kinds)
     events_qs = CaseEvent.objects.filter(case=case).select_related("actor")
     if chosen:
         events_qs = events_qs.filter(kind__in=chosen)
     ordering = ("-created_at", "-id") if order == "newest" else ("created_at", "id")
-    events = list(events_qs.order_by(*ordering)[:TIMELINE_LIMIT + 1])
-    truncated = len(events) > TIMELINE_LIMIT
-    events = events[:TIMELINE_LIMIT]
+    events = list(events_qs.order_by(*ordering)[start:start + per_page + 1])
+    truncated = len(events) > per_page
+    events = events[:per_page]
     entries = _group_alerts(events)
     note_ids = {_note_id(entry.event.data) for entry in entries if entry.event.kind == EventKind.NOTE}
     notes = _notes_by_id({pk for pk in note_ids if pk is not None})
     for entry in entries:
         if entry.event.kind == EventKind.NOTE:
             entry.note = notes.get(_note_id(entry.event.data) or 0)
-    return Timeline(entries=entries, order=order, kinds=chosen, truncated=truncated)
+    return Timeline(entries=entries, order=order, kinds=chosen, truncated=truncated, page=page)
 
 
 def _note_id(data: Any) -> int | None:

@@ -18,7 +18,7 @@ from cases import roles, selectors, services
 from cases.lifecycle import action_label, is_reopen, needs_verdict
 from cases.models import Case, Note, NoteRevision
 from cases.services_bulk import bulk_message, bulk_update_cases, merge_cases
-from cases.timeline import case_timeline
+from cases.timeline import TIMELINE_PAGE, case_timeline
 from cases.vocabulary import EventKind
 from soar.live import conditional_fragment, wants_fragment
 
@@ -31,10 +31,13 @@ DETAIL_LIMIT = 200
 def detail(request, pk):
     user = request.user
     case = selectors.get_visible_case(user, pk)
+    # One page of the timeline (?events=N, "show older"): a case with thousands of events
+    # renders as fast as a small one.
+    timeline = case_timeline(case, order=request.GET.get("timeline", ""), kinds=request.GET.getlist("kind"),
+                             page=selectors.parse_page(request.GET.get("events")), per_page=TIMELINE_PAGE)
     if wants_fragment(request) == "timeline":
         # The live refresh of the timeline (static/js/live.js).
-        return render(request, "cases/_timeline.html", {"timeline": case_timeline(
-            case, order=request.GET.get("timeline", ""), kinds=request.GET.getlist("kind"))})
+        return render(request, "cases/_timeline.html", {"timeline": timeline})
     can_change = selectors.can_change_case(user, case) and not case.merged_into_id
     transitions = [
         {"status": target, "label": action_label(case.status, target), "reopen": is_reopen(case.status, target),
@@ -42,7 +45,6 @@ def detail(request, pk):
         for target in (selectors.allowed_transitions(user, case) if can_change else ())
     ]
     alerts = case.alerts.select_related("source").order_by("-received_at", "-id")
-    timeline = case_timeline(case, order=request.GET.get("timeline", ""), kinds=request.GET.getlist("kind"))
     context = {
         "case": case,
         "can_change": can_change,
