@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
 from cases.models import Case, CaseEvent, Note, NoteRevision
 from cases.vocabulary import EventKind
@@ -23,6 +23,9 @@ TIMELINE_LIMIT = 1000
 # Events per page of the case page's timeline: rendering 1,000 entries (each with its note's
 # markdown) is what made a heavy case page slow, not reading them.
 TIMELINE_PAGE = 100
+# Notes per page of the case page's Notes panel (newest first by page, oldest first within one):
+# each is rendered from markdown with its edit form and history.
+NOTES_PAGE = 20
 
 
 @dataclass
@@ -114,3 +117,38 @@ def case_timeline(case: Case, *, order: str = "newest", kinds: Iterable[str] = (
 def _note_id(data: Any) -> int | None:
     value = data.get("note_id") if isinstance(data, dict) else None
     return value if isinstance(value, int) else None
+
+
+@dataclass
+class NotesPage:
+    notes: list[Note]  # oldest first
+    page: int
+    has_older: bool
+
+    @property
+    def older_page(self) -> int | None:
+        return self.page + 1 if self.has_older else None
+
+    @property
+    def newer_page(self) -> int | None:
+        return self.page - 1 if self.page > 1 else None
+
+
+def case_notes_page(case: Case, page: int = 1, *, per_page: int = NOTES_PAGE) -> NotesPage:
+    """The ``page``-th run of ``per_page`` notes of ``case`` counted from the newest, with their
+    authors and past revisions: two queries whatever the number of notes."""
+    page = max(page, 1)
+    start = (page - 1) * per_page
+    newest_first = list(Note.objects.filter(case=case).select_related("author")
+                        .prefetch_related(Prefetch("revisions", queryset=NoteRevision.objects.select_related(
+                            "edited_by")))
+                        .order_by("-created_at", "-id")[start:start + per_page + 1])
+    has_older = len(newest_first) > per_page
+    return NotesPage(notes=newest_first[:per_page][::-1], page=page, has_older=has_older)
+
+
+def notes_page_of(note: Note, *, per_page: int = NOTES_PAGE) -> int:
+    """The page of the Notes panel that shows ``note`` (after an edit, back to where it is)."""
+    newer = (Note.objects.filter(case_id=note.case_id)
+             .filter(Q(created_at__gt=note.created_at) | Q(created_at=note.created_at, id__gt=note.pk)).count())
+    return newer // per_page + 1

@@ -17,7 +17,7 @@ from alerts import observable_intel
 from alerts.models import CaseObservable, Observable
 from cases import services as case_services
 from cases.models import Case, CaseEvent, CaseTask, Note
-from cases.timeline import TIMELINE_PAGE
+from cases.timeline import NOTES_PAGE, TIMELINE_PAGE
 from cases.vocabulary import EventKind
 from enrichment.models import EnrichmentResult
 from evidence.models import EvidenceFile
@@ -94,6 +94,7 @@ def test_heavy_case_page_reads_as_many_queries_as_a_small_one(client, world):
     assert page.count('data-evidence-download="') == 20
     assert page.count('class="ev ev-') <= TIMELINE_PAGE
     assert page.count('data-observable="') == observable_intel.CASE_PAGE_OBSERVABLES
+    assert page.count('<article class="note"') == NOTES_PAGE
 
 
 def test_older_timeline_pages_and_more_observables_are_constant_too(client, world):
@@ -186,3 +187,22 @@ def test_observable_pages_cover_every_observable(client, world):
     # A page number out of range or not a number is not an error: the last or first page.
     assert client.get(f"/cases/{heavy.pk}/?observables=99").status_code == 200
     assert client.get(f"/cases/{heavy.pk}/?observables=abc&events=-3").status_code == 200
+
+
+def test_notes_panel_pages_back_and_an_edit_returns_to_the_notes_page(client, world):
+    case = world.blue_case
+    notes = [case_services.add_note(case, f"remark-{i:03d}", actor=world.analyst) for i in range(NOTES_PAGE * 2 + 3)]
+    client.force_login(world.analyst)
+    shown: list[str] = []
+    for number in (1, 2, 3):
+        page = client.get(f"/cases/{case.pk}/?notes={number}").content.decode()
+        notes_panel = page.split('id="notes"', 1)[1].split('id="timeline"', 1)[0]
+        shown += re.findall(r"<p>(remark-\d{3})</p>", notes_panel)
+        assert (f"notes={number + 1}" in notes_panel) == (number < 3)
+    assert sorted(shown) == [f"remark-{i:03d}" for i in range(NOTES_PAGE * 2 + 3)]
+    assert shown[:NOTES_PAGE] == [f"remark-{i:03d}" for i in range(NOTES_PAGE + 3, NOTES_PAGE * 2 + 3)]
+    oldest = notes[0]
+    response = client.post(f"/cases/{case.pk}/notes/{oldest.pk}/edit", {"body": "remark-000 edited"})
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"?notes=3#note-{oldest.pk}")
+    assert "remark-000 edited" in client.get(response["Location"].split("#")[0]).content.decode()
