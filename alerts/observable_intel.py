@@ -17,7 +17,7 @@ from django.http import Http404
 
 from alerts.models import Alert, CaseObservable, Observable
 from alerts.selectors import visible_alerts
-from cases.selectors import case_status_counts, visible_cases
+from cases.selectors import approximate_case_count, visible_cases
 
 if TYPE_CHECKING:
     from cases.models import Case
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 CASE_OBSERVABLE_LIMIT = 200
 # Observables per page of the case page's table (``?observables=N`` pages on): 200 rows, each
-# with its edit form, were most of a heavy case page's rendering time.
-CASE_PAGE_OBSERVABLES = 50
+# with its edit form and links, were the largest share of a heavy case page's rendering time.
+CASE_PAGE_OBSERVABLES = 25
 SEEN_IN_LINKS = 5  # visible other cases linked per observable on the case page
 # An observable in more cases than this says nothing about similarity (a resolver, a proxy):
 # it is left out of the ranking, which also bounds the rows the ranking reads.
@@ -144,7 +144,7 @@ def similar_cases(user: Actor, case: Case, *, limit: int = 5) -> list[SimilarCas
     useful = [o for o in own_ids if 1 < case_counts.get(o, 0) <= SIMILAR_MAX_CASES_PER_OBSERVABLE]
     if not useful:
         return []
-    all_cases = max(sum(case_status_counts().values()), 2)
+    all_cases = max(approximate_case_count(), 2)
     weight = {o: math.log(all_cases / case_counts[o]) + 0.01 for o in useful}
     scores: dict[int, float] = {}
     shared: dict[int, int] = {}

