@@ -22,7 +22,7 @@ ORDERS = ("newest", "oldest")
 TIMELINE_LIMIT = 1000
 # Events per page of the case page's timeline: rendering 1,000 entries (each with its note's
 # markdown) is what made a heavy case page slow, not reading them.
-TIMELINE_PAGE = 100
+TIMELINE_PAGE = 50
 # Notes per page of the case page's Notes panel (newest first by page, oldest first within one):
 # each is rendered from markdown with its edit form and history.
 NOTES_PAGE = 20

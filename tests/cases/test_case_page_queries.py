@@ -118,7 +118,7 @@ def test_seen_in_other_cases_is_constant_and_names_no_hidden_case(world, setting
     red_ids = set(Case.objects.filter(team=world.red).values_list("pk", flat=True))
     ids = list(Observable.objects.filter(cases=heavy).values_list("pk", flat=True))
     observable_intel.seen_in_other_cases(world.analyst, heavy.pk, ids[:1])  # the user's roles, once
-    for allowed, expected_queries in ((True, 2), (False, 1)):
+    for allowed, expected_queries in ((True, 2), (False, 2)):
         settings.SOAR_OBSERVABLE_COUNT_HIDDEN_CASES = allowed
         with CaptureQueriesContext(connection) as few:
             observable_intel.seen_in_other_cases(world.analyst, heavy.pk, ids[:5])
@@ -206,3 +206,42 @@ def test_notes_panel_pages_back_and_an_edit_returns_to_the_notes_page(client, wo
     assert response.status_code == 302
     assert response["Location"].endswith(f"?notes=3#note-{oldest.pk}")
     assert "remark-000 edited" in client.get(response["Location"].split("#")[0]).content.decode()
+
+
+def test_both_ways_of_testing_visibility_agree(world, settings, monkeypatch):
+    """Few links: read them, then test their cases' visibility; many (past LINKS_READ_FIRST): one
+    semi-join. Same figures, same links, no hidden case named, either way."""
+    settings.SOAR_OBSERVABLE_COUNT_HIDDEN_CASES = True
+    heavy = case_services.open_case(title="Heavy", severity="low", team=world.blue)
+    seed_case(world, heavy, observables=40, tasks=0, files=0, events=0, tag="h")
+    red_ids = set(Case.objects.filter(team=world.red).values_list("pk", flat=True))
+    ids = list(Observable.objects.filter(cases=heavy).values_list("pk", flat=True))
+    read_first = observable_intel.seen_in_other_cases(world.analyst, heavy.pk, ids)
+    similar_first = observable_intel.similar_cases(world.analyst, heavy)
+    monkeypatch.setattr(observable_intel, "LINKS_READ_FIRST", 0)
+    monkeypatch.setattr(observable_intel, "SIMILAR_LINKS_READ_FIRST", 0)
+    semi_join = observable_intel.seen_in_other_cases(world.analyst, heavy.pk, ids)
+    similar_join = observable_intel.similar_cases(world.analyst, heavy)
+    assert read_first == semi_join
+    assert [(s.case.pk, s.score, s.shared) for s in similar_first] == [(s.case.pk, s.score, s.shared)
+                                                                      for s in similar_join]
+    assert similar_first and not {s.case.pk for s in similar_first} & red_ids
+    assert all(not red_ids & set(seen.case_ids) and seen.hidden == 1 for seen in semi_join.values())
+
+
+def test_similar_cases_skip_the_best_ranked_cases_the_user_may_not_open(world, monkeypatch):
+    """The best-ranked cases are the other team's: the visible ones further down are found (the
+    semi-join fallback), never the red ones."""
+    heavy = case_services.open_case(title="Heavy", severity="low", team=world.blue)
+    shared = Observable.objects.bulk_create([Observable(type="ip", value=f"203.0.113.{i}",
+                                                        value_hash=Observable.digest(f"s{i}")) for i in range(6)])
+    heavy.observables.add(*shared)
+    reds = [case_services.open_case(title=f"red {i}", severity="low", team=world.red) for i in range(3)]
+    for red in reds:
+        red.observables.add(*shared)  # all six: the best scores
+    blue = case_services.open_case(title="blue", severity="low", team=world.blue)
+    blue.observables.add(shared[0])  # one: ranked last
+    monkeypatch.setattr(observable_intel, "SIMILAR_CANDIDATES", 2)
+    similar = observable_intel.similar_cases(world.analyst, heavy)
+    assert [s.case.pk for s in similar] == [blue.pk]
+    assert {s.case.pk for s in observable_intel.similar_cases(world.red_analyst, reds[0])} >= {reds[1].pk, reds[2].pk}
