@@ -11,7 +11,7 @@ from bench import common
 CASES_SQL = """
 INSERT INTO cases_case (title, description, severity, confidence, status, team_id, assignee_id, created_at,
                         updated_at, triaged_at, in_progress_at, resolved_at, closed_at, sla_ack_due,
-                        sla_resolve_due, resolution_summary)
+                        sla_resolve_due, resolution_summary, tlp, pap)
 SELECT 'Bench case ' || g || ' on 10.' || (g %% 250) || '.' || (g %% 97) || '.1',
        '', (ARRAY['info','low','medium','high','critical'])[1 + g %% 5], 50 + g %% 50,
        (ARRAY['NEW','TRIAGED','IN_PROGRESS','RESOLVED','CLOSED'])[1 + (g / 7) %% 5],
@@ -20,7 +20,7 @@ SELECT 'Bench case ' || g || ' on 10.' || (g %% 250) || '.' || (g %% 97) || '.1'
        t, t, t + interval '20 minutes', t + interval '40 minutes',
        CASE WHEN (g / 7) %% 5 >= 3 THEN t + interval '3 hours' END,
        CASE WHEN (g / 7) %% 5 = 4 THEN t + interval '5 hours' END,
-       t + interval '1 hour', t + interval '1 day', ''
+       t + interval '1 hour', t + interval '1 day', '', 'AMBER', 'AMBER'
 FROM (SELECT g, now() - (g * interval '13 seconds') AS t FROM generate_series(1, %(cases)s) g) s
 """
 

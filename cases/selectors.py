@@ -224,6 +224,12 @@ def case_status_counts() -> dict[str, int]:
     return dict(Case.objects.order_by().values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
 
 
+def approximate_case_count() -> int:
+    """About how many cases exist, from the highest case id: an index look-up where counting
+    scans 100,000 rows (~40 ms). Deleted cases make it an overestimate; good enough for a weight."""
+    return Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
 def teams_by_id(team_ids: Iterable[int]) -> dict[int, Team]:
     return {team.pk: team for team in Team.objects.filter(pk__in=list(team_ids))}
 
@@ -270,3 +276,12 @@ def assigned_open_count(user: Actor) -> int:
     if user is None or not user.is_authenticated:
         return 0
     return Case.objects.filter(assignee=user, status__in=list(OPEN_STATUSES), merged_into__isnull=True).count()
+
+
+def parse_page(value: str | None) -> int:
+    """A page number from a query string (the case page's panels): anything but a positive
+    integer of at most six digits is the first page, never an error."""
+    text = (value or "").strip()
+    if text.isascii() and text.isdigit() and len(text) <= 6:
+        return max(int(text), 1)
+    return 1

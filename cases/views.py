@@ -8,7 +8,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,9 +15,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cases import roles, selectors, services
 from cases.lifecycle import action_label, is_reopen, needs_verdict
-from cases.models import Case, Note, NoteRevision
+from cases.models import Case, Note
 from cases.services_bulk import bulk_message, bulk_update_cases, merge_cases
-from cases.timeline import case_timeline
+from cases.timeline import TIMELINE_PAGE, case_notes_page, case_timeline, notes_page_of
 from cases.vocabulary import EventKind
 from soar.live import conditional_fragment, wants_fragment
 
@@ -31,10 +30,13 @@ DETAIL_LIMIT = 200
 def detail(request, pk):
     user = request.user
     case = selectors.get_visible_case(user, pk)
+    # One page of the timeline (?events=N, "show older"): a case with thousands of events
+    # renders as fast as a small one.
+    timeline = case_timeline(case, order=request.GET.get("timeline", ""), kinds=request.GET.getlist("kind"),
+                             page=selectors.parse_page(request.GET.get("events")), per_page=TIMELINE_PAGE)
     if wants_fragment(request) == "timeline":
         # The live refresh of the timeline (static/js/live.js).
-        return render(request, "cases/_timeline.html", {"timeline": case_timeline(
-            case, order=request.GET.get("timeline", ""), kinds=request.GET.getlist("kind"))})
+        return render(request, "cases/_timeline.html", {"timeline": timeline})
     can_change = selectors.can_change_case(user, case) and not case.merged_into_id
     transitions = [
         {"status": target, "label": action_label(case.status, target), "reopen": is_reopen(case.status, target),
@@ -42,7 +44,6 @@ def detail(request, pk):
         for target in (selectors.allowed_transitions(user, case) if can_change else ())
     ]
     alerts = case.alerts.select_related("source").order_by("-received_at", "-id")
-    timeline = case_timeline(case, order=request.GET.get("timeline", ""), kinds=request.GET.getlist("kind"))
     context = {
         "case": case,
         "can_change": can_change,
@@ -52,9 +53,8 @@ def detail(request, pk):
         "tags": list(case.tags.all()),
         "alerts": list(alerts[:DETAIL_LIMIT]),
         "alert_count": case.alerts.count(),
-        "notes": list(Note.objects.filter(case=case).select_related("author")
-                      .prefetch_related(Prefetch("revisions", queryset=NoteRevision.objects.select_related(
-                          "edited_by")))),
+        # The newest notes (?notes=N pages back): every note is also on the timeline.
+        "notes_page": case_notes_page(case, selectors.parse_page(request.GET.get("notes"))),
         "timeline": timeline,
         "event_kinds": EventKind.choices,
         "assignable": list(selectors.assignable_users(case)[:200]) if can_change else [],
@@ -110,7 +110,9 @@ def edit_note(request, pk, note_id):
         raise PermissionDenied("Only the author of a note may edit it.")
     services.edit_note(note, request.POST.get("body", ""), actor=request.user)
     messages.success(request, "Note updated.")
-    return redirect(reverse("cases:detail", args=[case.pk]) + f"#note-{note.pk}")
+    page = notes_page_of(note)
+    return redirect(reverse("cases:detail", args=[case.pk]) + (f"?notes={page}" if page > 1 else "")
+                    + f"#note-{note.pk}")
 
 
 @require_POST

@@ -8,7 +8,7 @@ from django.middleware.csrf import get_token
 
 from alerts import observable_intel
 from alerts.observable_intel import ObservableRow
-from cases.selectors import can_change_case
+from cases.selectors import can_change_case, parse_page
 from enrichment.selectors import blocklisted_pairs, case_observable_verdicts
 from evidence.selectors import case_evidence
 
@@ -17,11 +17,15 @@ register = template.Library()
 def _panel_context(context, case) -> dict:
     request = context.get("request")
     user = getattr(request, "user", None)
+    # The case page has worked out the change right already (one query less per panel).
+    can_change = context.get("can_change")
+    if can_change is None:
+        can_change = bool(user) and not case.merged_into_id and can_change_case(user, case)
     return {
         "csrf_token": context.get("csrf_token") or (get_token(request) if request is not None else ""),
         "case": case,
         "request": request,
-        "can_change": bool(user) and not case.merged_into_id and can_change_case(user, case),
+        "can_change": can_change,
     }
 
 
@@ -31,14 +35,18 @@ def case_observables_panel(context, case):
     blocklist status and the other cases they were seen in: a constant number of queries."""
     panel = _panel_context(context, case)
     user = getattr(panel["request"], "user", None)
-    rows: list[ObservableRow] = observable_intel.case_observable_rows(user, case)
+    # One page of the table (?observables=N, the case page's "more observables" links).
+    request = panel["request"]
+    page = observable_intel.case_observable_page(
+        user, case, parse_page(request.GET.get("observables") if request is not None else None))
+    rows: list[ObservableRow] = page.rows
     verdicts = case_observable_verdicts(case.pk)
     blocked = blocklisted_pairs([(r.observable.type, r.observable.value) for r in rows])
     panel.update({
         "rows": [{"row": r, "verdict": verdicts.get(r.observable.pk, ""),
                   "blocklisted": (r.observable.type, r.observable.value) in blocked} for r in rows],
-        "total": observable_intel.case_observable_count(case),
-        "limit": observable_intel.CASE_OBSERVABLE_LIMIT,
+        "total": page.total,
+        "page": page,
         "tlp_choices": observable_intel.TLP_CHOICES,
         "count_hidden": settings.SOAR_OBSERVABLE_COUNT_HIDDEN_CASES,
     })

@@ -115,7 +115,7 @@ def test_the_observable_table_takes_a_constant_number_of_queries(client, world, 
     observable_services.update_case_observable(world.blue_case, first[1].pk, actor=world.analyst, ioc=True)
     with CaptureQueriesContext(connection) as few:
         rows = observable_intel.case_observable_rows(world.analyst, world.blue_case)
-    assert len(rows) == 10 and len(few) == 4
+    assert len(rows) == 10 and len(few) == 4  # observables, attributes, links, their visible cases
     client.force_login(world.analyst)
     with CaptureQueriesContext(connection) as page_few:
         page = client.get(f"/cases/{world.blue_case.pk}/").content.decode()
