@@ -59,10 +59,12 @@ def test_error_pages_theme_audit_and_playbook_editor(live_server_url, world, bro
     html = page.locator("html")
     assert html.get_attribute("data-theme") == "system"
     light = _background(page)
+    # The toggle posts a form: while the next page loads there is a moment with no document
+    # element, hence the optional chaining (a plain property read throws there and fails the wait).
     page.click("#theme-toggle")  # system -> light
-    page.wait_for_function("document.documentElement.dataset.theme === 'light'")
+    page.wait_for_function("document.documentElement?.dataset.theme === 'light'")
     page.click("#theme-toggle")  # light -> dark
-    page.wait_for_function("document.documentElement.dataset.theme === 'dark'")
+    page.wait_for_function("document.documentElement?.dataset.theme === 'dark'")
     dark = _background(page)
     assert dark != light
     page.reload()
