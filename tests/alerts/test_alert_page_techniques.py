@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def shellshock(catalogue, make_source):
+def shellshock(catalogue, make_source):  # noqa: F811
     """The genuine Wazuh Shellshock alert (rule.mitre.id T1068, T1190), processed into a case of
     the source's team; one unknown id and one revoked id added so the page shows all three kinds."""
     w = build_world()
