@@ -8,9 +8,10 @@ class AlertsConfig(AppConfig):
 
     def ready(self) -> None:
         # Django-required: the services import the models, which exist only once the apps are ready.
-        from alerts import attack_mapping
+        from alerts import attack_mapping, case_merge
         from alerts.services import forget_cached_sources
         from alerts.signals import case_alerts_added, cases_alerts_added
+        from cases.signals import case_merging
 
         def forget_sources(**kwargs: object) -> None:
             forget_cached_sources()
@@ -24,3 +25,5 @@ class AlertsConfig(AppConfig):
         case_alerts_added.connect(attack_mapping.on_case_alerts_added, dispatch_uid="alerts.attack.case_alerts_added")
         cases_alerts_added.connect(attack_mapping.on_cases_alerts_added,
                                    dispatch_uid="alerts.attack.cases_alerts_added")
+        # A merged case's observable flags (IOC, sighted, TLP...) go to the surviving case, in the merge's transaction.
+        case_merging.connect(case_merge.on_case_merging, dispatch_uid="alerts.case_merging")

@@ -5,6 +5,7 @@ team. Admins and auditors read all."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -171,3 +172,31 @@ def observable_ids_by_alert(alert_ids: Iterable[int]) -> dict[int, list[int]]:
     for alert_id, observable_id in links.values_list("alert_id", "observable_id"):
         found.setdefault(alert_id, []).append(observable_id)
     return found
+
+
+# issue 18: the alert page lists the ATT&CK techniques the alert's tool sent.
+@dataclass(frozen=True)
+class AlertTechnique:
+    """One ATT&CK id of an alert; ``name`` and ``link`` are empty when the catalogue does not
+    know the id (not imported yet, or newer than the imported bundle): it is shown as sent."""
+
+    external_id: str
+    name: str = ""
+    link: str = ""
+    retired: str = ""  # "revoked" / "deprecated" in the catalogue, else ""
+
+
+def alert_techniques(alert: Alert) -> list[AlertTechnique]:
+    """The alert's ATT&CK techniques in the order its tool sent them (``attack_ids``), each with
+    the catalogue's name and attack.mitre.org page when known; then any linked technique the ids
+    do not name (two statements: the ids are stored on the row, the links are one query)."""
+    linked = {t.external_id: t for t in alert.techniques.all()}
+    rows: list[AlertTechnique] = []
+    for ext in list(alert.attack_ids or []) + sorted(set(linked) - set(alert.attack_ids or [])):
+        technique = linked.get(ext)
+        if technique is None:
+            rows.append(AlertTechnique(external_id=ext))
+            continue
+        retired = "revoked" if technique.revoked else "deprecated" if technique.deprecated else ""
+        rows.append(AlertTechnique(external_id=ext, name=technique.name, link=technique.link, retired=retired))
+    return rows

@@ -84,6 +84,7 @@ def detail(request, alert_id: int):
     context = {
         "alert": alert,
         "observables": alert_selectors.alert_observables(alert),
+        "techniques": alert_selectors.alert_techniques(alert),
         "neighbours": alert_selectors.group_neighbours(user, alert),
         "raw_json": pretty_json(alert.raw),
         "can_write": can_write,

@@ -15,7 +15,8 @@ from cases.models import Case, CaseEvent, CaseUserObjectPermission, Note, Resolu
 from cases.roles import signed_in
 from cases.selectors import can_change_case, visible_cases
 from cases.services import CaseError, InvalidInput
-from cases.signals import case_merged
+from cases.signals import case_merged, case_merging
+from cases.techniques import carry_techniques
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -29,7 +30,9 @@ BULK_ACTIONS = ("assign", "status", "resolve", "tag", "untag")
 @transaction.atomic
 def merge_cases(source: Case, target: Case, *, actor: Actor, actor_label: str = "") -> Case:
     """Move alerts, alert groups, observables, notes, tags, shares and the timeline of
-    ``source`` into ``target``; ``source`` is closed and points to ``target``."""
+    ``source`` into ``target``; ``source`` is closed and points to ``target``. The target also
+    gains the source's ATT&CK techniques, and (through ``case_merging`` receivers in the upper
+    apps, in this transaction) its evidence files and observable flags, without duplicates."""
     if source.pk == target.pk:
         raise InvalidInput("A case cannot be merged into itself.", field="target")
     locked = {c.pk: c for c in Case.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")}
@@ -42,6 +45,9 @@ def merge_cases(source: Case, target: Case, *, actor: Actor, actor_label: str = 
     target.tags.add(*source.tags.values_list("pk", flat=True))
     moved_notes = Note.objects.filter(case=source).update(case=target)
     moved_events = CaseEvent.objects.filter(case=source).update(case=target)
+    carried: dict[str, int] = {"techniques": carry_techniques(source, target)}
+    for _receiver, answer in case_merging.send(sender=Case, source_id=source.pk, target_id=target.pk):
+        carried.update(answer if isinstance(answer, dict) else {})
     CaseUserObjectPermission.objects.bulk_create(
         [CaseUserObjectPermission(user_id=p.user_id, permission_id=p.permission_id, content_object=target)
          for p in CaseUserObjectPermission.objects.filter(content_object=source)],
@@ -65,11 +71,11 @@ def merge_cases(source: Case, target: Case, *, actor: Actor, actor_label: str = 
         source.resolution_summary = f"Merged into case #{target.pk}."
         source.resolved_by = signed_in(actor)
     source.save()
-    counts = {"alerts": moved_alerts, "notes": moved_notes, "events": moved_events}
+    counts = {"alerts": moved_alerts, "notes": moved_notes, "events": moved_events, **carried}
     services.add_case_event(
         target, CaseEvent.Kind.MERGED,
         f"Case #{source.pk} merged into this case ({moved_alerts} alerts, {moved_notes} notes, "
-        f"{moved_events} timeline entries)", actor=actor, actor_label=actor_label,
+        f"{moved_events} timeline entries{_carried_text(carried)})", actor=actor, actor_label=actor_label,
         data={"source": source.pk, **counts},
     )
     services.add_case_event(source, CaseEvent.Kind.MERGED, f"Merged into case #{target.pk}", actor=actor,
@@ -82,6 +88,11 @@ def merge_cases(source: Case, target: Case, *, actor: Actor, actor_label: str = 
     source_id, target_id = source.pk, target.pk
     transaction.on_commit(lambda: case_merged.send(sender=Case, source_id=source_id, target_id=target_id))
     return target
+
+
+def _carried_text(carried: dict[str, int]) -> str:
+    """", 2 techniques, 1 evidence_files" for what the merge copied over; "" when nothing."""
+    return "".join(f", {count} {what.replace('_', ' ')}" for what, count in carried.items() if count)
 
 
 def _skip_reason(user: Actor, case: Case, action: str, status: str) -> str | None:

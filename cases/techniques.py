@@ -76,3 +76,16 @@ def remove_technique(case: Case, external_id: str, *, actor: Actor, actor_label:
                  before={"technique": technique.external_id, "source": link.source})
     Case.objects.filter(pk=case.pk).update(updated_at=timezone.now())
     return True
+
+
+def carry_techniques(source: Case, target: Case) -> int:
+    """On a merge: the techniques of ``source`` the ``target`` lacks are linked to it as they were
+    (an analyst's with who and when; an alert's, whose alerts move with the merge), in one read and
+    one insert; a technique already on the target is left as it is. Returns how many were added.
+    The caller (cases.services_bulk.merge_cases) holds both cases locked and writes the timeline."""
+    have = set(CaseTechnique.objects.filter(case=target).values_list("technique_id", flat=True))
+    carried = [CaseTechnique(case=target, technique_id=link.technique_id, source=link.source,
+                             added_by_id=link.added_by_id)
+               for link in CaseTechnique.objects.filter(case=source).order_by("pk") if link.technique_id not in have]
+    CaseTechnique.objects.bulk_create(carried, ignore_conflicts=True)
+    return len(carried)
