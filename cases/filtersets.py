@@ -62,8 +62,11 @@ def custom_field_filter(definition: CustomFieldDefinition) -> filters.Filter:
 class CaseFilter(filters.FilterSet):
     """The case filters; plus, per active custom field definition, ``cf_<key>=<value>``."""
 
-    status = filters.MultipleChoiceFilter(choices=Case.Status.choices)
-    severity = filters.MultipleChoiceFilter(choices=SEVERITY_CHOICES)
+    # Columns of the case itself: no join, no duplicate rows, so no DISTINCT (django-filter's default
+    # for multiple choices), which made PostgreSQL sort every open case of 100,000 by all its columns
+    # before the first page (510 ms, and as long again for the page count).
+    status = filters.MultipleChoiceFilter(choices=Case.Status.choices, distinct=False)
+    severity = filters.MultipleChoiceFilter(choices=SEVERITY_CHOICES, distinct=False)
     assignee = filters.CharFilter(method="filter_assignee", label="Assignee",
                                   help_text="User id or username, `me`, or `none` for unassigned.")
     team = filters.NumberFilter(field_name="team_id", label="Team id")
