@@ -26,7 +26,7 @@ def world():
     verdicts = ["benign"] * 40 + ["unknown"] * 10 + ["malicious"] * 5 + ["suspicious"] * 3
     results = [EnrichmentResult(case=w.blue_case, observable=o, provider="fake", verdict=verdict,
                                 summary=f"summary-{o.pk}", fetched_at=now - timedelta(minutes=i))
-               for i, (o, verdict) in enumerate(zip(observables, verdicts))]
+               for i, (o, verdict) in enumerate(zip(observables, verdicts, strict=False))]
     results += [EnrichmentResult(case=w.blue_case, observable=o, provider="fake", error=f"timeout-{o.pk}",
                                  fetched_at=now) for o in observables[58:]]
     EnrichmentResult.objects.bulk_create(results)

@@ -39,8 +39,8 @@ def test_many_assigned_cases_show_99_plus_with_a_capped_query(client):
 
 def test_fewer_than_the_cap_are_exact_and_only_mine(client):
     w = build_world()
-    Case.objects.bulk_create([Case(title=f"c{i}", severity="low", team=w.blue, assignee=w.analyst)
-                              for i in range(7)] + [Case(title="red", severity="low", team=w.red, assignee=w.red_analyst)])
+    mine = [Case(title=f"c{i}", severity="low", team=w.blue, assignee=w.analyst) for i in range(7)]
+    Case.objects.bulk_create([*mine, Case(title="red", severity="low", team=w.red, assignee=w.red_analyst)])
     assert badge_counts(w.analyst)["assigned"] == 7
     client.force_login(w.red_analyst)
     assert assigned_badge(client.get("/playbooks/badges").content.decode()) == "1"
