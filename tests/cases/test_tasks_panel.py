@@ -5,6 +5,7 @@ action still works; an unchanged assignee is not re-recorded; other teams get a 
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from cases.models import CaseEvent, CaseTask
 from tests.factories import build_world
@@ -36,6 +37,8 @@ def test_one_status_form_per_task_and_one_shared_assignee_list(client, world):
     assert tasks.count('list="task-assignees"') == 3
     assert tasks.count('data-task-step="done"') == 3
     assert tasks.count('name="status" value="done"') == 3
+    for task in world.tasks:  # both forms post to the task's own URL
+        assert tasks.count(f'action="{reverse("cases:change_task", args=[world.blue_case.pk, task.pk])}"') == 2
     # Per task: the status form and the edit form, plus the "Add a task" form.
     assert tasks.count('<form method="post"') == 3 * 2 + 1
 
