@@ -16,8 +16,11 @@ from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
+from django.urls import reverse
+from django.utils.text import Truncator
 
 from alerts.models import Alert, CaseObservable, Observable
+from alerts.normalization import defang
 from alerts.selectors import visible_alerts
 from cases.selectors import approximate_case_count, visible_cases
 
@@ -163,6 +166,36 @@ def case_observable_page(user: Actor, case: Case, page: int = 1, *,
     page = min(max(page, 1), pages)
     rows = case_observable_rows(user, case, limit=per_page, offset=(page - 1) * per_page) if total else []
     return ObservablePage(rows=rows, total=total, page=page, pages=pages)
+
+
+@dataclass
+class ObservableRowDisplay:
+    """What the case page's table shows of one row, worked out once in Python: per-row URL
+    reversals, filters and template conditions were most of the table's rendering time."""
+    row: ObservableRow
+    shown_value: str  # defanged, truncated
+    detail_url: str
+    update_url: str
+    tlp: str  # the selected TLP (AMBER when the analysts said nothing)
+    seen_links: list[tuple[int, str]]  # (case id, its URL) of the visible other cases
+
+
+def observable_rows_display(rows: list[ObservableRow], case_id: int) -> list[ObservableRowDisplay]:
+    """Display data of the case page's observable rows, with three URL reversals in all."""
+    # Reversed with a placeholder id, then filled per row: the URL shapes are fixed.
+    detail = reverse("observables:detail", args=[0]).removesuffix("0/")
+    update = reverse("observables:update", args=[0, case_id])
+    update_tail = update[len(detail) + 1:]
+    case_page = reverse("cases:detail", args=[0]).removesuffix("0/")
+    shown = []
+    for row in rows:
+        obs = row.observable
+        shown.append(ObservableRowDisplay(
+            row=row, shown_value=Truncator(defang(obs.type, obs.value)).chars(80),
+            detail_url=f"{detail}{obs.pk}/", update_url=f"{detail}{obs.pk}{update_tail}",
+            tlp=row.attributes.tlp if row.attributes else CaseObservable.Tlp.AMBER,
+            seen_links=[(other, f"{case_page}{other}/") for other in row.seen.case_ids]))
+    return shown
 
 
 def similar_cases(user: Actor, case: Case, *, limit: int = 5) -> list[SimilarCase]:

@@ -271,11 +271,13 @@ def cases_with_observable_type(case_ids: Iterable[int], obs_type: str | None) ->
     return Case.objects.filter(pk__in=case_ids, observables__type=obs_type).distinct()
 
 
-def assigned_open_count(user: Actor) -> int:
-    """Open cases assigned to ``user`` (the navigation's badge)."""
+def assigned_open_count(user: Actor, *, cap: int | None = None) -> int:
+    """Open cases assigned to ``user`` (the navigation's badge); counting stops at ``cap``
+    (the badge shows "99+"), so a user with thousands of cases is not counted on every page."""
     if user is None or not user.is_authenticated:
         return 0
-    return Case.objects.filter(assignee=user, status__in=list(OPEN_STATUSES), merged_into__isnull=True).count()
+    assigned = Case.objects.filter(assignee=user, status__in=list(OPEN_STATUSES), merged_into__isnull=True)
+    return assigned.order_by()[:cap].count() if cap else assigned.count()
 
 
 def parse_page(value: str | None) -> int:

@@ -59,14 +59,18 @@ def add_task(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def change_task(request: HttpRequest, pk: int, task_id: int) -> HttpResponse:
-    """One form per change: ``status`` (the one-click buttons), ``assignee``, ``required``, ``notes``."""
+    """The one-click ``status`` buttons, or the edit form's ``assignee``, ``required``, ``notes``."""
     case = _changeable_case(request, pk)
     task = get_object_or_404(CaseTask, pk=task_id, case=case)
     changes: dict[str, Any] = {}
     if "status" in request.POST:
         changes["status"] = request.POST["status"]
     if "assignee" in request.POST:
-        changes["assignee"] = _assignee_from(request, request.POST["assignee"])
+        assignee = _assignee_from(request, request.POST["assignee"])
+        # The panel's edit form always sends the assignee: an unchanged one is not a change
+        # (and is not re-checked, so notes can be saved on a task of a user who left the team).
+        if (assignee.pk if assignee else None) != task.assignee_id:
+            changes["assignee"] = assignee
     if "required" in request.POST:
         changes["required"] = request.POST["required"] == "1"
     if "notes" in request.POST:

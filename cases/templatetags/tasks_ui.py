@@ -7,6 +7,7 @@ from typing import Any
 
 from django import template
 from django.middleware.csrf import get_token
+from django.urls import reverse
 
 from cases import roles, selectors, task_selectors
 from cases.models import Case, TaskStatus
@@ -40,13 +41,15 @@ def case_tasks_panel(context: template.Context, case: Case) -> dict[str, Any]:
     if assignable is None or (can_change and not assignable):
         assignable = list(selectors.assignable_users(case)[:200]) if can_change else []
     tasks = list(task_selectors.case_tasks(case))
+    # Every task's form posts to the same URL shape: reverse it once, not once per task.
+    tasks_url = reverse("cases:add_task", args=[case.pk])
     counted = [task for task in tasks if task.status != TaskStatus.CANCELLED]
     return {
         "csrf_token": _csrf(context),
         "request": request,
         "user": user,
         "case": case,
-        "tasks": [(task, NEXT_STEPS.get(task.status, [])) for task in tasks],
+        "tasks": [(task, NEXT_STEPS.get(task.status, []), f"{tasks_url}/{task.pk}") for task in tasks],
         "done": sum(1 for task in counted if task.status == TaskStatus.DONE),
         "total": len(counted),
         "missing_required": sum(1 for task in tasks if task.required and task.status != TaskStatus.DONE),

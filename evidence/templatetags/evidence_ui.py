@@ -43,8 +43,9 @@ def case_observables_panel(context, case):
     verdicts = case_observable_verdicts(case.pk)
     blocked = blocklisted_pairs([(r.observable.type, r.observable.value) for r in rows])
     panel.update({
-        "rows": [{"row": r, "verdict": verdicts.get(r.observable.pk, ""),
-                  "blocklisted": (r.observable.type, r.observable.value) in blocked} for r in rows],
+        "rows": [{"row": d.row, "show": d, "verdict": verdicts.get(d.row.observable.pk, ""),
+                  "blocklisted": (d.row.observable.type, d.row.observable.value) in blocked}
+                 for d in observable_intel.observable_rows_display(rows, case.pk)],
         "total": page.total,
         "page": page,
         "tlp_choices": observable_intel.TLP_CHOICES,

@@ -1,6 +1,6 @@
 from django import template
 
-from playbooks.badges import badge_counts
+from playbooks.badges import BADGE_CAP, badge_counts
 from playbooks.panel import panel_context
 
 register = template.Library()
@@ -31,3 +31,9 @@ def nav_badges(context):
     request = context.get("request")
     return {"badges": badge_counts(request.user) if request is not None else {"approvals": 0, "assigned": 0},
             "live_badge_seconds": context.get("live_badge_seconds", 30)}
+
+
+@register.filter
+def badge_count(count: int) -> str:
+    """A navigation badge's number: "99+" from ``BADGE_CAP`` on (the counts stop there)."""
+    return f"{BADGE_CAP - 1}+" if count >= BADGE_CAP else str(count)
