@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from django.utils.text import slugify
 
 from alerts import observable_intel
 from attack.selectors import techniques_for_case
+from cases.custom_fields import case_field_rows
 from cases.selectors import get_visible_case
 from cases.task_selectors import case_tasks, task_counts
 from cases.timeline import Timeline, case_timeline
@@ -77,6 +78,8 @@ class CaseReport:
     generated_by: str
     ioc_count: int = field(default=0)
     techniques: list[TacticGroup] = field(default_factory=list)
+    # The case page's "Fields" rows (one per active custom field definition, set or not).
+    custom_fields: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def tlp_class(self) -> str:
@@ -133,4 +136,5 @@ def build_case_report(user: Actor, case_id: int | str) -> CaseReport:
         generated_by=getattr(user, "username", "") or "system",
         ioc_count=sum(1 for line in observables if line.row.attributes is not None and line.row.attributes.ioc),
         techniques=techniques_for_case(case),
+        custom_fields=case_field_rows(case),
     )

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from cases import techniques as case_techniques
-from cases.models import ApiToken, AuditLog
+from cases.models import ApiToken, AuditLog, Case, CustomFieldDefinition
 from enrichment.importers import import_attack_bundle
 from tests.factories import build_world
 from tests.support.case_report_data import EVIDENCE_BYTES, add_rows, full_case
@@ -166,3 +166,17 @@ def test_a_pdf_that_fails_to_render_is_not_audited_as_downloaded(client, world, 
     with pytest.raises(RuntimeError):
         client.get(f"/cases/{world.blue_case.pk}/report.pdf")
     assert not AuditLog.objects.filter(action="case.report").exists()
+
+
+def test_the_report_shows_the_cases_custom_fields(client, world):
+    CustomFieldDefinition.objects.create(key="vendor", label="Vendor", type="string", order=1)
+    CustomFieldDefinition.objects.create(key="loss", label="Estimated loss", type="number", order=2)
+    CustomFieldDefinition.objects.create(key="retired", label="Retired field", active=False)
+    Case.objects.filter(pk=world.blue_case.pk).update(custom_fields={"vendor": "Acme <Corp>", "retired": "x"})
+    client.force_login(world.analyst)
+    html = report_page(client, world.blue_case)
+    section = html[html.index('id="report-custom-fields"'):]
+    section = section[:section.index("</dl>")]
+    assert 'data-custom-field="vendor"' in section and "Acme &lt;Corp&gt;" in section
+    assert 'data-custom-field="loss"' in section and "Estimated loss" in section  # unset: shown as a dash
+    assert "Retired field" not in section
