@@ -16,6 +16,7 @@ from connectors.models import PullConnector
 from soar.celery import app
 from tests.connectors.connector_fakes import detection_alert
 from tests.factories import build_world
+from tests.support.eager import EAGER_GET
 
 pytestmark = pytest.mark.django_db
 
@@ -132,7 +133,7 @@ def test_beat_sweep_runs_due_connectors_only(elastic, make_connector):
     due = make_connector(elastic, name="due-pull")
     later = make_connector(elastic, name="later-pull")
     PullConnector.objects.filter(pk=later.pk).update(next_run_at="2100-01-01T00:00Z")
-    assert app.tasks["connectors.tasks.run_due_connectors"].apply().get() == 1
+    assert app.tasks["connectors.tasks.run_due_connectors"].apply().get(**EAGER_GET) == 1
     assert PullConnector.objects.get(pk=due.pk).records_fetched_total == 1
     assert PullConnector.objects.get(pk=later.pk).last_run_at is None
 

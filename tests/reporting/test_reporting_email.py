@@ -14,6 +14,7 @@ from django_celery_beat.models import PeriodicTask
 
 from cases.models import Case
 from reporting import services, tasks
+from tests.support.eager import EAGER_GET
 from tests.support.reporting_data import NOW, build_world
 from tests.support.smtp_server import LocalSMTPServer
 
@@ -96,7 +97,7 @@ def test_bad_schedule_arguments_are_explained(world, kwargs, error):
 
 def test_task_with_bad_arguments_logs_a_clear_error_and_sends_nothing(world, smtp, caplog):
     with caplog.at_level(logging.ERROR, logger="reporting.tasks"):
-        result = tasks.send_scheduled_report.apply(kwargs={"recipients": [], "range_days": 7}).get()
+        result = tasks.send_scheduled_report.apply(kwargs={"recipients": [], "range_days": 7}).get(**EAGER_GET)
     assert result == {"sent": False, "error": "recipients is empty"}
     assert "scheduled report not sent" in caplog.text and "recipients is empty" in caplog.text
     assert smtp.messages == []

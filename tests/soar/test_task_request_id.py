@@ -8,11 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 from celery import shared_task
+from celery.result import denied_join_result
 from django.test import Client
 
 from cases.models import AuditLog
 from soar.middleware import _request_context, bind_request_context, current_request_context
 from soar.task_context import incoming_context, outgoing_headers
+from tests.support.eager import EAGER_GET
 from tests.support.playbooks_helpers import action, make_playbook, manual
 
 
@@ -43,7 +45,7 @@ def test_headers_round_trip(empty_context):
 
 def test_publishing_carries_the_request_context_and_the_task_binds_it(empty_context):
     bind_request_context(request_id="req-7", client_ip="198.51.100.1")
-    result = seen_by_task.delay().get()
+    result = seen_by_task.delay().get(**EAGER_GET)
     assert result["headers"]["soar_request_id"] == "req-7"
     assert result["context"] == {"request_id": "req-7", "client_ip": "198.51.100.1"}
     assert current_request_context() == {"request_id": "req-7", "client_ip": "198.51.100.1"}  # restored after
@@ -51,10 +53,10 @@ def test_publishing_carries_the_request_context_and_the_task_binds_it(empty_cont
 
 def test_a_task_runs_in_the_context_of_its_headers_not_of_the_caller(empty_context):
     # As in a worker process: no request context, only the message's headers.
-    result = seen_by_task.apply(headers={"soar_request_id": "from-header"}).get()
+    result = seen_by_task.apply(headers={"soar_request_id": "from-header"}).get(**EAGER_GET)
     assert result["context"] == {"request_id": "from-header"}
     bind_request_context(request_id="stale-id")
-    assert seen_by_task.apply().get()["context"] == {}  # a task without headers never inherits an old id
+    assert seen_by_task.apply().get(**EAGER_GET)["context"] == {}  # a task without headers never inherits an old id
     assert current_request_context() == {"request_id": "stale-id"}
 
 
@@ -70,3 +72,12 @@ def test_audit_rows_written_by_an_eager_task_carry_the_request_id(world):
     assert response.status_code == 202, response.content
     written_by_task = AuditLog.objects.get(action="blocklist.add")
     assert (written_by_task.request_id, written_by_task.client_ip) == ("req-eager-1", "127.0.0.1")
+
+
+def test_an_eager_result_is_read_while_another_thread_runs_an_eager_task(empty_context):
+    """The flaky failure this file had: another thread's eager apply_async holds Celery's
+    process-wide flag (denied_join_result) while this test reads its own result."""
+    with denied_join_result():  # what a background follow-up thread's eager task does meanwhile
+        with pytest.raises(RuntimeError, match="Never call result.get"):
+            seen_by_task.apply().get()
+        assert seen_by_task.apply().get(**EAGER_GET)["context"] == {}
