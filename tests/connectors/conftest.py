@@ -3,12 +3,6 @@ import pytest
 from tests.connectors.connector_fakes import API_KEY, FakeSearch, FakeSplunk
 
 
-@pytest.fixture(autouse=True)
-def _no_embedded_scheduler(settings):
-    """Tests run connectors themselves: the embedded mode's scheduler thread must not join in."""
-    settings.SOAR_CONNECTOR_EMBEDDED_SCHEDULER = False
-
-
 @pytest.fixture
 def elastic():
     server = FakeSearch(".alerts-security.alerts-default").start()
