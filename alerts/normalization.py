@@ -330,11 +330,8 @@ def defang(obs_type: str, value: str) -> str:
     return value.replace(".", "[.]")
 
 
-def make_observable(obs_type: Any, value: Any) -> Observable:
-    """Validate and canonicalize one observable (lower-cased where case is meaningless,
-    defanged forms refanged, HTML entities from mail bodies decoded)."""
-    if obs_type not in ENTITY_TYPES:
-        raise NormalizationError({"type": [f"Must be one of {', '.join(ENTITY_TYPES)}; got {shown(obs_type)}."]})
+def observable_text(value: Any) -> str:
+    """An observable's value as cleaned text: a string (or a number), not empty, not too long."""
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise NormalizationError({"value": ["Must be a string."]})
     text = clean_text(value, MAX_ENTITY_VALUE + 1)
@@ -342,6 +339,15 @@ def make_observable(obs_type: Any, value: Any) -> Observable:
         raise NormalizationError({"value": ["Must not be empty."]})
     if len(text) > MAX_ENTITY_VALUE:
         raise NormalizationError({"value": [f"Longer than {MAX_ENTITY_VALUE} characters."]})
+    return text
+
+
+def make_observable(obs_type: Any, value: Any) -> Observable:
+    """Validate and canonicalize one observable (lower-cased where case is meaningless,
+    defanged forms refanged, HTML entities from mail bodies decoded)."""
+    if obs_type not in ENTITY_TYPES:
+        raise NormalizationError({"type": [f"Must be one of {', '.join(ENTITY_TYPES)}; got {shown(obs_type)}."]})
+    text = observable_text(value)
     if obs_type in REFANGED_TYPES:
         text = refang(text)
         if "&" in text:

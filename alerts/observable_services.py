@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.models import CaseObservable, Observable, ObservableType
-from alerts.normalization import ENTITY_TYPES, MAX_ENTITY_VALUE, NormalizationError, clean_text, make_observable
+from alerts.normalization import ENTITY_TYPES, NormalizationError, make_observable, observable_text
 from alerts.normalization import Observable as NormalizedObservable
 from cases import selectors as case_selectors
 from cases import services as case_services
@@ -131,14 +131,7 @@ def clean_observable(obs_type: object, value: object,
     if key in ENTITY_TYPES:
         found = make_observable(key, value)
     else:
-        if not isinstance(value, (str, int)) or isinstance(value, bool):
-            raise NormalizationError({"value": ["Must be a string."]})
-        text = clean_text(value, MAX_ENTITY_VALUE + 1)
-        if not text:
-            raise NormalizationError({"value": ["Must not be empty."]})
-        if len(text) > MAX_ENTITY_VALUE:
-            raise NormalizationError({"value": [f"Longer than {MAX_ENTITY_VALUE} characters."]})
-        found = NormalizedObservable(key, text)
+        found = NormalizedObservable(key, observable_text(value))
     if row is not None and row.validation_regex and not _matches(row.validation_regex, found.value):
         raise NormalizationError({"value": [f"Does not look like a {row.label or row.key} value."]})
     return found

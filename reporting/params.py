@@ -66,3 +66,27 @@ class ReportParamsSerializer(serializers.Serializer):
             return ReportScope(start=_day_start(data["from"]), end=_day_start(data["to"] + dt.timedelta(days=1)),
                                team=team)
         return ReportScope.last_days(data["days"], team=team, now=now or timezone.now())
+
+
+def range_page(user: Any, query: Any) -> tuple[ReportScope, dict[str, Any]]:
+    """The range and team of a report page (dashboard, ATT&CK matrix) from its query string:
+    the scope, and the context of templates/reporting/_range_filters.html. Bad parameters fall
+    back to the defaults; their field errors are in ``context["errors"]`` for the page to show."""
+    params = ReportParamsSerializer(data=query, context={"user": user})
+    errors: dict[str, Any] = {}
+    if not params.is_valid():
+        errors = dict(params.errors)
+        params = ReportParamsSerializer(data={})
+        params.is_valid()
+    scope = params.scope()
+    chosen = params.validated_data
+    return scope, {
+        "scope": scope,
+        "errors": errors,
+        "presets": PRESET_DAYS,
+        "days": None if chosen.get("from") else chosen["days"],
+        "date_from": chosen.get("from"),
+        "date_to": chosen.get("to"),
+        "team_param": chosen.get("team", ""),
+        "teams": list(teams_for(user)),
+    }

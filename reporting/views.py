@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import hmac
 import ipaddress
-from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -23,9 +22,8 @@ from rest_framework.views import APIView
 
 from cases import roles
 from cases.api.authentication import USER_AUTHENTICATION
-from cases.selectors import teams_for
 from reporting import exports, formatting, metrics
-from reporting.params import PRESET_DAYS, ReportParamsSerializer
+from reporting.params import ReportParamsSerializer, range_page
 from reporting.selectors import cached_report_summary
 
 USER_AUTH = USER_AUTHENTICATION
@@ -49,28 +47,10 @@ def _export_queries(scope) -> dict[str, str]:
 @require_GET
 @login_required
 def dashboard(request):
-    params = ReportParamsSerializer(data=request.GET, context={"user": request.user})
-    errors: dict[str, Any] = {}
-    if not params.is_valid():
-        errors = params.errors
-        params = ReportParamsSerializer(data={})
-        params.is_valid()
-    scope = params.scope()
-    summary = cached_report_summary(request.user, scope)
-    chosen = params.validated_data
-    context = {
-        **formatting.figures_context(summary),
-        "scope": scope,
-        "errors": errors,
-        "presets": PRESET_DAYS,
-        "days": None if chosen.get("from") else chosen["days"],
-        "date_from": chosen.get("from"),
-        "date_to": chosen.get("to"),
-        "team_param": chosen.get("team", ""),
-        "teams": list(teams_for(request.user)),
-        "export_queries": _export_queries(scope),
-        "can_export_audit": roles.can_read_audit_log(request.user),
-    }
+    scope, context = range_page(request.user, request.GET)
+    context.update(formatting.figures_context(cached_report_summary(request.user, scope)))
+    context["export_queries"] = _export_queries(scope)
+    context["can_export_audit"] = roles.can_read_audit_log(request.user)
     return render(request, "reporting/dashboard.html", context)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -72,14 +72,18 @@ class _QueueActionView(APIView):
     authentication_classes = USER_AUTH
     permission_classes = [IsAuthenticated]
 
+    def validated(self, serializer_class: type[serializers.Serializer]) -> dict:
+        """The request body checked by ``serializer_class`` (a 400 with field errors otherwise)."""
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
 
 class PromoteAlertsView(_QueueActionView):
     @extend_schema(request=s.PromoteSerializer, responses={201: s.AlertActionResultSerializer}, tags=["alerts"],
                    summary="Open a case from queued alerts")
     def post(self, request):
-        serializer = s.PromoteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = self.validated(s.PromoteSerializer)
         case_id, count = queue_actions.promote(request.user, data["alert_ids"], team_id=data["team"],
                                                title=data["title"])
         return Response({"case_id": case_id, "alerts": count}, status=status.HTTP_201_CREATED)
@@ -89,9 +93,7 @@ class AttachAlertsView(_QueueActionView):
     @extend_schema(request=s.AttachSerializer, responses=s.AlertActionResultSerializer, tags=["alerts"],
                    summary="Attach alerts to a case you can change")
     def post(self, request):
-        serializer = s.AttachSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = self.validated(s.AttachSerializer)
         case_id, count = queue_actions.attach(request.user, data["alert_ids"], data["case_id"])
         return Response({"case_id": case_id, "alerts": count})
 
@@ -100,9 +102,7 @@ class DismissAlertsView(_QueueActionView):
     @extend_schema(request=s.DismissSerializer, responses=s.AlertCountSerializer, tags=["alerts"],
                    summary="Dismiss queued alerts with a reason (alerts in a case are skipped)")
     def post(self, request):
-        serializer = s.DismissSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = self.validated(s.DismissSerializer)
         return Response({"alerts": queue_actions.dismiss(request.user, data["alert_ids"], data["reason"])})
 
 
@@ -110,6 +110,5 @@ class RestoreAlertsView(_QueueActionView):
     @extend_schema(request=s.RestoreSerializer, responses=s.AlertCountSerializer, tags=["alerts"],
                    summary="Put dismissed alerts back in the queue")
     def post(self, request):
-        serializer = s.RestoreSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return Response({"alerts": queue_actions.restore(request.user, serializer.validated_data["alert_ids"])})
+        data = self.validated(s.RestoreSerializer)
+        return Response({"alerts": queue_actions.restore(request.user, data["alert_ids"])})
