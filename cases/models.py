@@ -103,7 +103,8 @@ class Case(models.Model):
                                  related_name="cases", help_text="The template the case was opened with.")
     # Values of the admin-defined custom fields, by definition key (cases/custom_fields.py validates
     # them; a GIN index on PostgreSQL serves the queue's cf_<key> filters, migration 0019).
-    custom_fields = models.JSONField(default=dict, blank=True)
+    # db_default too: rows written by SQL (bulk paths, the bench loader) get {} without naming it.
+    custom_fields = models.JSONField(default=dict, blank=True, db_default={})
 
     # MITRE ATT&CK: the union of its alerts' techniques and the ones analysts added (CaseTechnique).
     techniques = models.ManyToManyField("attack.Technique", through="CaseTechnique", blank=True,
