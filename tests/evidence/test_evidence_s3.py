@@ -116,18 +116,23 @@ def test_download_streams_identical_bytes_with_the_attachment_headers(client, wo
     client.force_login(world.analyst)
     upload_page(client, world.blue_case)
     evidence = EvidenceFile.objects.get(case=world.blue_case)
+    # A stream of the GetObject body, not django-storages' S3File (which downloads it all first).
+    handle = services.open_for_download(evidence, actor=world.analyst)
+    try:
+        assert isinstance(handle, StreamingBody)
+    finally:
+        handle.close()
     for url in (f"/evidence/{evidence.pk}/download", f"/api/v1/evidence/{evidence.pk}/download"):
         response = client.get(url)
         assert response.status_code == 200
         assert response.streaming
-        # A stream of the GetObject body, not django-storages' S3File (which downloads it all first).
-        assert isinstance(response.file_to_stream, StreamingBody)
         assert b"".join(response.streaming_content) == CONTENT
         assert response["Content-Length"] == str(len(CONTENT))
         assert response["Content-Type"] == "application/octet-stream"
-        assert response["Content-Disposition"].startswith("attachment;") and "report.pdf" in response["Content-Disposition"]
+        disposition = response["Content-Disposition"]
+        assert disposition.startswith("attachment;") and "report.pdf" in disposition
         assert response["X-Content-Type-Options"] == "nosniff"
-    assert AuditLog.objects.filter(action="evidence.downloaded").count() == 2
+    assert AuditLog.objects.filter(action="evidence.downloaded").count() == 3
 
 
 def test_another_teams_analyst_gets_404(client, world):
@@ -149,7 +154,7 @@ def test_an_unreachable_store_answers_503_and_keeps_no_row(client, world, settin
         api = client.post(f"/api/v1/cases/{world.blue_case.pk}/evidence",
                           {"file": _upload_file(), "description": "x"})
     assert page.status_code == 503
-    assert api.status_code == 503 and api.json()["code"] == "unavailable"
+    assert api.status_code == 503 and api.json()["code"] == "unavailable" and api["Retry-After"] == "30"
     assert "evidence store is unavailable" in api.json()["detail"]
     assert not EvidenceFile.objects.exists()
     assert not Observable.objects.filter(type="hash", value=SHA256).exists()
