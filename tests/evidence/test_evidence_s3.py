@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -265,3 +266,16 @@ def test_settings_build_the_s3_storage_from_the_environment():
 def test_settings_refuse_a_bad_store_configuration(variables, message):
     result = settings_in_a_fresh_process(**variables)
     assert result.returncode != 0 and message in result.stderr
+
+
+def test_the_admin_shows_the_object_key_but_no_bucket_link(admin_client, client, world):
+    client.force_login(world.analyst)
+    upload_page(client, world.blue_case)
+    evidence = EvidenceFile.objects.get(case=world.blue_case)
+    page = admin_client.get(f"/admin/evidence/evidencefile/{evidence.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert KEY in html
+    # No link to the object at all (with an S3 store at start-up it would be a signed bucket URL).
+    assert re.search(r'href="[^"]*' + KEY, html) is None
+    assert "X-Amz-Signature" not in html
