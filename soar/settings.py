@@ -430,7 +430,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("SOAR_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"},
                 # WeasyPrint logs each layout step at INFO (also while importing: its default stylesheet).
-                "weasyprint.progress": {"level": "WARNING"}},
+                "weasyprint.progress": {"level": "WARNING"},
+                # Evidence in S3 (issue 18): botocore's DEBUG lines carry the signed request headers
+                # (the access key id); INFO and above never do, whatever SOAR_LOG_LEVEL says.
+                "botocore": {"level": "INFO"}, "boto3": {"level": "INFO"}, "s3transfer": {"level": "INFO"}},
 }
 
 # --- enrichment (owned by the enrichment app) ------------------------------------------

@@ -186,10 +186,13 @@ def test_download_while_the_store_is_down_is_503_and_a_vanished_object_is_404(cl
 
 def test_secrets_appear_in_no_log_line_nor_in_error_reports(client, world, caplog):
     client.force_login(world.analyst)
-    with caplog.at_level(logging.INFO):
+    # Even with the root logger at DEBUG (SOAR_LOG_LEVEL=DEBUG): botocore's DEBUG lines print the
+    # signed headers, so the settings keep its loggers at INFO.
+    with caplog.at_level(logging.DEBUG):
         upload_page(client, world.blue_case)
         evidence = EvidenceFile.objects.get(case=world.blue_case)
         b"".join(client.get(f"/evidence/{evidence.pk}/download").streaming_content)
+    assert caplog.records  # the capture did see the requests' log lines
     assert SECRET_KEY not in caplog.text and ACCESS_KEY not in caplog.text
     # Django's error pages and mails show settings through this filter: the keys are masked.
     shown = SafeExceptionReporterFilter().get_safe_settings()["STORAGES"]["evidence"]["OPTIONS"]
@@ -279,3 +282,19 @@ def test_the_admin_shows_the_object_key_but_no_bucket_link(admin_client, client,
     # No link to the object at all (with an S3 store at start-up it would be a signed bucket URL).
     assert re.search(r'href="[^"]*' + KEY, html) is None
     assert "X-Amz-Signature" not in html
+
+
+def test_a_large_file_goes_up_in_parts_and_comes_back_identical(client, world, bucket):
+    # Over Django's in-memory upload limit (a temporary file) and boto3's 8 MiB multipart threshold.
+    content = b"MZ" + os.urandom(9 * 1024 * 1024)
+    sha256 = hashlib.sha256(content).hexdigest()
+    client.force_login(world.analyst)
+    assert upload_page(client, world.blue_case, content=content, name="big.exe").status_code == 302
+    evidence = EvidenceFile.objects.get(case=world.blue_case)
+    key = f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+    assert evidence.file.name == key and evidence.size == len(content)
+    head = bucket.head_object(Bucket=bucket.soar_bucket, Key=key)
+    assert head["ContentLength"] == len(content) and "-" in head["ETag"]  # a multipart upload's ETag
+    response = client.get(f"/evidence/{evidence.pk}/download")
+    assert response["Content-Length"] == str(len(content))
+    assert hashlib.sha256(b"".join(response.streaming_content)).hexdigest() == sha256
