@@ -298,3 +298,15 @@ def test_a_large_file_goes_up_in_parts_and_comes_back_identical(client, world, b
     response = client.get(f"/evidence/{evidence.pk}/download")
     assert response["Content-Length"] == str(len(content))
     assert hashlib.sha256(b"".join(response.streaming_content)).hexdigest() == sha256
+
+
+def test_a_broken_directory_store_also_answers_503_and_keeps_no_row(client, world, settings, tmp_path):
+    # The same rule for the default store: here its location is a plain file, so nothing can be saved.
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_bytes(b"")
+    settings.STORAGES = {**settings.STORAGES, "evidence": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(blocked), "base_url": None}}}
+    client.force_login(world.analyst)
+    assert upload_page(client, world.blue_case).status_code == 503
+    assert not EvidenceFile.objects.exists()
