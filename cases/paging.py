@@ -45,6 +45,12 @@ def paginate(queryset, page_param, per_page: int = 50, max_page: int = CAP // 10
         number = 1
     offset = (number - 1) * per_page
     rows = list(queryset[offset:offset + per_page + 1])
-    total = queryset.order_by()[:CAP + 1].count()  # bounded: fast even at millions of rows
-    return Page(items=rows[:per_page], number=number, per_page=per_page, has_next=len(rows) > per_page,
+    has_next = len(rows) > per_page
+    if not has_next and (rows or number == 1):
+        # The last page: every page before it was full, so the total is known without counting
+        # (a filtered queue, e.g. a search, usually fits on one page: its query is not run twice).
+        total = offset + len(rows)
+    else:
+        total = queryset.order_by()[:CAP + 1].count()  # bounded: fast even at millions of rows
+    return Page(items=rows[:per_page], number=number, per_page=per_page, has_next=has_next,
                 total=min(total, CAP), total_capped=total > CAP)

@@ -11,8 +11,14 @@ class EvidenceFileAdmin(admin.ModelAdmin):
     list_display = ["name", "case", "size", "content_type", "sha256", "uploaded_by", "uploaded_at"]
     search_fields = ["name", "sha256", "sha1", "md5"]
     list_filter = ["content_type"]
-    readonly_fields = ["case", "file", "name", "description", "size", "content_type", "sha256", "sha1", "md5",
+    # "stored_as", not the FileField: its widget links to storage.url(), which for an S3 store is a
+    # signed bucket URL that would bypass the download view's access check and audit entry.
+    readonly_fields = ["case", "stored_as", "name", "description", "size", "content_type", "sha256", "sha1", "md5",
                        "uploaded_by", "uploaded_at"]
+
+    @admin.display(description="Stored as")
+    def stored_as(self, obj: EvidenceFile) -> str:
+        return obj.file.name or ""
 
     def has_add_permission(self, request):
         return False

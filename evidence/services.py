@@ -9,7 +9,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from django.conf import settings
 from django.core.files import File
@@ -20,7 +20,8 @@ from cases import selectors as case_selectors
 from cases import services as case_services
 from cases.roles import signed_in
 from cases.vocabulary import EventKind
-from evidence.models import EvidenceFile, evidence_storage
+from evidence import store
+from evidence.models import EvidenceFile
 from evidence.sniff import SNIFF_BYTES, sniff_content_type
 from soar import errors
 
@@ -98,13 +99,9 @@ def upload_evidence(case: Case, upload: UploadedFile, *, actor: Actor, descripti
     existing = EvidenceFile.objects.filter(case_id=case.pk, sha256=digests.sha256).first()
     if existing is not None:
         raise errors.Conflict(f"This file is already attached to the case as {existing.name!r}.", field="file")
-    storage = evidence_storage()
     name = storage_name(digests.sha256)
-    if not storage.exists(name):
-        upload.seek(0)
-        saved = storage.save(name, upload)
-        if saved != name:  # another upload of the same bytes won the race: keep one copy
-            storage.delete(saved)
+    # The bytes first, the row after: a store that fails (503) leaves no row pointing at nothing.
+    store.put(name, upload)
     filename = safe_filename(upload.name or "")
     with transaction.atomic():
         evidence = EvidenceFile.objects.create(
@@ -121,12 +118,13 @@ def upload_evidence(case: Case, upload: UploadedFile, *, actor: Actor, descripti
     return evidence
 
 
-def open_for_download(evidence: EvidenceFile, *, actor: Actor) -> File:
+def open_for_download(evidence: EvidenceFile, *, actor: Actor) -> IO[bytes]:
     """The stored bytes of a file the caller has found visible (``get_visible_evidence``); the
     download is audited."""
     try:
-        # Through the storage the settings name now (the field's storage was fixed at start-up).
-        handle = evidence_storage().open(str(evidence.file.name), "rb")
+        # Through the storage the settings name now (the field's storage was fixed at start-up),
+        # as a stream: a 50 MB file is never read whole into memory.
+        handle = store.open_stream(str(evidence.file.name))
     except FileNotFoundError:
         raise errors.NotFound("The stored file is missing; tell an administrator.")
     case_services.record_audit("evidence.downloaded", evidence.case, actor=actor,

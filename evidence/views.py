@@ -33,6 +33,9 @@ def refuse_oversized_request(request) -> None:
 def attachment_response(evidence, handle) -> FileResponse:
     response = FileResponse(handle, as_attachment=True, filename=evidence.name,
                             content_type="application/octet-stream")
+    # A streamed store object (S3) has no size FileResponse can find; the row knows it.
+    if not response.has_header("Content-Length"):
+        response["Content-Length"] = str(evidence.size)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"

@@ -251,18 +251,64 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = SOAR_MAX_BODY_BYTES
 SOAR_EVIDENCE_MAX_BYTES = env_int("SOAR_EVIDENCE_MAX_BYTES", 50 * 1024 * 1024)
 # Evidence bytes are kept through the "evidence" storage, content-addressed by SHA-256, in this
 # directory (outside STATIC_ROOT: nothing serves it but the download view, which checks access).
-# For an S3-compatible store, install django-storages and point STORAGES["evidence"] at
-# "storages.backends.s3.S3Storage" (docs/admin-guide.md, "Evidence files").
+# SOAR_EVIDENCE_STORE=s3 keeps them in an S3-compatible bucket instead (AWS S3, MinIO, Ceph,
+# Garage; django-storages), e.g. the compose stack's MinIO (docs/admin-guide.md, "Evidence files").
 SOAR_EVIDENCE_DIR = Path(env("SOAR_EVIDENCE_DIR", VAR_DIR / "evidence"))
+SOAR_EVIDENCE_STORE = env("SOAR_EVIDENCE_STORE", "file")
+_EVIDENCE_FILE_STORAGE = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    # base_url None: the storage has no public URL; files leave only through the download view.
+    "OPTIONS": {"location": str(SOAR_EVIDENCE_DIR), "base_url": None,
+                "file_permissions_mode": 0o640, "directory_permissions_mode": 0o750},
+}
+if SOAR_EVIDENCE_STORE not in ("file", "s3"):
+    raise ImproperlyConfigured("SOAR_EVIDENCE_STORE must be 'file' or 's3'.")
+if SOAR_EVIDENCE_STORE == "s3":
+    # Only deployments with an S3 store load botocore (at start-up, like every setting).
+    from botocore.config import Config as BotoConfig
+
+    if not env("SOAR_EVIDENCE_S3_BUCKET"):
+        raise ImproperlyConfigured("SOAR_EVIDENCE_STORE=s3 needs SOAR_EVIDENCE_S3_BUCKET.")
+    _EVIDENCE_SSE = env("SOAR_EVIDENCE_S3_SSE", "")  # "", "AES256" or "aws:kms"
+    if _EVIDENCE_SSE not in ("", "AES256", "aws:kms"):
+        raise ImproperlyConfigured("SOAR_EVIDENCE_S3_SSE must be empty, 'AES256' or 'aws:kms'.")
+    _EVIDENCE_OBJECT_PARAMETERS = {"ServerSideEncryption": _EVIDENCE_SSE} if _EVIDENCE_SSE else {}
+    if _EVIDENCE_SSE == "aws:kms" and env("SOAR_EVIDENCE_S3_KMS_KEY_ID"):
+        _EVIDENCE_OBJECT_PARAMETERS["SSEKMSKeyId"] = env("SOAR_EVIDENCE_S3_KMS_KEY_ID")
+    _EVIDENCE_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("SOAR_EVIDENCE_S3_BUCKET"),
+            # Empty for AWS itself; the URL of MinIO/Ceph/Garage otherwise.
+            "endpoint_url": env("SOAR_EVIDENCE_S3_ENDPOINT_URL"),
+            "region_name": env("SOAR_EVIDENCE_S3_REGION"),
+            # Empty: boto3's own chain (instance role, AWS_* variables). The option names hold
+            # "key", so Django's error reports mask them; nothing here logs them.
+            "access_key": env("SOAR_EVIDENCE_S3_ACCESS_KEY"),
+            "secret_key": env("SOAR_EVIDENCE_S3_SECRET_KEY"),
+            # Private objects, never a public URL: downloads stream through the download view
+            # (access check, audit, attachment headers), so signed query-string URLs are unused.
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            # Content-addressed names: the same name is the same bytes, so rewriting it is harmless.
+            "file_overwrite": True,
+            "object_parameters": _EVIDENCE_OBJECT_PARAMETERS,
+            # A store that does not answer fails the request in seconds (503), not after minutes.
+            # MinIO and most self-hosted stores want path-style URLs (no per-bucket DNS names).
+            "client_config": BotoConfig(
+                connect_timeout=env_int("SOAR_EVIDENCE_S3_TIMEOUT", 10),
+                read_timeout=env_int("SOAR_EVIDENCE_S3_TIMEOUT", 10),
+                retries={"max_attempts": 2, "mode": "standard"}, signature_version="s3v4",
+                s3={"addressing_style": "path" if env_bool("SOAR_EVIDENCE_S3_PATH_STYLE", False) else "auto"}),
+        },
+    }
+else:
+    _EVIDENCE_STORAGE = _EVIDENCE_FILE_STORAGE
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    "evidence": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        # base_url None: the storage has no public URL; files leave only through the download view.
-        "OPTIONS": {"location": str(SOAR_EVIDENCE_DIR), "base_url": None,
-                    "file_permissions_mode": 0o640, "directory_permissions_mode": 0o750},
-    },
+    "evidence": _EVIDENCE_STORAGE,
 }
 # "Seen in N other cases" counts the cases the user may open; with this on it also tells how many
 # other cases (a number only, never which) hold the observable beyond those.
@@ -384,7 +430,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("SOAR_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"},
                 # WeasyPrint logs each layout step at INFO (also while importing: its default stylesheet).
-                "weasyprint.progress": {"level": "WARNING"}},
+                "weasyprint.progress": {"level": "WARNING"},
+                # Evidence in S3 (issue 18): botocore's DEBUG lines carry the signed request headers
+                # (the access key id); INFO and above never do, whatever SOAR_LOG_LEVEL says.
+                "botocore": {"level": "INFO"}, "boto3": {"level": "INFO"}, "s3transfer": {"level": "INFO"}},
 }
 
 # --- enrichment (owned by the enrichment app) ------------------------------------------

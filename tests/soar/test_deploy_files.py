@@ -43,3 +43,44 @@ def test_compose_has_the_whole_stack_with_health_checks():
         host_path = volume.split(":")[0]
         if host_path.startswith("./"):
             assert (ROOT / host_path).exists(), f"{host_path} is mounted but missing"
+
+
+# --- evidence files in MinIO (issue 18) ----------------------------------------------------------
+
+def test_compose_keeps_evidence_in_a_private_minio_bucket_created_before_the_app_starts():
+    spec = yaml.safe_load(COMPOSE.read_text())
+    services = spec["services"]
+    minio, init = services["minio"], services["minio-init"]
+    # Pinned images (a release tag, never "latest" or no tag).
+    for image in (minio["image"], init["image"]):
+        name, _, tag = image.partition(":")
+        assert tag.startswith("RELEASE."), f"{image} is not pinned by release tag"
+    assert name == "minio/mc" and minio["image"].startswith("minio/minio:")
+    assert "healthcheck" in minio and any(volume.startswith("miniodata:") for volume in minio["volumes"])
+    assert "miniodata" in spec["volumes"]
+    # The S3 API is not published on the host: evidence leaves only through the app's view.
+    assert not any(str(port).endswith(":9000") for port in minio.get("ports", []))
+    assert init["depends_on"]["minio"]["condition"] == "service_healthy" and init["restart"] == "no"
+    script = " ".join(init["command"])
+    assert "mc mb --ignore-existing" in script and "mc anonymous set none" in script
+    assert "mc admin user add" in script and "policy attach" in script
+    # Secrets come from the environment with placeholders, like the file's other secrets.
+    assert minio["environment"]["MINIO_ROOT_PASSWORD"].startswith("${MINIO_ROOT_PASSWORD:-")
+    env = spec["x-soar-env"]
+    assert env["SOAR_EVIDENCE_STORE"] == "${SOAR_EVIDENCE_STORE:-s3}"
+    assert env["SOAR_EVIDENCE_S3_ENDPOINT_URL"] == "http://minio:9000" and env["SOAR_EVIDENCE_S3_PATH_STYLE"] == "true"
+    assert env["SOAR_EVIDENCE_S3_SECRET_KEY"].startswith("${SOAR_EVIDENCE_S3_SECRET_KEY:-")
+    assert env["SOAR_EVIDENCE_S3_ACCESS_KEY"].startswith("${SOAR_EVIDENCE_S3_ACCESS_KEY:-")
+    assert init["environment"]["APP_SECRET_KEY"] == env["SOAR_EVIDENCE_S3_SECRET_KEY"]
+    assert init["environment"]["BUCKET"] == env["SOAR_EVIDENCE_S3_BUCKET"]
+    for name in ("web", "worker"):
+        assert services[name]["environment"]["SOAR_EVIDENCE_STORE"] == env["SOAR_EVIDENCE_STORE"]
+        assert services[name]["depends_on"]["minio-init"]["condition"] == "service_completed_successfully"
+
+
+def test_compose_evidence_settings_are_read_by_the_settings():
+    spec = yaml.safe_load(COMPOSE.read_text())
+    settings_text = (ROOT / "soar" / "settings.py").read_text()
+    for name in spec["x-soar-env"]:
+        if name.startswith("SOAR_EVIDENCE"):
+            assert f'"{name}"' in settings_text, f"{name} is set in compose but never read"
