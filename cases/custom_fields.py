@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,24 @@ class CustomFieldError(errors.InvalidInput):
 def active_definitions() -> list[CustomFieldDefinition]:
     """The active definitions, in display order (one small query)."""
     return list(CustomFieldDefinition.objects.filter(active=True).order_by("order", "key"))
+
+
+@dataclass(frozen=True)
+class QueueFilterInput:
+    """One custom field's input among the queue's filters: ``name`` is its ``cf_<key>`` parameter."""
+
+    name: str
+    label: str
+    type: str
+    choices: list[str]
+    value: str
+
+
+def queue_filter_inputs(params: Mapping[str, Any]) -> list[QueueFilterInput]:
+    """The queue's filter inputs of the active definitions, with the values ``params`` gives."""
+    return [QueueFilterInput(name=f"{FILTER_PREFIX}{d.key}", label=d.label, type=d.type,
+                             choices=list(d.choices or []), value=str(params.get(f"{FILTER_PREFIX}{d.key}", "")))
+            for d in active_definitions()]
 
 
 def export_columns(definitions: list[CustomFieldDefinition] | None = None) -> list[tuple[str, str]]:

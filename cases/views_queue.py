@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cases import preferences, roles, saved_views, selectors, task_selectors
+from cases import custom_fields, preferences, roles, saved_views, selectors, task_selectors
 from cases.filtersets import CaseFilter
 from cases.models import SEVERITY_CHOICES, Case, Tag, UserPreference
 from cases.paging import paginate
@@ -78,7 +78,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         "open_only": saved_views.shows_open_only(request.GET),
         "all_statuses": saved_views.ALL_STATUSES,
         "filters_active": any(key in given for key in saved_views.FILTER_KEYS - {"q"})
-        and given.get("status") != saved_views.ALL_STATUSES or bool(case_filter.errors),
+        and given.get("status") != saved_views.ALL_STATUSES or bool(case_filter.errors)
+        or any(key.startswith(saved_views.CUSTOM_FIELD_PREFIX) for key in given),
+        "custom_field_filters": custom_fields.queue_filter_inputs(request.GET),
         "views": saved_views.queue_views(user),
         "current_query": current,
         "my_teams": list(saved_views.member_teams(user)),

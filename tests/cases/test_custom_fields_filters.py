@@ -77,6 +77,20 @@ def test_queue_page_filters_by_custom_field(client, w):
     assert "Red lateral movement" in page and "Acme breach" not in page
 
 
+def test_queue_filter_form_has_a_typed_input_per_active_definition_keeping_the_value(client, w):
+    CustomFieldDefinition.objects.create(key="retired", label="Retired", active=False)
+    client.force_login(w.analyst)
+    page = client.get("/").content.decode()
+    assert 'id="more-filters" open' not in page  # no filter given: the section stays closed
+    assert 'name="cf_vendor" value="" type="text"' in page and 'name="cf_loss" value="" type="number"' in page
+    assert 'name="cf_detected_on" value="" type="date"' in page and 'name="cf_reported"' in page
+    assert '<option value="high" >high</option>' in page and "cf_retired" not in page
+    page = client.get("/", {"cf_impact": "high", "cf_vendor": "Acme"}).content.decode()
+    assert 'id="more-filters" open' in page
+    assert '<option value="high" selected>high</option>' in page and 'name="cf_vendor" value="Acme"' in page
+    assert "Acme breach" in page and "Globex breach" not in page
+
+
 def test_inactive_definitions_are_not_filters(client, w):
     CustomFieldDefinition.objects.filter(key="vendor").update(active=False)
     client.force_login(w.analyst)
