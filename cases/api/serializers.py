@@ -78,6 +78,10 @@ class CaseCreateSerializer(serializers.Serializer):
     template = serializers.CharField(required=False, allow_blank=True, default="", max_length=100,
                                      help_text="A case template (id or name): title prefix, minimum severity, "
                                                "TLP/PAP, tags and tasks.")
+    custom_fields = serializers.DictField(
+        required=False, allow_empty=True,
+        help_text="Custom field values by key (over the template's defaults). Checked against the active "
+                  "definitions: 400 with {\"custom_fields\": {key: [error]}} and no case opened otherwise.")
 
 
 class CaseUpdateSerializer(serializers.Serializer):

@@ -84,9 +84,12 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         template = task_selectors.find_template(data["template"]) if data["template"] else None
         if data["template"] and template is None:
             raise exceptions.ValidationError({"template": ["No such active case template."]})
-        case = services.open_case(title=data["title"], description=data["description"], severity=data["severity"],
-                                  team=team, actor=request.user, actor_label="",
-                                  template_id=template.pk if template else None)
+        with transaction.atomic():  # refused custom fields open no case
+            case = services.open_case(title=data["title"], description=data["description"],
+                                      severity=data["severity"], team=team, actor=request.user, actor_label="",
+                                      template_id=template.pk if template else None)
+            if data.get("custom_fields"):
+                case = custom_fields.set_custom_fields(case, data["custom_fields"], actor=request.user)
         return Response(self.detail_payload(case), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.CaseUpdateSerializer, responses=s.CaseDetailSerializer, tags=["cases"],

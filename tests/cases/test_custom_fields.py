@@ -173,6 +173,21 @@ def test_api_bad_values_are_a_400_with_field_errors_and_change_nothing(client, w
     assert not_a_dict.status_code == 400 and "custom_fields" in not_a_dict.json()
 
 
+def test_api_opens_a_case_with_custom_fields_or_opens_none_when_they_are_refused(client, w, defs):
+    client.force_login(w.analyst)
+    created = client.post("/api/v1/cases", {"title": "Vendor breach", "severity": "high",
+                                            "custom_fields": {"vendor": "Acme", "loss": "12"}},
+                          content_type="application/json")
+    assert created.status_code == 201, created.content
+    assert created.json()["custom_fields"] == {"vendor": "Acme", "loss": 12}
+    assert Case.objects.get(pk=created.json()["id"]).custom_fields == {"vendor": "Acme", "loss": 12}
+    before = Case.objects.count()
+    refused = client.post("/api/v1/cases", {"title": "Bad fields", "custom_fields": {"loss": "lots"}},
+                          content_type="application/json")
+    assert refused.status_code == 400 and refused.json() == {"custom_fields": {"loss": ["Not a number."]}}
+    assert Case.objects.count() == before and not Case.objects.filter(title="Bad fields").exists()
+
+
 def test_api_another_teams_analyst_gets_404(client, w, defs):
     client.force_login(w.red_analyst)
     response = client.patch(f"/api/v1/cases/{w.blue_case.pk}", {"custom_fields": {"vendor": "Evil"}},
