@@ -9,9 +9,9 @@ from typing import Any
 
 from alerts.models import CaseObservable
 
-# Strictest last: when both cases marked an observable, the stricter sharing rule wins.
-TLP_ORDER: list[str] = [CaseObservable.Tlp.CLEAR, CaseObservable.Tlp.GREEN, CaseObservable.Tlp.AMBER,
-             CaseObservable.Tlp.AMBER_STRICT, CaseObservable.Tlp.RED]
+# When both cases marked an observable, the stricter sharing rule wins: the TLP choices are
+# declared from the least to the most strict.
+TLP_ORDER: list[str] = list(CaseObservable.Tlp)
 
 
 def carry_observable_flags(source_id: int, target_id: int) -> int:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Case, Value, When
+
 from evidence.models import EvidenceFile
 
 
@@ -20,8 +22,9 @@ def carry_evidence(source_id: int, target_id: int) -> int:
         [EvidenceFile(case_id=target_id, file=row.file.name, name=row.name, description=row.description,
                       size=row.size, content_type=row.content_type, sha256=row.sha256, sha1=row.sha1, md5=row.md5,
                       uploaded_by_id=row.uploaded_by_id) for row in missing], ignore_conflicts=True)
-    for row in missing:  # auto_now_add stamped "now"; the file was uploaded when the merged case got it
-        EvidenceFile.objects.filter(case_id=target_id, sha256=row.sha256).update(uploaded_at=row.uploaded_at)
+    if missing:  # auto_now_add stamped "now"; the file was uploaded when the merged case got it (one UPDATE)
+        EvidenceFile.objects.filter(case_id=target_id, sha256__in=[row.sha256 for row in missing]).update(
+            uploaded_at=Case(*[When(sha256=row.sha256, then=Value(row.uploaded_at)) for row in missing]))
     return len(missing)
 
 
