@@ -28,6 +28,7 @@ import pytest
 from django.conf import settings
 
 from tests.integration.browser import browser  # noqa: F401 - the shared Chromium fixture
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -185,12 +186,6 @@ def _purge_the_run_queues():
 @pytest.fixture(name="wait_until")
 def wait_until_fixture():
     return wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_open(port: int) -> bool:

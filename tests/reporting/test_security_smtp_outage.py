@@ -11,7 +11,8 @@ import pytest
 from django.test import override_settings
 
 from reporting import tasks
-from tests.support.smtp_server import LocalSMTPServer, _Collector, _free_port
+from tests.support.net import free_port
+from tests.support.smtp_server import LocalSMTPServer, _Collector
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +70,7 @@ def test_an_outage_longer_than_the_retries_fails_the_task_visibly(flaky_smtp, ca
 
 
 def test_smtp_server_down_is_retried_then_fails_with_the_connection_error(caplog):
-    with smtp_settings(_free_port()), caplog.at_level(logging.INFO):  # nothing listens there
+    with smtp_settings(free_port()), caplog.at_level(logging.INFO):  # nothing listens there
         result = tasks.send_scheduled_report.apply(kwargs=KWARGS)
     assert result.failed()
     assert "ConnectionRefusedError" in result.traceback

@@ -16,17 +16,17 @@ import imaplib
 import os
 import pwd
 import shutil
-import socket
 import ssl
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.net import free_port, wait_until_listening
 
 DOVECOT = "/usr/sbin/dovecot"
 USER = "soc-phish"
@@ -106,12 +106,6 @@ class Mailserver:
         return client
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _certificate(work: Path) -> None:
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
@@ -121,19 +115,8 @@ def _certificate(work: Path) -> None:
 
 
 def _wait_for(port: int, process: subprocess.Popen, work: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            log = (work / "dovecot.log").read_text() if (work / "dovecot.log").exists() else ""
-            pytest.fail(f"dovecot exited: {process.stderr.read().decode() if process.stderr else ''}\n{log}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("dovecot did not listen within 30 s")
-            time.sleep(0.05)
+    log = work / "dovecot.log"
+    wait_until_listening(port, process, "dovecot", exit_details=lambda: log.read_text() if log.exists() else "")
 
 
 @contextmanager
@@ -153,7 +136,7 @@ def running_dovecot() -> Iterator[Mailserver]:
     else:
         login_user = internal_user = pwd.getpwuid(os.geteuid()).pw_name
         mail = pwd.getpwuid(os.geteuid())
-    imaps_port, imap_port = _free_port(), _free_port()
+    imaps_port, imap_port = free_port(), free_port()
     config = work / "dovecot.conf"
     config.write_text(CONFIG.format(work=work, port=imaps_port, imaps_port=imaps_port, imap_port=imap_port,
                                     login_user=login_user, internal_user=internal_user, mail_uid=mail.pw_uid,

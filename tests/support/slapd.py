@@ -11,14 +11,14 @@ for look-ups; cn=admin is the root DN."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.net import free_port, wait_until_listening
 
 SLAPD = "/usr/sbin/slapd"
 SLAPADD = "/usr/sbin/slapadd"
@@ -39,12 +39,6 @@ class Directory:
     groups: str = GROUPS
     reader_dn: str = READER_DN
     reader_password: str = READER_PASSWORD
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _person(uid: str, given: str, surname: str, **extra: str) -> str:
@@ -108,23 +102,12 @@ def slapd():
     config.write_text(CONFIG.format(dir=work, base=BASE))
     (work / "data.ldif").write_text(LDIF)
     subprocess.run([SLAPADD, "-f", str(config), "-l", str(work / "data.ldif")], check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     url = f"ldap://127.0.0.1:{port}"
     # -d 0: stays in the foreground (no fork), logging nothing; killed at the end of the session.
     process = subprocess.Popen([SLAPD, "-h", f"{url}/", "-f", str(config), "-d", "0"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"slapd exited: {process.stderr.read().decode() if process.stderr else ''}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("slapd did not listen within 30 s")
-            time.sleep(0.05)
+    wait_until_listening(port, process, "slapd")
     yield Directory(url=url, port=port)
     process.terminate()
     try:

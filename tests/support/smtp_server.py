@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import threading
 import time
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from tests.support.net import free_port
 
 
 class _Collector:
@@ -33,16 +34,10 @@ class _Collector:
         return "250 Message accepted"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class LocalSMTPServer:
     def __init__(self, port: int | None = None):
         self.host = "127.0.0.1"
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.messages: list[email.message.EmailMessage] = []
         self.envelopes: list[dict] = []
         self.lock = threading.Lock()
