@@ -79,8 +79,9 @@ def remove_technique(case: Case, external_id: str, *, actor: Actor, actor_label:
 
 
 def carry_techniques(source: Case, target: Case) -> int:
-    """On a merge: the techniques of ``source`` the ``target`` lacks are linked to it as they were
-    (an analyst's with who and when; an alert's, whose alerts move with the merge), in one read and
+    """On a merge: the techniques of ``source`` the ``target`` lacks are linked to it with their
+    source and who added them (``added_at`` is the merge's time: auto_now_add; an alert's
+    technique comes with its alerts, which move with the merge), in one read and
     one insert; a technique already on the target is left as it is. Returns how many were added.
     The caller (cases.services_bulk.merge_cases) holds both cases locked and writes the timeline."""
     have = set(CaseTechnique.objects.filter(case=target).values_list("technique_id", flat=True))
