@@ -56,7 +56,7 @@ def update_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]
     if pk is None:
         raise ValueError(f"{model.__name__} has no primary key")
     q = connection.ops.quote_name
-    arrays = ", ".join(f"%s::{_array_type(f)}" for f in (pk, *columns))
+    arrays = ", ".join(f"%b::{_array_type(f)}" for f in (pk, *columns))
     key, *set_columns = [q(str(f.column)) for f in (pk, *columns)]
     names = ", ".join([key, *set_columns])
     assignments = ", ".join(f"{column} = v.{column}" for column in set_columns)
@@ -94,7 +94,7 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequen
         created = model._default_manager.bulk_create(objs, ignore_conflicts=ignore_conflicts)
         return [obj.pk for obj in created] if returning_pk else []
     q = connection.ops.quote_name
-    arrays = ", ".join(f"%s::{_array_type(f)}" for f in columns)
+    arrays = ", ".join(f"%b::{_array_type(f)}" for f in columns)
     names = ", ".join(q(str(f.column)) for f in columns)
     sql = f"INSERT INTO {q(meta.db_table)} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608 - identifiers from the model's meta, quoted; values are %s parameters
     if ignore_conflicts:
