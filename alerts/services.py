@@ -27,7 +27,7 @@ from alerts.adapters import parse_payload
 from alerts.models import Alert, AlertSource, Observable, SignedRequest, hash_token
 from alerts.normalization import NormalizationError, NormalizedAlert
 from alerts.outbox import dispatch_processing, dispatch_resolution
-from soar.bulk import insert_rows
+from soar.bulk import any_of, insert_rows
 from soar.errors import InvalidInput, NotAuthenticated
 
 logger = logging.getLogger(__name__)
@@ -398,20 +398,34 @@ def link_pending_observables(alert_ids: list[int]) -> int:
 
 
 def link_observables(pairs: list[tuple[int, list[list[str]]]]) -> None:
-    """``pairs``: (alert id, [[type, value], ...]). Idempotent."""
+    """``pairs``: (alert id, [[type, value], ...]). Idempotent.
+
+    The observable rows are looked up first and only the missing ones inserted (``ON CONFLICT
+    DO NOTHING``: another worker may insert the same one meanwhile, then the second look-up
+    finds it). In a storm nearly every observable exists already, and upserting them all cost
+    a chunk an INSERT of 500 rows that changed nothing, and its worker a model instance and
+    Django's INSERT compilation per row."""
     digests = {value: Observable.digest(value) for _, observed in pairs for _, value in observed}
     wanted = {(obs_type, digests[value]): value for _, observed in pairs for obs_type, value in observed}
     if not wanted:
         return
-    Observable.objects.bulk_create(
-        [Observable(type=t, value=v, value_hash=h) for (t, h), v in wanted.items()], ignore_conflicts=True
-    )
-    ids: dict[tuple[str, str], int] = {}
-    rows = Observable.objects.filter(value_hash__in={h for _, h in wanted}).values_list("id", "type", "value_hash")
-    for obs_id, obs_type, value_hash in rows:
-        ids[(obs_type, value_hash)] = obs_id
+    ids = _observable_ids(wanted)
+    missing = {key: value for key, value in wanted.items() if key not in ids}
+    if missing:
+        now = timezone.now()
+        insert_rows(Observable, ["type", "value", "value_hash", "first_seen"],
+                    [(obs_type, value, value_hash, now) for (obs_type, value_hash), value in sorted(missing.items())],
+                    ignore_conflicts=True)
+        ids.update(_observable_ids(missing))
     through = Alert.observables.through
     links = {(alert_id, ids[(obs_type, digests[value])])
              for alert_id, observed in pairs for obs_type, value in observed}
     insert_rows(through, ["alert", "observable"], sorted(links), ignore_conflicts=True)
 
+
+def _observable_ids(wanted: dict[tuple[str, str], str]) -> dict[tuple[str, str], int]:
+    """The ids of the stored observables among ``wanted`` ((type, value hash) -> value)."""
+    rows = (Observable.objects.filter(any_of("value_hash", {h for _, h in wanted}))
+            .values_list("id", "type", "value_hash"))
+    return {(obs_type, value_hash): obs_id for obs_id, obs_type, value_hash in rows
+            if (obs_type, value_hash) in wanted}
