@@ -12,7 +12,7 @@ from typing import Any
 from alerts.models import Alert
 from attack import selectors as attack_selectors
 from cases import techniques as case_techniques
-from soar.bulk import insert_rows
+from soar.bulk import any_of, insert_rows
 
 RELINK_BATCH = 2000
 
@@ -38,7 +38,7 @@ def add_techniques_to_cases(case_alerts: dict[int, list[int]]) -> None:
     if not alert_case:
         return
     through = Alert.techniques.through
-    rows = through.objects.filter(alert_id__in=list(alert_case)).values_list("alert_id", "technique_id")
+    rows = through.objects.filter(any_of("alert_id", alert_case)).values_list("alert_id", "technique_id")
     case_techniques.add_alert_techniques({(alert_case[alert_id], technique_id) for alert_id, technique_id in rows})
 
 

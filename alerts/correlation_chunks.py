@@ -36,7 +36,7 @@ from alerts.outbox import dispatch_resolution
 from alerts.signals import CaseAlerts, cases_alerts_added
 from cases import selectors as case_selectors
 from cases import services as case_services
-from soar.bulk import update_rows
+from soar.bulk import any_of, update_rows
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def process_chunk(alert_ids: list[int], rules: list[LoadedRule]) -> list[int]:
     with transaction.atomic():
         alerts = sorted(
             Alert.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk__in=alert_ids, processing=Alert.Processing.PENDING).only(*_CHUNK_ALERT_FIELDS),
+            .filter(any_of("pk", alert_ids), processing=Alert.Processing.PENDING).only(*_CHUNK_ALERT_FIELDS),
             key=lambda a: position[a.pk])
         if not alerts:
             return []
@@ -249,7 +249,8 @@ def _lock_groups(chunk: _Chunk, alerts: list[Alert], chosen: dict[int, Correlati
                  .order_by().values_list("id", "alerts__observables").annotate(n=Count("pk")))
         for group_id, observable_id, n in links:
             shared.setdefault(group_id, Counter())[observable_id] += n
-    wanted = Q(rule_id__in={rule_id for rule_id, _ in keys}, key_hash__in={key_hash for _, key_hash in keys})
+    wanted = Q(any_of("rule_id", {rule_id for rule_id, _ in keys}),
+               any_of("key_hash", {key_hash for _, key_hash in keys}))
     if shared:
         wanted |= Q(pk__in=sorted(shared))
     rows = list(AlertGroup.objects.select_for_update(of=("self",)).filter(wanted, is_open=True)
@@ -292,7 +293,7 @@ def _write_chunk(chunk: _Chunk, alerts: list[Alert]) -> None:
     if waiting_for:
         chunk_ids = [alert.pk for alert in alerts]
         for other in (Alert.objects.filter(group_id__in=[a.group.pk for a in waiting_for.values()],
-                                           case__isnull=True).exclude(pk__in=chunk_ids)
+                                           case__isnull=True).exclude(any_of("pk", chunk_ids))
                       .only("id", "title", "severity", "confidence", "received_at", "group_id")):
             stored_waiting.setdefault(other.group_id or 0, []).append(other)
     extra_ids = [row.pk for rows in stored_waiting.values() for row in rows]

@@ -16,6 +16,7 @@ from alerts.models import Alert, AlertSource, Observable
 from cases import roles
 from cases.roles import Actor
 from cases.selectors import team_ids_query, visible_cases
+from soar.bulk import any_of
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -168,7 +169,7 @@ def case_observable_pairs(alert_ids: Iterable[int]) -> list[tuple[int | None, in
 def observable_ids_by_alert(alert_ids: Iterable[int]) -> dict[int, list[int]]:
     """{alert id: ids of its observables} for the given alerts (those with any)."""
     found: dict[int, list[int]] = {}
-    links = Alert.observables.through.objects.filter(alert_id__in=list(alert_ids))
+    links = Alert.observables.through.objects.filter(any_of("alert_id", alert_ids))
     for alert_id, observable_id in links.values_list("alert_id", "observable_id"):
         found.setdefault(alert_id, []).append(observable_id)
     return found

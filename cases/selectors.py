@@ -36,6 +36,7 @@ from cases.models import (
     Team,
 )
 from cases.vocabulary import OPEN_STATUSES, EventKind
+from soar.bulk import any_of
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -108,7 +109,7 @@ def case_statuses(case_ids: Iterable[int]) -> dict[int, str]:
     ids = sorted(set(case_ids))
     if not ids:
         return {}
-    return dict(Case.objects.filter(pk__in=ids).values_list("pk", "status"))
+    return dict(Case.objects.filter(any_of("pk", ids)).values_list("pk", "status"))
 
 def get_visible_case(user: Actor, case_id: int | str) -> Case:
     """The case, or Http404 when it does not exist *or* the user may not see it (no IDOR)."""

@@ -38,7 +38,7 @@ from cases.roles import signed_in
 from cases.selectors import can_change_case
 from cases.task_selectors import missing_required_tasks, missing_tasks_refusal
 from soar import errors
-from soar.bulk import create_rows, insert_rows, update_rows
+from soar.bulk import any_of, create_rows, insert_rows, update_rows
 from soar.middleware import current_request_context
 
 if TYPE_CHECKING:
@@ -269,7 +269,7 @@ def record_alerts_attached_bulk(calls: list[tuple[int, list[dict[str, Any]]]], *
         return
     case_ids = sorted({case_id for case_id, _ in calls})
     # Only what is read or written here (title: the audit entry's object_repr).
-    cases = {case.pk: case for case in Case.objects.select_for_update().filter(pk__in=case_ids).order_by("pk")
+    cases = {case.pk: case for case in Case.objects.select_for_update().filter(any_of("pk", case_ids)).order_by("pk")
              .only("id", "title", "severity", "confidence", "created_at", "sla_ack_due", "sla_resolve_due")}
     ctx = current_request_context()
     request_id, client_ip = ctx.get("request_id", ""), ctx.get("client_ip")

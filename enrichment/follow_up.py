@@ -30,6 +30,7 @@ from django.utils import timezone
 from enrichment import services
 from enrichment.models import EnrichmentRequest
 from soar import queue
+from soar.bulk import any_of
 
 logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 500
@@ -56,7 +57,7 @@ def record_requests(cases: list[tuple[int, bool]]) -> list[EnrichmentRequest]:
     if not opened:
         return []
     now = timezone.now()
-    open_now = EnrichmentRequest.objects.filter(case_id__in=list(opened), done_at__isnull=True)
+    open_now = EnrichmentRequest.objects.filter(any_of("case_id", opened), done_at__isnull=True)
     absorbed = set(open_now.values_list("case_id", flat=True))
     if absorbed:
         open_now.update(requested_at=now)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
 import psycopg
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Field, JSONField, Model
+from django.db.models import Expression, F, Field, JSONField, Model
+from django.db.models.lookups import In
 
 ModelT = TypeVar("ModelT", bound=Model)
 
@@ -29,6 +30,29 @@ def _array_type(field: Field[Any, Any]) -> str:
     """The column's array type without its length (``varchar[]``, not ``varchar(20)[]``): a cast
     to varchar(n) would cut a longer value silently instead of failing like an INSERT does."""
     return f"{str(field.db_type(connection)).split('(')[0]}[]"
+
+
+class AnyOf(In):
+    """``column = ANY(%s)`` with the values as one array parameter, on PostgreSQL; ``IN (...)``
+    elsewhere. Django's ``__in`` prepares each value and writes a placeholder per value: for
+    a correlation chunk's 500 ids that cost its worker ~10 % of its CPU (per-value preparation,
+    and psycopg parsing a statement too long for its cache at every execution), and PostgreSQL
+    a parse of 500 parameters. The values are taken as they are: ints or strings of the
+    column's type."""
+
+    lookup_name = "any_of"
+
+    def get_prep_lookup(self) -> Any:
+        return list(self.rhs)
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*lhs_params, self.rhs)
+
+
+def any_of(field: str, values: Collection[Any]) -> Expression:
+    """A filter: ``field`` is one of ``values`` (``Model.objects.filter(any_of("pk", ids))``)."""
+    return AnyOf(F(field), list(values))  # type: ignore[return-value]
 
 
 def update_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]) -> None:
