@@ -129,10 +129,13 @@ def gunicorn(name: str, app: str, port: int, **extra_env) -> Proc:
     return Proc(name, argv, {"SOAR_DB_CONN_MAX_AGE": 600, **extra_env}, health=f"http://127.0.0.1:{port}/healthz")
 
 
-def celery_worker(name: str = "worker", concurrency: int = 2, settle: float = 3, **extra_env) -> Proc:
+def celery_worker(name: str = "worker", concurrency: int = 2, settle: float = 3, queues: str | None = None,
+                  hostname: str | None = None, **extra_env) -> Proc:
     argv = [str(BIN / "celery"), "-A", "soar", "worker", "-l", "warning", "-c", str(concurrency),
-            "-Q", f"{QUEUE},{QUEUE}-sweep,{QUEUE}-bulk",
+            "-Q", queues or f"{QUEUE},{QUEUE}-sweep,{QUEUE}-bulk",
             "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    if hostname:
+        argv += ["-n", hostname]
     proc = Proc(name, argv, extra_env)
     time.sleep(settle)
     return proc
