@@ -189,3 +189,21 @@ def test_generic_json_429_honours_retry_after_and_keeps_the_cursor(fake_server, 
     assert (connector.next_run_at - connector.last_run_at).total_seconds() >= 299
     assert services.run_connector(connector.pk, ignore_schedule=True).status == "ok"
     assert fake_server.received[-1].query["since"] == "5" and Alert.objects.count() == 1
+
+
+def test_splunk_rows_are_titled_by_their_own_search_name(splunk, make_connector):
+    """Notable events name the correlation search that fired: different detections on one host
+    keep different titles (and fingerprints); a row without one gets the option's title."""
+    now = time.time()
+    brute = splunk_row(1, now - 3000)
+    beacon = {**splunk_row(2, now - 2999), "src": brute["src"], "search_name": "Network - Beaconing - Rule"}
+    untitled = {key: value for key, value in splunk_row(3, now - 2998).items() if key != "search_name"}
+    splunk.rows = [brute, beacon, untitled]
+    connector = make_connector(splunk, kind="splunk", source_kind="splunk", name="splunk-pull",
+                               secret=splunk.token, page_size=10, query="index=notable",
+                               options={"search_name": "Splunk notable"})
+    assert services.run_connector(connector.pk).created == 3
+    on_one_host = Alert.objects.filter(entity_value=brute["src"])
+    assert sorted(on_one_host.values_list("title", flat=True)) == ["Brute force", "Network - Beaconing - Rule"]
+    assert on_one_host.values("fingerprint").distinct().count() == 2
+    assert Alert.objects.get(entity_value=untitled["src"]).title == "Splunk notable"
