@@ -270,8 +270,9 @@ def store_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]]) -
         stored = _copy_alerts(source, rows, now)
     else:
         stored = [_upsert_alert(source, alert, key, now) for alert, key in rows]
-    # The same phish reported by another user: a re-send whose reporter is listed on the alert.
-    record_reporters([(s.id, alert) for s, (alert, _) in zip(stored, rows, strict=True) if not s.created])
+    if source.kind == "email":
+        # The same phish reported by another user: a re-send whose reporter is listed on the alert.
+        record_reporters([(s.id, alert) for s, (alert, _) in zip(stored, rows, strict=True) if not s.created])
     return stored
 
 
