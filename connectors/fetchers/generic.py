@@ -1,12 +1,13 @@
 """Generic JSON over HTTP: ``GET <endpoint>?<cursor_param>=<cursor>&<limit_param>=<page size>``.
 
-The records are found in the answer by ``list_path``, a JSONPath expression (RFC 9535 syntax,
-evaluated by jsonpath-ng with its filter extension): a path to one list (``$.data.items``: its
-elements are the records) or a query that selects the records themselves (``$.data[*]``,
-``$..alerts[*]``, ``$.results[?(@.status == 'open')]``). A singular path (names and single
-indices only) must lead to a list; any other query's matches are the records, in document
-order. Empty: the answer itself is the list. A path without the leading ``$`` is read the older
-way, dotted as soar.dotted reads it (``data.items``), so existing configurations keep working.
+The records are found in the answer by ``list_path``, a JSONPath expression (RFC 9535's syntax
+and the older filter form ``[?(...)]``, evaluated by jsonpath-ng with its extensions): a path
+to one list (``$.data.items``: its elements are the records) or a query that selects the
+records themselves (``$.data[*]``, ``$..alerts[*]``, ``$.results[?@.status == 'open']``). A
+singular path (names and single indices only) must lead to a list; any other query's matches
+are the records, in document order. Empty: the answer itself is the list. A path without the
+leading ``$`` is read the older way, dotted as soar.dotted reads it (``data.items``), so
+existing configurations keep working.
 
 The cursor is the largest value of ``cursor_field`` among the records received (numbers
 compared as numbers, anything else as text: ISO 8601 timestamps in one format sort correctly),

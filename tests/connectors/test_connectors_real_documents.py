@@ -139,6 +139,7 @@ def test_generic_json_finds_the_records_by_jsonpath(fake_server, make_connector)
     ("$.data.items", ["one", "two", "three"]),                      # a path to the list
     ("$.data.items[*]", ["one", "two", "three"]),                   # each element selected
     ("$.data.items[?(@.severity == 'high')]", ["one", "three"]),    # a filter
+    ("$.data.items[?@.severity == 'high']", ["one", "three"]),      # RFC 9535's filter form
     ("$..items[1:]", ["two", "three"]),                             # descendants and a slice
     ("data.items", ["one", "two", "three"]),                        # the older dotted form
 ])
