@@ -27,6 +27,7 @@ from alerts.adapters import parse_payload
 from alerts.models import Alert, AlertSource, Observable, SignedRequest, hash_token
 from alerts.normalization import NormalizationError, NormalizedAlert
 from alerts.outbox import dispatch_processing, dispatch_resolution
+from alerts.reporters import record_reporters
 from soar.bulk import any_of, insert_rows
 from soar.errors import InvalidInput, NotAuthenticated
 
@@ -266,8 +267,13 @@ def store_alerts(source: AlertSource, rows: list[tuple[NormalizedAlert, str]]) -
     """Insert new alerts; re-sent ones (same dedup key) bump their occurrence count instead."""
     now = timezone.now()
     if bulk.can_copy(len(rows)):
-        return _copy_alerts(source, rows, now)
-    return [_upsert_alert(source, alert, key, now) for alert, key in rows]
+        stored = _copy_alerts(source, rows, now)
+    else:
+        stored = [_upsert_alert(source, alert, key, now) for alert, key in rows]
+    if source.kind == "email":
+        # The same phish reported by another user: a re-send whose reporter is listed on the alert.
+        record_reporters([(s.id, alert) for s, (alert, _) in zip(stored, rows, strict=True) if not s.created])
+    return stored
 
 
 # --- one alert: INSERT ... ON CONFLICT DO UPDATE ... RETURNING (PostgreSQL and SQLite) ----

@@ -10,10 +10,11 @@ from django.http import HttpRequest
 
 from connectors import embedded, services
 from connectors.models import PullConnector
+from connectors.selectors import current_lag_seconds
 from soar.admin_utils import HideSecretsMixin, WriteOnlySecretFormMixin
 from soar.errors import InvalidInput
 
-STATUS_FIELDS = ("last_run_at", "last_success_at", "lag_seconds", "last_run_records", "records_fetched_total",
+STATUS_FIELDS = ("last_run_at", "last_success_at", "lag", "lag_seconds", "last_run_records", "records_fetched_total",
                  "records_rejected_total", "alerts_created_total", "consecutive_failures", "next_run_at",
                  "last_error", "last_warning", "lease_until")
 
@@ -48,11 +49,22 @@ class PullConnectorForm(WriteOnlySecretFormMixin, forms.ModelForm):
         return cleaned
 
 
+def lag_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown (no successful run yet)"
+    if seconds < 1:
+        return "caught up"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit} behind"
+    return f"{seconds:.0f} s behind"
+
+
 @admin.register(PullConnector)
 class PullConnectorAdmin(HideSecretsMixin, admin.ModelAdmin):
     secret_fields = ("secret", "clear_secret")
     form = PullConnectorForm
-    list_display = ["name", "kind", "enabled", "source", "last_run_at", "last_success_at", "lag_seconds",
+    list_display = ["name", "kind", "enabled", "source", "last_run_at", "last_success_at", "lag",
                     "records_fetched_total", "consecutive_failures", "short_error", "has_secret"]
     list_filter = ["kind", "enabled"]
     search_fields = ["name", "endpoint"]
@@ -68,6 +80,11 @@ class PullConnectorAdmin(HideSecretsMixin, admin.ModelAdmin):
     @admin.display(boolean=True, description="secret set")
     def has_secret(self, obj: PullConnector) -> bool:
         return bool(obj.secret)
+
+    @admin.display(description="lag now")
+    def lag(self, obj: PullConnector) -> str:
+        """``soar_connector_lag_seconds``: the last run's lag, growing while runs fail."""
+        return lag_text(current_lag_seconds(obj))
 
     @admin.display(description="last error")
     def short_error(self, obj: PullConnector) -> str:

@@ -5,7 +5,8 @@ series per row of the admin: bounded).
 
 - ``soar_connector_up{connector}``: 1 when the last run succeeded (or none failed yet), else 0;
 - ``soar_connector_last_run_timestamp_seconds`` / ``soar_connector_last_success_timestamp_seconds``;
-- ``soar_connector_lag_seconds``: how far behind the source the cursor is (0: caught up);
+- ``soar_connector_lag_seconds``: how far behind the source the cursor is (0: caught up; growing
+  with the time since the last success while runs fail; no sample before a first success);
 - ``soar_connector_consecutive_failures``;
 - ``soar_connector_records_fetched_total``, ``soar_connector_records_rejected_total``,
   ``soar_connector_alerts_created_total``: counters kept on the row."""
@@ -15,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from connectors.selectors import connector_status
+from connectors.selectors import connector_status, current_lag_seconds
 
 
 def connector_families() -> Iterator[Any]:
@@ -36,12 +38,15 @@ def connector_families() -> Iterator[Any]:
                                    "Records the source's adapter could not read (skipped).", labels=labels)
     created = CounterMetricFamily("soar_connector_alerts_created", "New alerts stored from the connector.",
                                   labels=labels)
+    now = timezone.now()
     for row in connector_status():
         name = [row.name]
         up.add_metric(name, 0 if row.consecutive_failures else 1)
         last_run.add_metric(name, row.last_run_at.timestamp() if row.last_run_at else 0.0)
         last_success.add_metric(name, row.last_success_at.timestamp() if row.last_success_at else 0.0)
-        lag.add_metric(name, row.lag_seconds or 0.0)
+        behind = current_lag_seconds(row, now)
+        if behind is not None:
+            lag.add_metric(name, behind)
         failures.add_metric(name, row.consecutive_failures)
         fetched.add_metric(name, row.records_fetched_total)
         rejected.add_metric(name, row.records_rejected_total)

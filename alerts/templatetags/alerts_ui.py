@@ -6,6 +6,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 
 from alerts.normalization import defang as defang_value
+from alerts.reporters import reporters_of
 
 register = template.Library()
 
@@ -38,3 +39,15 @@ def alert_flags(alert) -> str:
 @register.filter
 def entity_defanged(alert) -> str:
     return defang_value(alert.entity_type, alert.entity_value)
+
+
+@register.simple_tag
+def alert_reporters(alert, shown: int = 3) -> str:
+    """"Reported by ..." under a user-reported phish (everyone who reported it, the first
+    ``shown`` by name); empty for other alerts."""
+    reporters = reporters_of(alert.raw)
+    if not reporters:
+        return ""
+    more = len(reporters) - shown
+    return format_html('<div class="muted reported-by">Reported by {}{}</div>', ", ".join(reporters[:shown]),
+                       f" and {more} more" if more > 0 else "")

@@ -35,7 +35,11 @@ def validate_config(kind: str, query: str, options: Any) -> dict[str, str]:
         return {"kind": f"Unknown kind {kind!r}."}
     if not isinstance(options, dict):
         return {"options": "Options must be a JSON object."}
-    return _FETCHERS[kind][1](query, options)
+    errors = _FETCHERS[kind][1](query, options)
+    ca_file = options.get("ca_file", "")
+    if kind != "imap" and not isinstance(ca_file, str):  # the IMAP kind checks its own
+        errors["options"] = " ".join(filter(None, (errors.get("options"), "ca_file: a path to a PEM file.")))
+    return errors
 
 
 def endpoint_problem(kind: str, endpoint: str) -> str:

@@ -1,11 +1,17 @@
 """What every fetcher shares: the page it returns, its errors, and one outbound HTTP client that
 goes through the SSRF guard (enrichment.ssrf), never follows redirects and never shows the
-connector's secret in an error message."""
+connector's secret in an error message.
+
+TLS certificates are always verified, against certifi's public CAs (the guarded session ignores
+the environment, REQUESTS_CA_BUNDLE included) or, with ``options.ca_file``, against the PEM file
+of a private CA: on-premises SIEMs answer with one by default (Elasticsearch 8's generated
+http_ca.crt, the Wazuh indexer's root-ca.pem, Splunk's management port's own CA)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -77,6 +83,16 @@ def parse_retry_after(value: str | None) -> float | None:
         return None  # an HTTP date: rare on these APIs; the exponential back-off applies
 
 
+def _tls_reason(error: Exception) -> str:
+    """The verification failure in a requests SSLError's long text, e.g. "certificate verify
+    failed: self-signed certificate"."""
+    text = str(error)
+    start = text.find("certificate verify failed")
+    if start < 0:
+        return "the TLS handshake failed"
+    return text[start:].split(" (_ssl", 1)[0].rstrip("')\"")[:200]
+
+
 class HttpClient:
     """Requests to one connector's endpoint. Authentication: HTTP basic with ``username`` and
     the secret, else ``Authorization: <auth_scheme> <secret>``."""
@@ -92,6 +108,8 @@ class HttpClient:
                 self.auth = (connector.username, connector.secret)
             else:
                 self.headers[auth_header] = f"{auth_scheme} {connector.secret}".strip()
+        ca_file = (connector.options or {}).get("ca_file") or ""
+        self.ca_file = ca_file if isinstance(ca_file, str) else ""
         self.session = guarded_session()
 
     def close(self) -> None:
@@ -108,13 +126,19 @@ class HttpClient:
         answers and every status >= 300 that is not in ``expect``."""
         url = self.url(path)
         name = self.connector.name
+        if self.ca_file and not os.path.isfile(self.ca_file):
+            raise FetchError(f"{name}: options.ca_file {self.ca_file!r} is not a file on this host")
         try:
             check_url(url)
             response = self.session.request(
                 method, url, json=json_body, params=params, data=data, headers=self.headers, auth=self.auth,
-                timeout=self.connector.timeout_seconds, allow_redirects=False)
+                timeout=self.connector.timeout_seconds, allow_redirects=False, verify=self.ca_file or True)
         except SSRFError as exc:
             raise FetchError(f"{name}: {exc}")
+        except requests.exceptions.SSLError as exc:
+            raise FetchError(f"{name}: TLS refused: {_tls_reason(exc)}. "
+                             + ("Is options.ca_file the CA that signed the server's certificate?" if self.ca_file
+                                else "For a private CA, set options.ca_file to its PEM file."))
         except requests.Timeout:
             raise FetchError(f"{name}: no answer within {self.connector.timeout_seconds:g}s")
         except requests.RequestException as exc:

@@ -16,7 +16,8 @@ run (``sid`` and ``offset`` in the cursor). A job that expired meanwhile is disp
 for the same window and read from the start: its rows already stored count as re-sends.
 
 Each row is handed to the Splunk adapter as the webhook alert action's body, ``{"sid",
-"search_name", "result"}``, with a ``sid`` stable across jobs (the connector's name and the
+"search_name", "result"}`` (the row's own ``search_name`` when it has one, else the option's),
+with a ``sid`` stable across jobs (the connector's name and the
 row's bucket), so that the adapter's identity (sid + ``_cd``) of a row is the same whichever job
 returned it."""
 
@@ -89,10 +90,16 @@ def _wait(client: HttpClient, sid: str, options: dict[str, Any]) -> tuple[str, l
 
 
 def _record(connector: PullConnector, row: dict[str, Any], search_name: str) -> tuple[str, Any]:
+    """The row as the webhook alert action's body. Its title is the row's own ``search_name``
+    when it has one (notable events and scheduled searches' results name the detection that
+    fired): one title for every row would give different detections on one host the same
+    fingerprint."""
     bucket, cd = str(row.get("_bkt") or ""), str(row.get("_cd") or "")
     key = f"{bucket}:{cd}" if cd else record_digest(row)
     sid = f"pull:{connector.name}:{bucket}" if bucket else f"pull:{connector.name}"
-    return key, {"sid": sid[:200], "search_name": search_name, "result": row}
+    own = row.get("search_name")
+    title = own if isinstance(own, str) and own.strip() else search_name
+    return key, {"sid": sid[:200], "search_name": title, "result": row}
 
 
 def fetch(connector: PullConnector, cursor: dict[str, Any]) -> Page:

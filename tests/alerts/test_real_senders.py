@@ -181,6 +181,13 @@ def test_reported_phish_wrapper_is_unwrapped(client, make_source):
     assert alert.category == "phishing" and alert.title.startswith("Reported e-mail:")
     assert alert.raw["reporter"].endswith("<alice@corp.example>")
     assert alert.entity_value != "alice@corp.example"
+    # Bob reports the same phish through the webhook: the same alert, and Bob is on it too.
+    again = post(client, token, wrapper.replace(b"From: Alice <alice@corp.example>", b"From: Bob <bob@corp.example>"),
+                 content_type="message/rfc822").json()["alerts"][0]
+    assert again["duplicate"] is True and again["id"] == alert.pk
+    alert.refresh_from_db()
+    assert alert.raw["reporters"] == ["Alice <alice@corp.example>", "Bob <bob@corp.example>"]
+    assert "Also reported by: Bob <bob@corp.example>" in alert.description
 
 
 def test_case_page_shows_indicators_defanged(client, make_source, admin_user):

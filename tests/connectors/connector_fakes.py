@@ -22,6 +22,13 @@ FakeSearch (Elasticsearch, and OpenSearch / the Wazuh indexer with ``api="opense
   "creation_time"}``, ``DELETE /_search/point_in_time`` with ``{"pit_id": [...]}`` -> ``{"pits":
   [{"successful": true, "pit_id"}]}``:
   https://opensearch.org/docs/latest/search-plugins/searching-data/point-in-time-api/
+- OpenSearch / the Wazuh indexer refuse a wrong user or password in the security plugin, before
+  any API: 401 with ``WWW-Authenticate: Basic realm="OpenSearch Security"`` and a short text
+  body, not JSON (empty in some versions, "Unauthorized" or "Authentication finally failed" in
+  others: opensearch-project/security issues #4214, #3803 and #5544). The Wazuh indexer's
+  internal users log in with HTTP basic auth (its installation guide's check: ``curl -k -u
+  admin:<ADMIN_PASSWORD> https://<WAZUH_INDEXER_IP>:9200``),
+  https://documentation.wazuh.com/current/installation-guide/wazuh-indexer/step-by-step.html
 
 FakeSplunk:
 - ``POST /services/search/jobs`` (form: ``search``, ``earliest_time``, ``latest_time``,
@@ -104,6 +111,9 @@ class FakeSearch(FakeServer):
             self.received.append(request)
             if request.headers.get("authorization") != self.auth:
                 request.status = 401
+                if self.api == "opensearch":
+                    return Reply(401, body=b"Unauthorized", headers={
+                        "WWW-Authenticate": 'Basic realm="OpenSearch Security"', "Content-Type": "text/plain"})
                 return Reply(401, json={"error": {"type": "security_exception", "reason": "unable to authenticate "
                                         f"with provided credentials ({request.headers.get('authorization')})"},
                                         "status": 401})

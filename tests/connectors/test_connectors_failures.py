@@ -1,7 +1,9 @@
 """Failures: auth refused (401), rate limited (429 + Retry-After), the SSRF guard, overlapping
-runs; the status, the back-off and the secret's absence from every message and log line."""
+runs, an untrusted TLS certificate (options.ca_file); the status, the back-off and the secret's
+absence from every message and log line."""
 
 import logging
+import ssl
 from datetime import timedelta
 
 import pytest
@@ -10,7 +12,8 @@ from django.utils import timezone
 from alerts.models import Alert
 from connectors import services
 from connectors.models import PullConnector
-from tests.connectors.connector_fakes import API_KEY, detection_alert
+from tests.connectors.connector_fakes import API_KEY, FakeSearch, detection_alert
+from tests.support.net import self_signed_certificate
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +144,44 @@ def test_an_unexpected_error_is_logged_without_the_secret(elastic, make_connecto
     assert "ValueError" in caplog.text and "secret-in-a-traceback" not in caplog.text
     connector.refresh_from_db()
     assert connector.lease_token == "" and connector.consecutive_failures == 1
+
+
+def test_a_private_ca_is_trusted_through_options_ca_file(make_connector, tmp_path):
+    """An on-premises cluster answers HTTPS with a certificate of its own CA (Elasticsearch 8's
+    http_ca.crt): refused, with the way out in the error, until options.ca_file names that CA."""
+    cert, key = self_signed_certificate(tmp_path)
+    server = FakeSearch(".alerts-security.alerts-default")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+    server.start()
+    try:
+        server.index_docs([detection_alert(1)])
+        connector = make_connector(server)
+        PullConnector.objects.filter(pk=connector.pk).update(endpoint=server.url.replace("http://", "https://"))
+
+        untrusted = services.run_connector(connector.pk)
+        assert untrusted.status == "failed"
+        assert "TLS refused: certificate verify failed" in untrusted.error
+        assert "set options.ca_file" in untrusted.error and server.received == []
+
+        PullConnector.objects.filter(pk=connector.pk).update(options={
+            "index": ".alerts-security.alerts-default", "ca_file": str(tmp_path / "missing.pem")})
+        missing = services.run_connector(connector.pk, ignore_schedule=True)
+        assert missing.status == "failed" and "missing.pem' is not a file on this host" in missing.error
+
+        PullConnector.objects.filter(pk=connector.pk).update(options={
+            "index": ".alerts-security.alerts-default", "ca_file": str(cert)})
+        assert services.run_connector(connector.pk, ignore_schedule=True).created == 1
+        assert server.received and all(r.headers["authorization"] == f"ApiKey {API_KEY}" for r in server.received)
+    finally:
+        server.stop()
+
+
+def test_ca_file_must_be_a_path():
+    from connectors.fetchers import validate_config
+
+    assert validate_config("elasticsearch", "", {"ca_file": 42}) == {"options": "ca_file: a path to a PEM file."}
+    assert validate_config("splunk", "", {"ca_file": ["x"], "start_from": -1})["options"] == (
+        "start_from must be a number of seconds >= 0. ca_file: a path to a PEM file.")
+    assert validate_config("wazuh_indexer", "", {"ca_file": "/etc/wazuh-indexer/certs/root-ca.pem"}) == {}

@@ -180,3 +180,35 @@ def test_fetch_reads_the_uid_before_or_after_the_message_literal(make_source):
     mailbox = imap.Mailbox(make_mailbox(make_source), dict(imap.DEFAULTS))
     mailbox.client = Client()
     assert mailbox.fetch([7, 9]) == [(7, b"first"), (9, b"second")]
+
+
+def test_every_user_who_reports_the_same_phish_is_recorded_and_shown_on_the_case(make_source, monkeypatch, client):
+    """The second report of a phish is a re-send of the first report's alert (one alert, two
+    occurrences); its reporter is added to that alert, once, and the case page lists them."""
+    from django.urls import reverse
+
+    from tests.factories import build_world
+
+    connector = make_mailbox(make_source)
+    bob = "Bob Builder <bob@corp.example>"
+    pages = [[report(phish(11), n=1)], [report(phish(11), reporter=bob, n=2)],
+             # Bob's report read again (a crash before the flag), and Alice's address in another form.
+             [report(phish(11), reporter=bob, n=2), report(phish(11), reporter="ALICE@corp.example", n=3)]]
+    monkeypatch.setattr(services, "fetch_page", lambda c, cursor: Page(
+        records=[(imap.message_key(raw), raw) for raw in pages.pop(0)], cursor=cursor))
+    for _ in range(3):
+        assert services.run_connector(connector.pk, ignore_schedule=True).status == "ok"
+
+    alert = Alert.objects.get()
+    assert alert.occurrence_count == 4
+    assert alert.raw["reporter"] == REPORTER and alert.raw["reporters"] == [REPORTER, bob]
+    assert f"Reported by: {REPORTER}\nAlso reported by: {bob}\n" in alert.description
+    assert alert.description.count("Also reported by") == 1
+
+    world = build_world()
+    Alert.objects.filter(pk=alert.pk).update(case=world.blue_case)
+    client.force_login(world.analyst)
+    page = client.get(reverse("cases:detail", args=[world.blue_case.pk])).content.decode()
+    assert "Reported by Alice Analyst &lt;alice@corp.example&gt;, Bob Builder &lt;bob@corp.example&gt;" in page
+    alert_page = client.get(reverse("alerts:detail", args=[alert.pk])).content.decode()
+    assert "Also reported by: Bob Builder &lt;bob@corp.example&gt;" in alert_page

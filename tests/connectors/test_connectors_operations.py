@@ -2,12 +2,14 @@
 Prometheus metrics, the beat sweep, the command line and the embedded mode's scheduler."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
+from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
 
 from alerts.models import Alert
@@ -124,6 +126,39 @@ def test_status_is_exported_as_prometheus_metrics(elastic, make_connector):
     assert float(lag.split()[-1]) > 0  # a backlog: the cursor is behind the source
     assert "soar_metrics_scrape_errors 0.0" in text
     assert "wrong-secret" not in text
+
+
+def lag_sample(name):
+    from reporting.metrics import SoarCollector
+
+    registry = CollectorRegistry()
+    registry.register(SoarCollector())
+    series = f'soar_connector_lag_seconds{{connector="{name}"}} '
+    return next((float(line.split()[-1]) for line in generate_latest(registry).decode().splitlines()
+                 if line.startswith(series)), None)
+
+
+def test_lag_keeps_growing_while_the_connector_fails(admin_client, elastic, make_connector):
+    """The exported lag is how far behind the source the cursor is now: a connector failing for
+    an hour is at least an hour behind, although its last successful run had caught up."""
+    connector = make_connector(elastic)
+    assert lag_sample("siem-pull") is None  # no run yet: unknown, not "caught up"
+    services.run_connector(connector.pk)
+    assert lag_sample("siem-pull") == 0
+    assert b"caught up" in admin_client.get("/admin/connectors/pullconnector/").content
+
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    PullConnector.objects.filter(pk=connector.pk).update(last_success_at=an_hour_ago, lag_seconds=5.0)
+    elastic.auth = "ApiKey rotated"  # the key was rotated on the cluster: every run fails now
+    assert services.run_connector(connector.pk, ignore_schedule=True).status == "failed"
+    assert 3600 + 5 <= lag_sample("siem-pull") < 3600 + 5 + 60
+    listing = admin_client.get("/admin/connectors/pullconnector/").content
+    assert b"1.0 h behind" in listing
+
+    # The next success measures the lag afresh.
+    elastic.auth = f"ApiKey {connector.secret}"
+    assert services.run_connector(connector.pk, ignore_schedule=True).status == "ok"
+    assert lag_sample("siem-pull") == 0
 
 
 def test_beat_sweep_runs_due_connectors_only(elastic, make_connector):

@@ -1,5 +1,6 @@
-"""Splunk (search jobs: one time window per job, pages read by offset) and generic JSON (a list
-at a dotted path, a cursor field sent back as a query parameter)."""
+"""Splunk (search jobs: one time window per job, pages read by offset; the search quota's 503; a
+crash after part of a page was written) and generic JSON (a list at a dotted path, a cursor field
+sent back as a query parameter, 429 with Retry-After; JSONPath in test_connectors_real_documents)."""
 
 import time
 
@@ -118,3 +119,91 @@ def test_generic_json_follows_the_dotted_path_and_sends_the_cursor_back(fake_ser
     assert connector.cursor == {"value": 9} and connector.records_rejected_total == 1
     assert "evt-bad" in connector.last_warning
     assert sorted(Alert.objects.values_list("title", flat=True)) == [f"Suspicious login {n}" for n in range(1, 4)]
+
+
+def test_splunk_search_quota_503_backs_off_and_keeps_the_window(splunk, make_connector):
+    """Splunk refuses a dispatch over the role's or the instance's concurrent-search quota with
+    503 and a FATAL message (no Retry-After): "Search not executed: The maximum number of
+    concurrent historical searches ... has been reached." (as quoted by users of the REST API,
+    e.g. hasadna/open-bus#177)."""
+    now = time.time()
+    splunk.rows = [splunk_row(1, now - 3000)]
+    text = ("Search not executed: The maximum number of concurrent historical searches for this user based on "
+            "their role quota has been reached., concurrency_category=\"historical\", "
+            "concurrency_context=\"user_instance-wide\", current_concurrency=3, concurrency_limit=3")
+    splunk.add("POST", "/services/search/jobs", status=503, json={"messages": [{"type": "FATAL", "text": text}]},
+               times=1)
+    connector = make_connector(splunk, kind="splunk", source_kind="splunk", name="splunk-pull",
+                               secret=splunk.token, query="index=notable", interval_seconds=60)
+    assert services.run_connector(connector.pk).status == "failed"
+    connector.refresh_from_db()
+    assert "HTTP 503" in connector.last_error and "maximum number of concurrent" in connector.last_error
+    assert connector.cursor == {} and connector.consecutive_failures == 1
+    assert 119 <= (connector.next_run_at - connector.last_run_at).total_seconds() <= 121
+    splunk.routes.clear()
+    assert services.run_connector(connector.pk, ignore_schedule=True).created == 1
+
+
+def test_splunk_crash_after_storing_part_of_a_page_rolls_back_and_rereads_the_offset(
+        splunk, make_connector, monkeypatch):
+    now = time.time()
+    splunk.rows = [splunk_row(n, now - 3000 + n) for n in range(4)]
+    connector = make_connector(splunk, kind="splunk", source_kind="splunk", name="splunk-pull",
+                               secret=splunk.token, page_size=2, query="index=notable")
+    assert services.run_connector(connector.pk).records == 2
+    connector.refresh_from_db()
+    committed = dict(connector.cursor)
+
+    real = services.ingest_pulled
+
+    def stored_then_killed(source, records):
+        real(source, records)  # the page's alerts are written in the run's transaction...
+        raise RuntimeError("worker killed before the commit")  # ...which never commits
+
+    monkeypatch.setattr(services, "ingest_pulled", stored_then_killed)
+    assert services.run_connector(connector.pk, ignore_schedule=True).status == "failed"
+    connector.refresh_from_db()
+    assert connector.cursor == committed and Alert.objects.count() == 2
+
+    monkeypatch.setattr(services, "ingest_pulled", real)
+    assert services.run_connector(connector.pk, ignore_schedule=True).records == 2
+    assert Alert.objects.count() == 4 and set(Alert.objects.values_list("occurrence_count", flat=True)) == {1}
+    assert len(splunk.dispatched) == 1  # the job kept in the cursor was read again at the same offset
+
+
+def test_generic_json_429_honours_retry_after_and_keeps_the_cursor(fake_server, make_connector):
+    items = [{"source_ref": "evt-1", "title": "Suspicious login", "severity": "high", "data": {"updated": 5}}]
+    fake_server.add("GET", "/api/alerts", json={"data": items}, times=1)
+    fake_server.add("GET", "/api/alerts", status=429, headers={"Retry-After": "300"},
+                    json={"error": "rate limited"}, times=1)
+    fake_server.add("GET", "/api/alerts", json={"data": []})
+    connector = make_connector(fake_server, kind="generic_json", source_kind="generic", name="tool-pull",
+                               secret="tool-token", page_size=1, options={
+                                   "list_path": "$.data", "cursor_field": "data.updated", "id_field": "source_ref"})
+    PullConnector.objects.filter(pk=connector.pk).update(endpoint=fake_server.url + "/api/alerts")
+    assert services.run_connector(connector.pk).more
+    limited = services.run_connector(connector.pk)
+    assert limited.status == "failed" and "HTTP 429" in limited.error
+    connector.refresh_from_db()
+    assert connector.cursor == {"value": 5}
+    assert (connector.next_run_at - connector.last_run_at).total_seconds() >= 299
+    assert services.run_connector(connector.pk, ignore_schedule=True).status == "ok"
+    assert fake_server.received[-1].query["since"] == "5" and Alert.objects.count() == 1
+
+
+def test_splunk_rows_are_titled_by_their_own_search_name(splunk, make_connector):
+    """Notable events name the correlation search that fired: different detections on one host
+    keep different titles (and fingerprints); a row without one gets the option's title."""
+    now = time.time()
+    brute = splunk_row(1, now - 3000)
+    beacon = {**splunk_row(2, now - 2999), "src": brute["src"], "search_name": "Network - Beaconing - Rule"}
+    untitled = {key: value for key, value in splunk_row(3, now - 2998).items() if key != "search_name"}
+    splunk.rows = [brute, beacon, untitled]
+    connector = make_connector(splunk, kind="splunk", source_kind="splunk", name="splunk-pull",
+                               secret=splunk.token, page_size=10, query="index=notable",
+                               options={"search_name": "Splunk notable"})
+    assert services.run_connector(connector.pk).created == 3
+    on_one_host = Alert.objects.filter(entity_value=brute["src"])
+    assert sorted(on_one_host.values_list("title", flat=True)) == ["Brute force", "Network - Beaconing - Rule"]
+    assert on_one_host.values("fingerprint").distinct().count() == 2
+    assert Alert.objects.get(entity_value=untitled["src"]).title == "Splunk notable"

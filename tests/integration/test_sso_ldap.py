@@ -94,3 +94,40 @@ def test_plaintext_ldap_is_refused_unless_allowed_or_start_tls(ldap_login, setti
     settings.SOAR_LDAP_ALLOW_PLAINTEXT = False
     client, status = log_in("alice", PASSWORDS["alice"])
     assert status == 200 and not get_user_model().objects.filter(username="alice").exists()
+
+
+def test_a_move_in_the_directory_moves_the_user_at_the_next_log_in(ldap_login, settings):
+    """Roles and teams follow the directory at every log-in: alice moved by the directory's admin
+    from soc-analysts + tier1 to soc-leads is a lead of the other team at her next log-in."""
+    from ldap3 import MODIFY_ADD, MODIFY_DELETE, Connection, Server
+
+    build_world()
+    settings.SOAR_SSO_TEAM_MAP = {"tier1": "blue", "soc-leads": "red"}
+    assert log_in("alice", PASSWORDS["alice"])[1] == 302
+    alice = get_user_model().objects.get(username="alice")
+    assert roles.role_names(alice) == {"analyst"}
+    assert list(alice.soc_teams.values_list("slug", flat=True)) == ["blue"]
+
+    alice_dn, placeholder = f"uid=alice,{ldap_login.people}", ldap_login.reader_dn
+    groups = {name: f"cn={name},{ldap_login.groups}" for name in ("soc-analysts", "tier1", "soc-leads")}
+    # In order (a groupOfNames keeps at least one member: alice is soc-analysts' only one).
+    moves = [("soc-leads", MODIFY_ADD, alice_dn), ("soc-analysts", MODIFY_ADD, placeholder),
+             ("soc-analysts", MODIFY_DELETE, alice_dn), ("tier1", MODIFY_DELETE, alice_dn)]
+    undo = {MODIFY_DELETE: MODIFY_ADD, MODIFY_ADD: MODIFY_DELETE}
+    admin = Connection(Server(ldap_login.url), f"cn=admin,{ldap_login.base}", "admin-pass", auto_bind=True)
+    done = []
+    try:
+        for group, change, dn in moves:
+            assert admin.modify(groups[group], {"member": [(change, [dn])]}), admin.result
+            done.append((group, change, dn))
+        assert log_in("alice", PASSWORDS["alice"])[1] == 302
+        roles.forget_roles(alice)
+        assert roles.role_names(alice) == {"lead"}
+        assert list(alice.soc_teams.values_list("slug", flat=True)) == ["red"]
+        moved = AuditLog.objects.filter(action="user.sso_groups", object_id=str(alice.pk)).order_by("-id").first()
+        assert moved.before == {"roles": ["analyst"], "teams": ["blue"]}
+        assert moved.after == {"roles": ["lead"], "teams": ["red"]}
+    finally:  # the directory is the session's: put alice back
+        for group, change, dn in reversed(done):
+            admin.modify(groups[group], {"member": [(undo[change], [dn])]})
+        admin.unbind()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -29,10 +30,15 @@ CALLBACK = "http://testserver/oidc/callback/"
 
 
 @pytest.fixture(scope="module")
-def provider():
+def provider_db() -> Path:
+    """The provider's own database (its users and their groups)."""
+    return Path(tempfile.mkdtemp(prefix="soar-oidc-")) / "provider.sqlite3"
+
+
+@pytest.fixture(scope="module")
+def provider(provider_db):
     port = free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="soar-oidc-"))
-    env = {**os.environ, "OIDC_PROVIDER_DB": str(workdir / "provider.sqlite3"),
+    env = {**os.environ, "OIDC_PROVIDER_DB": str(provider_db),
            "DJANGO_SETTINGS_MODULE": "tests.support.oidc_provider.settings"}
     env.pop("DATABASE_URL", None)
     process = subprocess.Popen([sys.executable, "-m", "tests.support.oidc_provider.serve", str(port), CALLBACK],
@@ -154,3 +160,48 @@ def test_an_account_deactivated_here_stays_out_although_the_provider_vouches_for
     assert "_auth_user_id" not in client.session
     olivia.refresh_from_db()
     assert not olivia.is_active
+
+
+def set_provider_groups(database: Path, username: str, groups: list[str]) -> list[str]:
+    """What the provider's administrator does in its admin: ``username``'s groups become
+    ``groups`` (made when missing). Returns the groups before."""
+    with sqlite3.connect(database) as db:
+        (user_id,) = db.execute("SELECT id FROM auth_user WHERE username = ?", (username,)).fetchone()
+        before = [name for (name,) in db.execute(
+            "SELECT g.name FROM auth_group g JOIN auth_user_groups ug ON ug.group_id = g.id WHERE ug.user_id = ? "
+            "ORDER BY g.name", (user_id,))]
+        db.execute("DELETE FROM auth_user_groups WHERE user_id = ?", (user_id,))
+        for name in groups:
+            db.execute("INSERT OR IGNORE INTO auth_group (name) VALUES (?)", (name,))
+            (group_id,) = db.execute("SELECT id FROM auth_group WHERE name = ?", (name,)).fetchone()
+            db.execute("INSERT INTO auth_user_groups (user_id, group_id) VALUES (?, ?)", (user_id, group_id))
+    return before
+
+
+def test_groups_changed_at_the_provider_move_the_user_at_the_next_log_in(oidc, provider_db, settings):
+    """mozilla-django-oidc hands the fresh userinfo of every log-in to update_user: olivia moved
+    at the provider from soc-analysts + tier1 to soc-leads + dfir is a lead of the other team."""
+    world = build_world()
+    settings.SOAR_SSO_ROLE_MAP = {"soc-analysts": "analyst", "soc-leads": "lead"}
+    settings.SOAR_SSO_TEAM_MAP = {"tier1": "blue", "dfir": "red"}
+
+    def log_in() -> Client:
+        client = Client()
+        response = client.get(provider_authorizes(start(client), "olivia").removeprefix("http://testserver"))
+        assert response.status_code == 302 and response["Location"] == "/"
+        return client
+
+    log_in()
+    olivia = get_user_model().objects.get(username="olivia")
+    assert roles.role_names(olivia) == {"analyst"} and list(olivia.soc_teams.values_list("slug", flat=True)) == [
+        "blue"]
+    before = set_provider_groups(provider_db, "olivia", ["dfir", "soc-leads"])
+    try:
+        client = log_in()
+        roles.forget_roles(olivia)
+        assert roles.role_names(olivia) == {"lead"}
+        assert list(olivia.soc_teams.values_list("slug", flat=True)) == ["red"]
+        assert client.get(f"/cases/{world.red_case.pk}/").status_code == 200
+        assert client.get(f"/cases/{world.blue_case.pk}/").status_code == 404
+    finally:  # the provider is the module's
+        set_provider_groups(provider_db, "olivia", before)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.net import free_port, wait_until_listening
+from tests.support.net import free_port, self_signed_certificate, wait_until_listening
 
 DOVECOT = "/usr/sbin/dovecot"
 USER = "soc-phish"
@@ -106,14 +106,6 @@ class Mailserver:
         return client
 
 
-def _certificate(work: Path) -> None:
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(work / "key.pem"),
-         "-out", str(work / "cert.pem")],
-        check=True, capture_output=True)
-
-
 def _wait_for(port: int, process: subprocess.Popen, work: Path) -> None:
     log = work / "dovecot.log"
     wait_until_listening(port, process, "dovecot", exit_details=lambda: log.read_text() if log.exists() else "")
@@ -127,7 +119,7 @@ def running_dovecot() -> Iterator[Mailserver]:
     work.chmod(0o755)  # the unprivileged login and mail processes must reach their files
     for name in ("run", "state", "mail"):
         (work / name).mkdir()
-    _certificate(work)
+    self_signed_certificate(work)  # cert.pem and key.pem, which the configuration names
     (work / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
     if os.geteuid() == 0:
         login_user, internal_user = "dovenull", "dovecot"

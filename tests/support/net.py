@@ -1,4 +1,5 @@
-"""Loopback ports for the servers the tests start: a free one, and waiting until one listens."""
+"""Loopback ports for the servers the tests start: a free one, waiting until one listens, and a
+self-signed certificate for the ones that speak TLS."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +35,14 @@ def wait_until_listening(port: int, process: subprocess.Popen, name: str, *, tim
                 process.kill()
                 pytest.fail(f"{name} did not listen within {timeout:.0f} s")
             time.sleep(0.05)
+
+
+def self_signed_certificate(work: Path) -> tuple[Path, Path]:
+    """(cert.pem, key.pem) in ``work``: CN localhost, SAN localhost and IP 127.0.0.1, valid two
+    days; the certificate is its own CA (what a client's CA file points at)."""
+    cert, key = work / "cert.pem", work / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True)
+    return cert, key
