@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -50,9 +50,9 @@ class AnyOf(In):
         return f"{lhs} = ANY(%s)", (*lhs_params, self.rhs)
 
 
-def any_of(field: str, values: Collection[Any]) -> Expression:
+def any_of(field: str, values: Iterable[Any]) -> Expression:
     """A filter: ``field`` is one of ``values`` (``Model.objects.filter(any_of("pk", ids))``)."""
-    return AnyOf(F(field), list(values))  # type: ignore[return-value]
+    return AnyOf(F(field), list(values))
 
 
 def update_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]) -> None:
