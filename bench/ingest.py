@@ -107,13 +107,13 @@ def copy_floor(count: int) -> float:
         columns = ["source_id", "source_ref", "dedup_key", "title", "description", "severity", "severity_raw",
                    "confidence", "category", "entity_type", "entity_value", "fingerprint", "received_at",
                    "last_seen_at", "occurrence_count", "raw", "status", "processing", "processing_attempts",
-                   "processing_error"]
+                   "processing_error", "parse_warnings"]
         now = "2026-11-25 12:00:00+00"
         rows = []
         for i in range(count):
             raw = json.dumps({"title": f"Copy alert {i}", "severity": "low"})
             rows.append((source_id, f"c{i}", f"ref:c{i}", f"Copy alert {i}", "", "low", "low", 30, "", "ip",
-                         f"203.0.113.{i % 250}", f"{i:064x}", now, now, 1, raw, "queued", "done", 0, ""))
+                         f"203.0.113.{i % 250}", f"{i:064x}", now, now, 1, raw, "queued", "done", 0, "", "[]"))
         started = time.perf_counter()
         with conn.transaction():
             with conn.cursor().copy(f"COPY alerts_alert ({', '.join(columns)}) FROM STDIN") as copy:
