@@ -3,8 +3,9 @@ import logging
 import os
 from typing import Any
 
-from celery import Celery
-from celery.signals import worker_process_init
+from celery import Celery, Task
+from celery.signals import task_postrun, task_prerun, worker_process_init
+from django import db
 from kombu.transport import redis as kombu_redis
 
 from soar.task_context import ContextTask
@@ -21,6 +22,31 @@ app.autodiscover_tasks()
 def _freeze_loaded_objects(**kwargs: Any) -> None:
     """Same as soar/wsgi.py: collections skip the objects loaded at start-up."""
     gc.freeze()
+
+
+def _runs_in_worker(task: Task | None) -> bool:
+    """Not an eager task (the embedded mode runs tasks inside a request or a command, whose
+    connection is not the task's to close)."""
+    return task is not None and not getattr(task.request, "is_eager", False)
+
+
+@task_prerun.connect
+def _check_database_connections(task: Task | None = None, **kwargs: Any) -> None:
+    """What Django does at each request's start: drop a connection past CONN_MAX_AGE, and make
+    the next query check its health (CONN_HEALTH_CHECKS). See CELERY_DB_REUSE_MAX."""
+    if _runs_in_worker(task):
+        db.close_old_connections()
+
+
+@task_postrun.connect
+def _close_database_connections_after_failure(task: Task | None = None, state: str | None = None,
+                                              **kwargs: Any) -> None:
+    """A task that did not succeed (an exception, a soft time limit raised inside a query, a
+    retry after a database error) may leave its connection unusable in a way Django cannot
+    see: the next task gets a new one."""
+    if _runs_in_worker(task) and state != "SUCCESS":
+        for connection in db.connections.all(initialized_only=True):
+            connection.close()
 
 
 logger = logging.getLogger(__name__)

@@ -333,6 +333,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A request must not hang while the broker is down: the outbox sweep re-dispatches later.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Celery >= 5.6's Django fixup closes the database connection before and after every task
+# (celery#9824: it no longer trusts CONN_MAX_AGE) unless CELERY_DB_REUSE_MAX is set; then it
+# closes it every that many tasks. A correlation chunk is one task: each one paid a new
+# PostgreSQL backend (fork, authentication, catalog caches, trigger functions compiled again,
+# prepared statements lost), about half of PostgreSQL's CPU in a storm (bench/results.md).
+# soar/celery.py gives the connection the life Django gives it across requests: checked at
+# each task's start (CONN_MAX_AGE, CONN_HEALTH_CHECKS), closed after any task that failed
+# (a query interrupted by a time limit or a database error may leave it unusable).
+CELERY_DB_REUSE_MAX = env_int("SOAR_CELERY_DB_REUSE_MAX", 1000)
 # Every task is stopped after this long (hard limit: the prefork child is killed; the soft
 # limit, 30 s earlier, raises SoftTimeLimitExceeded inside the task first).
 SOAR_CELERY_TASK_TIME_LIMIT_SECONDS = env_int("SOAR_CELERY_TASK_TIME_LIMIT_SECONDS", 300)

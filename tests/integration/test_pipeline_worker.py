@@ -1,15 +1,18 @@
 """The core pipeline on real PostgreSQL, Redis, gunicorn and Celery worker processes."""
 
 import json
+import os
 import threading
 import urllib.request
 from collections import Counter
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from alerts.models import Alert
 from cases.models import Case
+from soar import queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -136,3 +139,33 @@ def test_alerts_accepted_while_redis_is_down_are_processed_after(make_source, pr
     wait_until(lambda: Alert.objects.filter(processing="done").count() == 30, timeout=180,
                message="the sweep to re-dispatch the 20 alerts accepted during the outage")
     assert Case.objects.count() == 2
+
+
+def test_the_worker_keeps_its_database_connection_across_tasks(make_source, service_factory, wait_until):
+    """Celery >= 5.6 closes the database connection around every task unless CELERY_DB_REUSE_MAX
+    is set: each correlation chunk then paid a new PostgreSQL backend. Twenty processing tasks,
+    queued one after the other from here (no web process, no relay thread), open far fewer
+    sessions than that. (The other tests' services run with CONN_MAX_AGE 0.)"""
+    service_factory("worker", name="worker-reuse", SOAR_DB_CONN_MAX_AGE="60",
+                    SOAR_CELERY_DB_REUSE_MAX=os.environ.get("SOAR_CELERY_DB_REUSE_MAX", "1000"))
+
+    def sessions() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+            return cursor.fetchone()[0]
+
+    source, _ = make_source()
+
+    def process_one(i: int) -> None:
+        # Low severity: no case, so no follow-up task of its own.
+        row = Alert.objects.create(source=source, title=f"quiet {i}", severity="low", confidence=10,
+                                   entity_type="ip", entity_value=f"198.51.100.{i}", fingerprint=f"quiet-{i}")
+        assert queue.publish("alerts.tasks.process_alerts", [[row.pk]], what="a test alert")
+        wait_until(lambda: Alert.objects.filter(pk=row.pk, processing="done").exists(), timeout=60,
+                   message=f"alert {i} processed")
+
+    process_one(0)  # the worker's processes have connected
+    before = sessions()
+    for i in range(1, 21):
+        process_one(i)
+    assert sessions() - before < 5
