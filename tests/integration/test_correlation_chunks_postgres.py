@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.db import connections
 
-from alerts import correlation, services
+from alerts import correlation, correlation_chunks, services
 from alerts.models import Alert, AlertGroup, CorrelationRule
 from cases.models import Case
 
@@ -67,3 +67,39 @@ def test_two_workers_on_overlapping_chunks_open_one_group_and_one_case_per_entit
         assert group.alert_count == 240 // ENTITIES
         assert set(Alert.objects.filter(group=group).values_list("case_id", flat=True)) == {group.case_id}
         assert group.case.events.filter(kind="alert_attached").count() == 240 // ENTITIES
+
+
+def test_a_chunk_commits_asynchronously_and_the_rest_does_not(make_source, monkeypatch, settings):
+    """A chunk's transaction does not wait for its WAL flush (its result is derived from committed
+    rows: a crash leaves its alerts PENDING for the sweep); the setting is the transaction's
+    own, so the connection's next transaction commits synchronously again."""
+    settings.SOAR_ENRICHMENT_AUTO = False
+    source, _ = make_source()
+    monkeypatch.setattr(services, "dispatch_processing", lambda ids, **kwargs: None)
+    ids = [s.id for s in services.ingest(source, [
+        {"title": "a", "severity": "high", "confidence": 90, "entity": {"type": "ip", "value": "198.51.100.9"}}],
+        batch=True)]
+    seen = []
+    correlate = correlation_chunks._correlate_chunk
+
+    def spy(alerts, rules):
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            seen.append(cursor.fetchone()[0])
+        return correlate(alerts, rules)
+
+    monkeypatch.setattr(correlation_chunks, "_correlate_chunk", spy)
+    correlation.process_alerts(ids)
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        after = cursor.fetchone()[0]
+    assert seen == ["off"] and after == "on"
+    assert Alert.objects.get(pk=ids[0]).processing == "done"
+
+
+def test_cases_table_leaves_room_for_hot_updates():
+    """cases/0021: correlation rewrites a case's updated_at for every alert joining it; with room
+    in the page PostgreSQL writes it as a heap-only tuple, skipping the table's indexes."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'cases_case'")
+        assert "fillfactor=70" in (cursor.fetchone()[0] or [])
