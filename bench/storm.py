@@ -113,6 +113,7 @@ class Sampler:
 
     def start(self) -> Sampler:
         self.cpu0, self.ticks0, self.t0 = _cpu_busy(), _ticks(), time.monotonic()
+        self.stat0 = [int(x) for x in open("/proc/stat").readline().split()[1:]]
         self.seen = dict(self.ticks0)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -146,6 +147,7 @@ class Sampler:
         ticks1 = {**self.seen, **_ticks()}
         self.machine_busy = (busy1[0] - self.cpu0[0]) / max(1, busy1[1] - self.cpu0[1])
         by_group: Counter[str] = Counter()
+        others: Counter[str] = Counter()
         pgids = {pgid: label for label, pgid in self.groups.items()}
         for pid, (comm, pgid, ticks) in ticks1.items():
             before = self.ticks0.get(pid)
@@ -153,21 +155,31 @@ class Sampler:
             label = pgids.get(pgid) or ("postgres" if comm == "postgres" else "redis" if comm.startswith("redis")
                                         else "other")
             by_group[label] += spent
+            if label == "other":
+                others[comm] += spent
+        self.others = {comm: ticks / CLK_TCK / elapsed for comm, ticks in others.most_common(4) if ticks}
         self.cores = {label: ticks / CLK_TCK / elapsed for label, ticks in by_group.items()}
         # Busy CPU no process is charged with: processes that lived less than a sampling
         # interval, interrupts, kernel threads.
         self.cores["unattributed"] = max(0.0, self.machine_busy * (os.cpu_count() or 1) - sum(self.cores.values()))
+        values = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+        # user nice system idle iowait irq softirq steal: the kernel's share of all CPU time.
+        spent = [b - a for a, b in zip(self.stat0, values, strict=False)]
+        total = max(1, sum(spent))
+        self.kernel = {"system": spent[2] / total, "softirq": spent[6] / total, "steal": spent[7] / total,
+                       "iowait": spent[4] / total}
 
     def summary(self) -> dict:
         active = sum(self.waits.values())
         return {"cores": {k: round(v, 2) for k, v in sorted(self.cores.items(), key=lambda kv: -kv[1])},
-                "machine_busy": self.machine_busy,
+                "machine_busy": self.machine_busy, "others": self.others, "kernel": self.kernel,
                 "active_backends": active / max(1, self.samples),
                 "waits": {event: n / active for event, n in self.waits.most_common(5)} if active else {}}
 
 
 def _ticks() -> dict[int, tuple[str, int, int]]:
-    """pid -> (command, process group, user + system ticks) of every process."""
+    """pid -> (command, process group, user + system ticks of it and of its ended children) of
+    every process."""
     out = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -178,7 +190,9 @@ def _ticks() -> dict[int, tuple[str, int, int]]:
             continue
         comm = raw[raw.index("(") + 1:raw.rindex(")")]
         fields = raw[raw.rindex(")") + 2:].split()
-        out[int(name)] = (comm, int(fields[2]), int(fields[11]) + int(fields[12]))
+        # utime + stime, and cutime + cstime: the CPU of its children that ended (a
+        # short-lived PostgreSQL backend is charged to the postmaster when it exits).
+        out[int(name)] = (comm, int(fields[2]), int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14]))
     return out
 
 
@@ -335,7 +349,10 @@ def yes(ok: bool) -> str:
 def _where(row: dict) -> str:
     cores = ", ".join(f"{k} {v:.2f}" for k, v in row["cores"].items() if v >= 0.05)
     waits = ", ".join(f"{k} {v:.0%}" for k, v in row["waits"].items())
-    return (f"machine CPU {row['machine_busy']:.0%} busy; cores used: {cores}; "
+    others = ", ".join(f"{k} {v:.2f}" for k, v in row.get("others", {}).items() if v >= 0.02)
+    kernel = ", ".join(f"{k} {v:.0%}" for k, v in row.get("kernel", {}).items())
+    return (f"machine CPU {row['machine_busy']:.0%} busy; cores used: {cores}"
+            + (f" (other: {others})" if others else "") + f"; of all CPU time: {kernel}; "
             f"{row['active_backends']:.1f} active backends on average, wait events: {waits or 'none'}")
 
 
