@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from alerts import correlation, services
+from alerts import correlation, correlation_chunks, correlation_rules, services
 from alerts.models import Alert, AlertGroup, CorrelationRule
-from cases.models import Case
+from cases.models import Case, CaseEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -146,3 +146,19 @@ def test_joining_a_group_reads_its_case_status_by_primary_key_not_by_join(source
     assert status_reads and status_reads[0] > lookups[0], "the status is read by primary key after the lock"
     second.refresh_from_db()
     assert second.case_id is not None and Case.objects.count() == 1
+
+
+def test_a_chunk_skips_the_alerts_already_processed(source, monkeypatch):
+    """A message delivered again (at-least-once), or an id the sweep re-sent: the chunk reads
+    its rows by primary key and keeps only the pending ones."""
+    only_rule(key="entity")
+    monkeypatch.setattr(services, "dispatch_processing", lambda ids, **kwargs: None)
+    first = ingest(source, entity={"type": "ip", "value": "198.51.100.8"})
+    second = ingest(source, entity={"type": "ip", "value": "198.51.100.8"})
+    rules = correlation_rules.load_rules()
+    assert correlation_chunks.process_chunk([first.pk], rules) == [first.pk]
+    events = CaseEvent.objects.count()
+    assert correlation_chunks.process_chunk([first.pk, second.pk], rules) == [second.pk]
+    assert correlation_chunks.process_chunk([first.pk, second.pk], rules) == []
+    assert CaseEvent.objects.count() == events + 1  # the second alert's attachment only
+    assert Case.objects.count() == 1 and Case.objects.get().alerts.count() == 2
