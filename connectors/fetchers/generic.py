@@ -111,18 +111,25 @@ def validate(query: str, options: dict[str, Any]) -> dict[str, str]:
         extra_params(query)
     except ValueError as exc:
         errors["query"] = f"Not a JSON object of query parameters: {exc}"
-    problems = []
-    for name in ("list_path", "cursor_field", "cursor_param", "limit_param", "id_field"):
-        if name in options and not isinstance(options[name], str):
-            problems.append(f"{name} must be a string.")
-        elif name in ("list_path", "cursor_field", "id_field") and str(options.get(name, "")).startswith("$"):
-            try:
-                compiled(options[name])
-            except JSONPathError as exc:
-                problems.append(f"{name} is not a JSONPath expression ({exc}).")
+    names = ("list_path", "cursor_field", "cursor_param", "limit_param", "id_field")
+    problems = [f"{name} must be a string." for name in names if name in options and not isinstance(options[name], str)]
+    problems += jsonpath_problems(options)
     if problems:
         errors["options"] = " ".join(problems)
     return errors
+
+
+def jsonpath_problems(options: dict[str, Any]) -> list[str]:
+    """The path options written as JSONPath (a leading ``$``) that do not parse."""
+    problems = []
+    for name in ("list_path", "cursor_field", "id_field"):
+        value = options.get(name, "")
+        if isinstance(value, str) and value.startswith("$"):
+            try:
+                compiled(value)
+            except JSONPathError as exc:
+                problems.append(f"{name} is not a JSONPath expression ({exc}).")
+    return problems
 
 
 def _later(a: Any, b: Any) -> Any:
@@ -139,12 +146,9 @@ def _later(a: Any, b: Any) -> Any:
 
 def fetch(connector: PullConnector, cursor: dict[str, Any]) -> Page:
     options = options_for(connector)
-    for name in ("list_path", "cursor_field", "id_field"):
-        try:
-            if str(options[name]).startswith("$"):
-                compiled(options[name])
-        except JSONPathError as exc:  # stored without the admin's validation (the shell, a migration)
-            raise FetchError(f"{connector.name}: {name} is not a JSONPath expression ({exc})")
+    problems = jsonpath_problems(options)
+    if problems:  # stored without the admin's validation (the shell, a migration)
+        raise FetchError(f"{connector.name}: {' '.join(problems)}")
     client = HttpClient(connector, auth_scheme=options["auth_scheme"], auth_header=options["auth_header"])
     try:
         params = {**extra_params(connector.query)}
