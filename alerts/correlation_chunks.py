@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 
 _CHUNK_ALERT_FIELDS = ("id", "source_id", "title", "severity", "confidence", "entity_type", "entity_value",
                        "fingerprint", "received_at", "resolved_at", "status", "processing_attempts",
-                       "pending_observables", "group_id", "case_id", "attack_ids")
+                       "pending_observables", "group_id", "case_id", "attack_ids", "processing")
 
 
 @dataclass(eq=False)
@@ -199,7 +199,7 @@ def process_chunk(alert_ids: list[int], rules: list[LoadedRule]) -> list[int]:
         # PostgreSQL's CPU in a storm, and a cost that grew with the backlog.
         alerts = sorted(
             (alert for alert in Alert.objects.select_for_update(skip_locked=True, of=("self",))
-             .filter(any_of("pk", alert_ids)).only(*_CHUNK_ALERT_FIELDS, "processing")
+             .filter(any_of("pk", alert_ids)).only(*_CHUNK_ALERT_FIELDS)
              if alert.processing == Alert.Processing.PENDING),
             key=lambda a: position[a.pk])
         if not alerts:

@@ -52,7 +52,7 @@ class AnyOf(In):
 
 def any_of(field: str, values: Iterable[Any]) -> Expression:
     """A filter: ``field`` is one of ``values`` (``Model.objects.filter(any_of("pk", ids))``)."""
-    return AnyOf(F(field), list(values))
+    return AnyOf(F(field), values)  # the lookup makes it a list
 
 
 def update_rows(model: type[Model], objs: Sequence[Model], fields: Sequence[str]) -> None:
