@@ -333,7 +333,7 @@ def _write_chunk(chunk: _Chunk, alerts: list[Alert]) -> None:
         calls.append((case_id, [attached_alert(a, chunk.observables.get(a.pk, [])) for a in batch]))
         was_opened, ids = signals.get(case_id, (False, []))
         signals[case_id] = (was_opened or attach.opened, ids + [a.pk for a in batch])
-    case_services.record_alerts_attached_bulk(calls)
+    gained = case_services.record_alerts_attached_bulk(calls)
     # 5. The alert rows.
     for alert in alerts:
         joined = chunk.alert_group.get(alert.pk)
@@ -353,7 +353,7 @@ def _write_chunk(chunk: _Chunk, alerts: list[Alert]) -> None:
         # Resolved before they were processed (or stored already resolved): settle their groups.
         transaction.on_commit(lambda: dispatch_resolution(resolved))
     if signals:
-        cases_alerts_added.send(sender=Alert, cases=[CaseAlerts(case_id, ids, was_opened)
+        cases_alerts_added.send(sender=Alert, cases=[CaseAlerts(case_id, ids, was_opened, case_id in gained)
                                                      for case_id, (was_opened, ids) in signals.items()])
 
 

@@ -34,3 +34,6 @@ class CaseAlerts(NamedTuple):
     case_id: int
     alert_ids: list[int]
     opened: bool
+    # The alerts brought the case an observable it did not have. False: every observable of
+    # these alerts was on the case already (enrichment has nothing new to look up).
+    observables_added: bool = True

@@ -261,12 +261,13 @@ def open_cases_bulk(specs: list[dict[str, Any]], *, actor_label: str = AUTOMATIO
 
 @transaction.atomic
 def record_alerts_attached_bulk(calls: list[tuple[int, list[dict[str, Any]]]], *,
-                                actor_label: str = AUTOMATION) -> None:
+                                actor_label: str = AUTOMATION) -> set[int]:
     """``record_alerts_attached`` for many cases by automation, as if called once per item of
     ``calls`` in that order (so the same timeline entries, severity raises and audit entries),
-    in a constant number of statements. The cases are locked in id order."""
+    in a constant number of statements. The cases are locked in id order. Returns the ids of
+    the cases that gained an observable they did not have (what enrichment has to look at)."""
     if not calls:
-        return
+        return set()
     case_ids = sorted({case_id for case_id, _ in calls})
     # Only what is read or written here (title: the audit entry's object_repr).
     cases = {case.pk: case for case in Case.objects.select_for_update().filter(any_of("pk", case_ids)).order_by("pk")
@@ -314,11 +315,20 @@ def record_alerts_attached_bulk(calls: list[tuple[int, list[dict[str, Any]]]], *
     created = create_rows(events, ["case", "kind", "actor", "actor_label", "message", "data", "created_at"])
     if audits:
         AuditLog.objects.bulk_create(audits)
+    gained: set[int] = set()
     if links:
-        # The case <-> observable table (declared on alerts.Observable.cases).
+        # The case <-> observable table (declared on alerts.Observable.cases). The links the
+        # cases have already are read first: the cases are locked, so what is missing now is
+        # what this call adds (ON CONFLICT still covers a link added without the case lock).
         through: Any = Case._meta.get_field("observables").through
-        insert_rows(through, ["case", "observable"], sorted(links), ignore_conflicts=True)
+        have = set(through.objects.filter(any_of("case_id", case_ids),
+                                          any_of("observable_id", {obs_id for _, obs_id in links}))
+                   .values_list("case_id", "observable_id"))
+        new_links = sorted(links - have)
+        insert_rows(through, ["case", "observable"], new_links, ignore_conflicts=True)
+        gained = {case_id for case_id, _ in new_links}
     _announce(created)
+    return gained
 
 
 @transaction.atomic

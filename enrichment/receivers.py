@@ -9,7 +9,7 @@ import logging
 
 from django.conf import settings
 
-from enrichment import follow_up
+from enrichment import follow_up, selectors
 from soar import queue
 
 logger = logging.getLogger(__name__)
@@ -22,10 +22,20 @@ def on_case_alerts_added(sender, case_id, alert_ids=None, opened=False, **kwargs
 
 
 def on_cases_alerts_added(sender, cases, **kwargs):
-    """The same for the cases of a chunk: one statement and one publish for all of them."""
+    """The same for the cases of a chunk: one statement and one publish for all of them.
+
+    A case the alerts joined without bringing it an observable it lacked has nothing new to
+    enrich: every (provider, observable) pair is answered already, or is being answered by its
+    open request. It is left out, unless a provider failed on one of its observables and has
+    not answered it since (the next alert retries the look-up, as it always has). In a storm
+    most alerts repeat their case's observables: requesting every case of every chunk
+    cost about as much worker and PostgreSQL CPU as the correlation itself (bench/results.md)."""
     if not settings.SOAR_ENRICHMENT_AUTO:
         return
-    follow_up.record_requests([(case.case_id, case.opened) for case in cases])
+    unchanged = [case.case_id for case in cases if not (case.opened or case.observables_added)]
+    retry = selectors.cases_with_unanswered_failures(unchanged) if unchanged else set()
+    follow_up.record_requests([(case.case_id, case.opened) for case in cases
+                               if case.opened or case.observables_added or case.case_id in retry])
 
 
 def on_alerts_processed(sender, alert_ids, **kwargs):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from alerts.normalization import NormalizationError, make_observable
 from enrichment.models import BlocklistEntry, EnrichmentResult, ProviderConfig
+from soar.bulk import any_of
 
 if TYPE_CHECKING:
     from cases.models import Case
@@ -53,6 +55,16 @@ def case_results(case: Case, *, limit: int = 200) -> list[EnrichmentResult]:
 def results_for_cases(case_qs: QuerySet[Case]) -> QuerySet[EnrichmentResult]:
     """Evidence restricted to cases the caller may see (pass ``visible_cases(user)``)."""
     return EnrichmentResult.objects.filter(case__in=case_qs).select_related("observable").order_by("-fetched_at", "-id")
+
+
+def cases_with_unanswered_failures(case_ids: Iterable[int]) -> set[int]:
+    """Those of these cases where a provider failed on an observable and has not answered it
+    since (an automatic enrichment would look it up again). One query."""
+    answered = EnrichmentResult.objects.filter(case_id=OuterRef("case_id"), provider=OuterRef("provider"),
+                                               observable_id=OuterRef("observable_id"), error="")
+    failed = (EnrichmentResult.objects.filter(any_of("case_id", case_ids)).exclude(error="")
+              .filter(~Exists(answered)))
+    return set(failed.values_list("case_id", flat=True).distinct())
 
 
 def case_has_result(case_id: int, provider_key: str, observable_id: int) -> bool:

@@ -152,3 +152,42 @@ def test_outside_background_processing_follow_ups_run_at_the_commit(make_source)
     source, _ = make_source()
     correlation.process_alerts(critical_alerts(source, 2))
     assert not EnrichmentRequest.objects.filter(done_at__isnull=True).exists()
+
+
+def joining_alerts(source, users: list[str]) -> list[int]:
+    """Alerts of one entity (one case), each with a user observable."""
+    return [a.id for a in alert_services.ingest(source, [
+        {"title": f"login {user}", "severity": "critical", "confidence": 90,
+         "entity": {"type": "ip", "value": "198.51.100.9"}, "observables": [{"type": "user", "value": user}]}
+        for user in users], batch=True)]
+
+
+def test_alerts_that_bring_their_case_no_new_observable_request_no_enrichment(make_source):
+    source, _ = make_source()
+    correlation.process_chunk(joining_alerts(source, ["alice"]), correlation.load_rules())
+    case = Case.objects.get()
+    assert EnrichmentRequest.objects.filter(case=case).count() == 1
+    # The same observables again: every (provider, observable) pair is answered already.
+    correlation.process_chunk(joining_alerts(source, ["alice", "alice"]), correlation.load_rules())
+    assert case.alerts.count() == 3
+    assert EnrichmentRequest.objects.filter(case=case).count() == 1
+    # A user the case did not have: enriched.
+    correlation.process_chunk(joining_alerts(source, ["alice", "bob"]), correlation.load_rules())
+    assert EnrichmentRequest.objects.filter(case=case).count() == 2
+    assert set(case.observables.values_list("value", flat=True)) == {"198.51.100.9", "alice", "bob"}
+
+
+def test_a_lookup_that_failed_is_retried_by_the_next_alert_even_without_a_new_observable(make_source):
+    source, _ = make_source()
+    correlation.process_chunk(joining_alerts(source, ["alice"]), correlation.load_rules())
+    case = Case.objects.get()
+    alice = case.observables.get(value="alice")
+    failed = EnrichmentResult.objects.create(case=case, observable=alice, provider="threat_intel", verdict="unknown",
+                                             error="timed out", fetched_at=timezone.now())
+    correlation.process_chunk(joining_alerts(source, ["alice"]), correlation.load_rules())
+    assert EnrichmentRequest.objects.filter(case=case).count() == 2
+    # Once answered, the old failure no longer brings the case back.
+    EnrichmentResult.objects.create(case=case, observable=alice, provider=failed.provider, verdict="unknown",
+                                    fetched_at=timezone.now())
+    correlation.process_chunk(joining_alerts(source, ["alice"]), correlation.load_rules())
+    assert EnrichmentRequest.objects.filter(case=case).count() == 2
