@@ -67,9 +67,11 @@ def cases_with_unanswered_failures(case_ids: Iterable[int]) -> set[int]:
     return set(failed.values_list("case_id", flat=True).distinct())
 
 
-def case_has_result(case_id: int, provider_key: str, observable_id: int) -> bool:
-    return EnrichmentResult.objects.filter(case_id=case_id, provider=provider_key, observable_id=observable_id,
-                                           error="").exists()
+def case_answered_pairs(case_id: int, observable_ids: Iterable[int]) -> set[tuple[str, int]]:
+    """(provider key, observable id) of the lookups answered (without an error) on the case for
+    these observables. One query."""
+    answered = EnrichmentResult.objects.filter(any_of("observable_id", observable_ids), case_id=case_id, error="")
+    return set(answered.values_list("provider", "observable_id").distinct())
 
 
 # --- for the case page's observable table (evidence app) ---

@@ -20,7 +20,7 @@ from enrichment.engine import Outcome, has_fresh_cache, run_lookup
 from enrichment.models import BlocklistEntry, EnrichmentResult, EnrichmentRule
 from enrichment.providers.base import Provider
 from enrichment.providers.registry import build_providers
-from enrichment.selectors import case_has_result, normalize_value
+from enrichment.selectors import case_answered_pairs, normalize_value
 from soar.errors import Conflict
 
 if TYPE_CHECKING:
@@ -99,12 +99,14 @@ def enrich_observables(observable_ids: list[int], *, case_id: int | None = None,
         ensure_enrichable(case)
     providers = build_providers(provider_keys)
     observables = list(alert_selectors.observables_with_ids(observable_ids).order_by("id")[:MAX_OBSERVABLES_PER_RUN])
+    answered = (case_answered_pairs(case.pk, [o.pk for o in observables])
+                if case is not None and not force and observables else set())
     results = []
     for observable in observables:
         for provider in providers:
             if not provider.handles(observable.type):
                 continue
-            if not force and case is not None and case_has_result(case.pk, provider.key, observable.pk):
+            if (provider.key, observable.pk) in answered:
                 continue
             if not force and case is None and has_fresh_cache(provider, observable):
                 continue

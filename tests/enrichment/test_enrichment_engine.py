@@ -118,6 +118,9 @@ def test_failing_providers_do_not_block_the_others(fake_server, monkeypatch):
     assert not results["abuseipdb"].error and results["abuseipdb"].verdict == "malicious"
     errors = case.events.filter(kind=CaseEvent.Kind.ENRICHMENT, data__has_key="error")
     assert {e.data["provider"] for e in errors} == {"virustotal", "blocklist"}
+    # The next automatic run looks up again only what failed (an error is no answer).
+    monkeypatch.undo()
+    assert {r.provider for r in services.enrich_case(case.pk)} == {"virustotal", "blocklist"}
 
 
 def test_known_malicious_ip_raises_case_to_high():
