@@ -87,6 +87,14 @@ def _drop_broken_connection() -> None:
         connection.close()
 
 
+def _close_if_obsolete() -> None:
+    """Close this thread's connection once older than CONN_MAX_AGE (at once when it is 0) or
+    after an error, without the round trip of a health check."""
+    expired = connection.close_at is not None and time.monotonic() >= connection.close_at
+    if connection.connection is not None and (connection.errors_occurred or expired):
+        connection.close()
+
+
 def _sources_of(alert_ids: list[int]) -> dict[int, int]:
     try:
         return dict(Alert.objects.filter(pk__in=alert_ids).values_list("pk", "source_id"))
@@ -121,15 +129,17 @@ def _publish_chunks(alert_ids: list[int], bulk: bool) -> bool:
 
 def publish_processing(alert_ids: list[int], source_of: dict[int, int] | None = None) -> bool:
     """Queue processing now, the alerts of a source in a storm on the bulk queue, the others on
-    the main queue. ``source_of`` ({alert id: source id}) spares the look-up when the caller
-    knows. Failure is logged, not raised, and reported as False (then possibly after a part was
+    the main queue. ``source_of`` ({alert id: source id}) spares the look-up of the alerts it
+    names. Failure is logged, not raised, and reported as False (then possibly after a part was
     published: at-least-once): the alert rows stay PENDING and the relay's retry or the sweep
     re-dispatches them once the broker is back."""
     storming = backlog.storming() if alert_ids else set()
     if not storming:
         return _publish_chunks(alert_ids, bulk=False)
-    if source_of is None:
-        source_of = _sources_of(alert_ids)
+    source_of = dict(source_of or {})
+    unknown = [pk for pk in alert_ids if pk not in source_of]
+    if unknown:
+        source_of.update(_sources_of(unknown))
     main = [pk for pk in alert_ids if source_of.get(pk) not in storming]
     bulk = [pk for pk in alert_ids if source_of.get(pk) in storming]
     if bulk:
@@ -147,15 +157,17 @@ class Relay:
     process that dies holding them. ``publish`` reports a failure by returning False or raising."""
 
     MAX_HELD = 50_000
+    HEALTH_CHECK_SECONDS = 1.0
 
-    def __init__(self, publish: Callable[[list[int]], object] = publish_processing, linger_seconds: float | None = None,
-                 retry_seconds: float = queue.BACKOFF_SECONDS):
+    def __init__(self, publish: Callable[[list[int], dict[int, int]], object] = publish_processing,
+                 linger_seconds: float | None = None, retry_seconds: float = queue.BACKOFF_SECONDS):
         self._publish = publish
         self._linger = linger_seconds
         self.retry_seconds = retry_seconds
         self._lock = threading.Lock()
         self._pending: list[int] = []
         self._held: list[int] = []
+        self._source_of: dict[int, int] = {}  # of the ids pending or held, when the submitter said
         self._retry_at = 0.0
         self._wakeup = threading.Event()
         self._idle = threading.Event()
@@ -163,9 +175,13 @@ class Relay:
         self._thread: threading.Thread | None = None
         self._pid = 0
 
-    def submit(self, alert_ids: list[int]) -> None:
+    def submit(self, alert_ids: list[int], source_id: int | None = None) -> None:
+        """Hand over committed ids; ``source_id``, the source of them all, spares the relay
+        looking it up during a storm (the bulk queue is chosen per source)."""
         with self._lock:
             self._pending.extend(alert_ids)
+            if source_id is not None:
+                self._source_of.update(dict.fromkeys(alert_ids, source_id))
             self._idle.clear()
             if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
                 self._start()
@@ -179,6 +195,7 @@ class Relay:
 
     def _run(self) -> None:
         linger = settings.SOAR_OUTBOX_LINGER_MS / 1000 if self._linger is None else self._linger
+        checked_at = 0.0
         while True:
             woke = self._wakeup.wait(timeout=self.retry_seconds if self._held else None)
             if linger and woke:
@@ -189,19 +206,27 @@ class Relay:
             with self._lock:
                 if self._held and time.monotonic() >= self._retry_at:
                     self._pending, self._held = self._held + self._pending, []
+            # This thread is no request: it manages its own database connection (it reads the
+            # backlog per source) as Django does around a request: kept for
+            # SOAR_DB_CONN_MAX_AGE, closed once too old or after an error, health-checked
+            # before use; the check (a round trip) at most once a second, not at every
+            # flush. Closing it after every flush cost a new PostgreSQL backend per publish
+            # during a storm (fork, authentication, catalog caches; bench/results.md).
+            if time.monotonic() - checked_at >= self.HEALTH_CHECK_SECONDS:
+                connection.close_if_unusable_or_obsolete()
+                checked_at = time.monotonic()
             self.flush()
-            # This thread is no request: nobody else gives its database connection back (it
-            # reads the backlog per source). Reopened at the next read (at most once a second).
-            connection.close()
+            _close_if_obsolete()
 
     def flush(self) -> None:
         """Publish everything handed over so far (also called at exit)."""
         with self._lock:
             ids, self._pending = self._pending, []
+            source_of = {pk: self._source_of.pop(pk) for pk in ids if pk in self._source_of}
         published = True
         try:
             if ids:
-                published = self._publish(ids) is not False
+                published = self._publish(ids, source_of) is not False
         except Exception:  # noqa: BLE001 - the relay thread must survive; the sweep has the rows
             published = False
             logger.exception("outbox relay failed to publish %d alert(s); held for a retry", len(ids))
@@ -209,6 +234,8 @@ class Relay:
             with self._lock:
                 if ids and not published:
                     self._held = (self._held + ids)[-self.MAX_HELD:]
+                    kept = set(self._held)
+                    self._source_of.update((pk, source) for pk, source in source_of.items() if pk in kept)
                     self._retry_at = time.monotonic() + self.retry_seconds
                 if not self._pending:
                     self._idle.set()
@@ -227,7 +254,7 @@ relay = Relay()
 atexit.register(relay.flush)
 
 
-def _process_here(alert_ids: list[int]) -> None:
+def _process_here(alert_ids: list[int], source_of: dict[int, int]) -> None:
     """The embedded mode's relay: tasks run in-process, so publishing processes the alerts in
     the relay thread, after the webhook has answered. The embedded mode has no beat either:
     each round also sweeps what an earlier round left (a crash, a locked database). The cases'
@@ -236,7 +263,7 @@ def _process_here(alert_ids: list[int]) -> None:
     for them."""
     try:
         with queue.follow_ups_in_background():
-            publish_processing(alert_ids)
+            publish_processing(alert_ids, source_of)
             sweep_unprocessed_alerts()
     finally:
         # A thread that is not a request: give its database connection back (SQLite locks).
@@ -247,18 +274,19 @@ embedded_relay = Relay(publish=_process_here, linger_seconds=0.02)
 atexit.register(embedded_relay.flush)
 
 
-def dispatch_processing(alert_ids: list[int], *, defer: bool = False) -> None:
+def dispatch_processing(alert_ids: list[int], *, source_id: int | None = None, defer: bool = False) -> None:
     """Hand committed alerts to processing. With a broker the relay thread publishes them. In
     the embedded mode (tasks run in-process) they are processed now, or, when ``defer`` (the
     webhook) and SOAR_EMBEDDED_PROCESSING is "background" (the default), by a thread after
     the response: a sender of a 500-alert group must not wait for 500 cases to be opened,
-    enriched and offered to playbooks (Alertmanager re-sends after 10 s)."""
+    enriched and offered to playbooks (Alertmanager re-sends after 10 s). ``source_id``: the
+    source of them all, when the caller knows it."""
     if not settings.CELERY_TASK_ALWAYS_EAGER:
-        relay.submit(alert_ids)
+        relay.submit(alert_ids, source_id)
     elif defer and settings.SOAR_EMBEDDED_PROCESSING == "background":
-        embedded_relay.submit(alert_ids)
+        embedded_relay.submit(alert_ids, source_id)
     else:
-        publish_processing(alert_ids)
+        publish_processing(alert_ids, None if source_id is None else dict.fromkeys(alert_ids, source_id))
 
 
 def dispatch_resolution(alert_ids: list[int]) -> None:

@@ -215,7 +215,7 @@ def ingest(
             SignedRequest.objects.filter(digest=signature.digest).update(alert_ids=[s.id for s in stored])
         new_ids = [s.id for s in stored if s.created]
         if new_ids:
-            transaction.on_commit(lambda: dispatch_processing(new_ids, defer=defer_processing))
+            transaction.on_commit(lambda: dispatch_processing(new_ids, source_id=source.pk, defer=defer_processing))
         resolved_ids = [s.id for s in stored if s.resolved]
         if resolved_ids:
             transaction.on_commit(lambda: dispatch_resolution(resolved_ids))
@@ -256,7 +256,7 @@ def ingest_pulled(source: AlertSource, records: list[tuple[str, Any]]) -> Pulled
     stored = store_alerts(source, rows) if rows else []
     new_ids = [s.id for s in stored if s.created]
     if new_ids:
-        transaction.on_commit(lambda: dispatch_processing(new_ids))
+        transaction.on_commit(lambda: dispatch_processing(new_ids, source_id=source.pk))
     resolved_ids = [s.id for s in stored if s.resolved]
     if resolved_ids:
         transaction.on_commit(lambda: dispatch_resolution(resolved_ids))

@@ -28,9 +28,9 @@ def test_webhook_answers_before_processing_and_the_thread_finishes_it(client, ma
     started = []
     real = outbox._process_here
 
-    def gated(ids):
+    def gated(ids, source_of):
         started.append(ids)
-        real(ids)
+        real(ids, source_of)
 
     gate = outbox.Relay(publish=gated, linger_seconds=0)
     monkeypatch.setattr(outbox, "embedded_relay", gate)
@@ -53,7 +53,7 @@ def test_background_round_sweeps_alerts_an_earlier_round_left(make_source, setti
     source, _ = make_source(name="siem")
     left = Alert.objects.create(source=source, title="left behind", severity="low", fingerprint="f",
                                 received_at=timezone.now())
-    outbox._process_here([])
+    outbox._process_here([], {})
     left.refresh_from_db()
     assert left.processing == Alert.Processing.DONE
 
@@ -78,7 +78,7 @@ def test_the_sweep_queues_a_waiting_alert_once_per_grace_period(make_source, set
     waiting = Alert.objects.create(source=source, title="in a long queue", severity="low", fingerprint="f")
     Alert.objects.filter(pk=waiting.pk).update(received_at=timezone.now() - timedelta(seconds=60))
     queued: list[list[int]] = []
-    monkeypatch.setattr(outbox, "publish_processing", lambda ids, **kwargs: queued.append(ids) or True)
+    monkeypatch.setattr(outbox, "publish_processing", lambda ids, *args, **kwargs: queued.append(ids) or True)
     assert outbox.sweep_unprocessed_alerts() == 1
     assert outbox.sweep_unprocessed_alerts() == 0  # queued a moment ago: still in the queue
     Alert.objects.filter(pk=waiting.pk).update(processed_at=timezone.now() - timedelta(seconds=31))

@@ -83,6 +83,23 @@ def test_the_backlog_is_read_at_most_once_per_period(make_source, settings, publ
     assert [queue_name for _, queue_name in published] == [settings.SOAR_CELERY_BULK_QUEUE] * 2
 
 
+def test_the_sources_the_submitter_gave_are_not_looked_up(make_source, settings, published,
+                                                        django_assert_num_queries):
+    """The webhook knows the source of the alerts it hands the relay: during a storm the relay
+    looks up only the ids whose source it was not told."""
+    settings.SOAR_BULK_BACKLOG_THRESHOLD = 5
+    storm, _ = make_source(name="storm")
+    quiet, _ = make_source(name="quiet")
+    storm_ids, quiet_ids = pending(storm, 10), pending(quiet, 2)
+    outbox.backlog.counts()
+    with django_assert_num_queries(0):
+        assert outbox.publish_processing(storm_ids + quiet_ids,
+                                         {**dict.fromkeys(storm_ids, storm.pk), **dict.fromkeys(quiet_ids, quiet.pk)})
+    with django_assert_num_queries(1):  # the quiet alerts' sources only
+        assert outbox.publish_processing(storm_ids + quiet_ids, dict.fromkeys(storm_ids, storm.pk))
+    assert published == [(quiet_ids, None), (storm_ids, settings.SOAR_CELERY_BULK_QUEUE)] * 2
+
+
 def test_the_sweep_takes_due_alerts_round_robin_across_sources(make_source, settings, published):
     settings.SOAR_BULK_BACKLOG_THRESHOLD = 0
     storm, _ = make_source(name="storm")

@@ -112,7 +112,7 @@ class Recorder:
         self.calls, self.fail_first = [], fail_first
         self.lock = threading.Lock()
 
-    def __call__(self, ids):
+    def __call__(self, ids, source_of=None):
         with self.lock:
             self.calls.append(list(ids))
             if self.fail_first and len(self.calls) == 1:
@@ -154,7 +154,7 @@ def test_relay_holds_ids_the_broker_refused_and_publishes_them_when_it_is_back()
     broker_up = threading.Event()
     published: list[int] = []
 
-    def publish(ids):
+    def publish(ids, source_of=None):
         if not broker_up.is_set():
             return False
         published.extend(ids)
@@ -168,3 +168,23 @@ def test_relay_holds_ids_the_broker_refused_and_publishes_them_when_it_is_back()
     while sorted(published) != [1, 2] and time.monotonic() < deadline:
         time.sleep(0.02)
     assert sorted(published) == [1, 2] and relay.held() == 0
+
+
+def test_relay_hands_the_publish_the_sources_it_was_told_also_after_a_retry():
+    calls: list[tuple[list[int], dict[int, int]]] = []
+    refuse = [True]
+
+    def publish(ids, source_of):
+        calls.append((list(ids), dict(source_of)))
+        return not refuse.pop() if refuse else True
+
+    relay = Relay(publish=publish, linger_seconds=0, retry_seconds=0.05)
+    relay.submit([1, 2], source_id=7)
+    assert relay.wait_idle(5) and relay.held() == 2
+    relay.submit([3])  # source not given: the publish looks it up
+    deadline = time.monotonic() + 5
+    while relay.held() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert calls[0] == ([1, 2], {1: 7, 2: 7})
+    assert sorted(i for ids, _ in calls[1:] for i in ids) == [1, 2, 3]
+    assert {k: v for _, sources in calls[1:] for k, v in sources.items()} == {1: 7, 2: 7}

@@ -1,12 +1,16 @@
 """Batch ingestion on PostgreSQL, where large batches take the COPY fast path."""
 
 import json
+import threading
 import time
 
 import pytest
+from django.db import connections
+from django.db.backends.signals import connection_created
 
 from alerts import bulk, services
-from alerts.models import Alert, Observable
+from alerts.models import Alert, AlertSource, Observable
+from alerts.outbox import Relay
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -175,3 +179,35 @@ def test_one_signed_request_sent_many_times_at_once_stores_one_alert(make_source
     assert Alert.objects.filter(source=source).count() == 1
     alert_id = Alert.objects.get(source=source).pk
     assert sorted(answers) == [[(alert_id, False)]] * 7 + [[(alert_id, True)]]
+
+
+def test_relay_keeps_its_database_connection_across_publishes_within_conn_max_age(monkeypatch):
+    """During a storm the relay reads the sources of the ids at every publish: closing its
+    connection after each one cost a new PostgreSQL backend per publish (a third of a web
+    process's CPU in bench/results.md's single-alert run with a backlog). It is kept as a
+    request's is (CONN_MAX_AGE), and still closed after each publish when CONN_MAX_AGE is 0.
+    (PostgreSQL: Django never closes an in-memory SQLite connection.)"""
+    opened: list[str] = []
+
+    def count(sender, connection, **kwargs):
+        opened.append(threading.current_thread().name)
+
+    def publish(ids, source_of):
+        return AlertSource.objects.exists() or True
+
+    def run_three(relay: Relay) -> int:
+        opened.clear()
+        for n in range(3):
+            relay.submit([n])
+            assert relay.wait_idle(5)
+            time.sleep(0.05)  # the thread looks at its connection after the flush
+        return opened.count("soar-outbox-relay")
+
+    connection_created.connect(count)
+    try:
+        monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 60)
+        assert run_three(Relay(publish=publish, linger_seconds=0)) == 1
+        monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+        assert run_three(Relay(publish=publish, linger_seconds=0)) == 3
+    finally:
+        connection_created.disconnect(count)
