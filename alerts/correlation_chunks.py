@@ -196,9 +196,12 @@ def process_chunk(alert_ids: list[int], rules: list[LoadedRule]) -> list[int]:
         # "processing = 'pending'" in the statement PostgreSQL may read them through the
         # outbox's partial index of every pending alert, filtering on the id: 170-195 ms a
         # chunk under a backlog of 100,000 (bench/results.md), the largest part of
-        # PostgreSQL's CPU in a storm, and a cost that grew with the backlog.
+        # PostgreSQL's CPU in a storm, and a cost that grew with the backlog. The row locks of
+        # the chunk (alerts, groups, cases) are FOR NO KEY UPDATE: they serialize the writers
+        # of a row as FOR UPDATE does, without holding off the foreign-key checks of rows that
+        # reference it (another transaction's COMMIT waited on them: Lock:transactionid).
         alerts = sorted(
-            (alert for alert in Alert.objects.select_for_update(skip_locked=True, of=("self",))
+            (alert for alert in Alert.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
              .filter(any_of("pk", alert_ids)).only(*_CHUNK_ALERT_FIELDS)
              if alert.processing == Alert.Processing.PENDING),
             key=lambda a: position[a.pk])
@@ -274,7 +277,7 @@ def _lock_groups(chunk: _Chunk, alerts: list[Alert], chosen: dict[int, Correlati
                any_of("key_hash", {key_hash for _, key_hash in keys}))
     if shared:
         wanted |= Q(pk__in=sorted(shared))
-    rows = list(AlertGroup.objects.select_for_update(of=("self",)).filter(wanted, is_open=True)
+    rows = list(AlertGroup.objects.select_for_update(no_key=True, of=("self",)).filter(wanted, is_open=True)
                 .order_by("rule_id", "key_hash", "id"))
     for row in rows:
         rule = rules_by_id.get(row.rule_id)

@@ -269,9 +269,13 @@ def record_alerts_attached_bulk(calls: list[tuple[int, list[dict[str, Any]]]], *
     if not calls:
         return set()
     case_ids = sorted({case_id for case_id, _ in calls})
-    # Only what is read or written here (title: the audit entry's object_repr).
-    cases = {case.pk: case for case in Case.objects.select_for_update().filter(any_of("pk", case_ids)).order_by("pk")
-             .only("id", "title", "severity", "confidence", "created_at", "sla_ack_due", "sla_resolve_due")}
+    # Only what is read or written here (title: the audit entry's object_repr). FOR NO KEY
+    # UPDATE: it serializes the writers of a case as FOR UPDATE does, without holding off the
+    # foreign-key checks of rows that reference the case (an enrichment result, a timeline
+    # entry: their COMMIT waited for the chunk's, bench/results.md).
+    locked = Case.objects.select_for_update(no_key=True).filter(any_of("pk", case_ids)).order_by("pk")
+    cases = {case.pk: case for case in locked.only("id", "title", "severity", "confidence", "created_at",
+                                                   "sla_ack_due", "sla_resolve_due")}
     ctx = current_request_context()
     request_id, client_ip = ctx.get("request_id", ""), ctx.get("client_ip")
     events: list[CaseEvent] = []
