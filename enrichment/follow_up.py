@@ -29,6 +29,8 @@ from django.utils import timezone
 
 from enrichment import services
 from enrichment.models import EnrichmentRequest
+from enrichment.providers.base import Provider
+from enrichment.providers.registry import build_providers
 from soar import queue
 from soar.bulk import any_of
 
@@ -143,9 +145,10 @@ class _Heartbeat:
             connection.close()
 
 
-def run_request(request_id: int) -> int:
+def run_request(request_id: int, providers: list[Provider] | None = None) -> int:
     """The task's body: enrich the request's case, mark the request done unless alerts were
-    added meanwhile (then enrich again). Returns the number of results stored."""
+    added meanwhile (then enrich again). Returns the number of results stored. ``providers``:
+    built once for many requests (run_requests)."""
     now = timezone.now()
     claimed = (EnrichmentRequest.objects.filter(pk=request_id, done_at__isnull=True)
                .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
@@ -160,7 +163,7 @@ def run_request(request_id: int) -> int:
                 if row is None:
                     return stored  # the case was deleted
                 try:
-                    stored += len(services.enrich_case(row["case_id"]))
+                    stored += len(services.enrich_case(row["case_id"], providers=providers))
                 except services.CaseReadOnly:
                     pass  # merged meanwhile: its evidence belongs on the target case; the request is done
                 if EnrichmentRequest.objects.filter(pk=request_id, requested_at=row["requested_at"]).update(
@@ -174,8 +177,10 @@ def run_request(request_id: int) -> int:
 
 def run_requests(request_ids: list[int]) -> int:
     """``run_request`` for each of these requests, one after the other (one task for many; a
-    request another worker holds, or done already, is skipped). Returns the results stored."""
-    return sum(run_request(request_id) for request_id in request_ids)
+    request another worker holds, or done already, is skipped). Returns the results stored. The
+    providers and their configuration are read once for the task (seconds at most)."""
+    providers = build_providers()
+    return sum(run_request(request_id, providers) for request_id in request_ids)
 
 
 def sweep(now=None, limit: int = SWEEP_LIMIT) -> int:

@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts.models import Observable
@@ -219,3 +221,14 @@ def test_automatic_enrichment_can_be_switched_off(settings, monkeypatch):
     receivers.on_case_alerts_added(sender=None, case_id=case.pk, alert_ids=[1], opened=True)
     receivers.on_alerts_processed(sender=None, alert_ids=[2])
     assert not EnrichmentRequest.objects.exists()
+
+
+def test_the_answers_about_one_observable_are_stored_in_one_insert():
+    services.add_to_blocklist("firewall", "ip", "1.2.3.4", actor_label="t")
+    case = make_case(observable("ip", "1.2.3.4"), observable("domain", "evil.example"))
+    with CaptureQueriesContext(connection) as queries:
+        results = services.enrich_case(case.pk)
+    inserts = [q for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "enrichment_enrichmentresult"')]
+    assert len(inserts) == 2 and len({r.provider for r in results}) > 2
+    finding = case.events.get(kind=CaseEvent.Kind.ENRICHMENT)
+    assert finding.data["result_id"] == next(r.pk for r in results if r.verdict == "malicious")

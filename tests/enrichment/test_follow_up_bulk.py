@@ -114,9 +114,9 @@ def test_background_processing_leaves_the_follow_ups_to_the_follow_up_thread(mak
     enriched_in: list[str] = []
     real = follow_up.run_request
 
-    def run_request(request_id):
+    def run_request(request_id, providers=None):
         enriched_in.append(threading.current_thread().name)
-        return real(request_id)
+        return real(request_id, providers)
 
     monkeypatch.setattr(follow_up, "run_request", run_request)
     with queue.follow_ups_in_background():
