@@ -22,7 +22,8 @@ from django.dispatch import Signal
 # kwargs: alert_ids (list[int])
 alerts_processed = Signal()
 # kwargs: case_id (int), alert_ids (list[int]), opened (bool: the case was opened by these alerts),
-# promoted (bool, optional: an analyst opened it from queued alerts, processed earlier)
+# promoted (bool, optional: an analyst opened it from queued alerts, processed earlier),
+# observables_added (bool, optional, True when absent: as CaseAlerts.observables_added)
 case_alerts_added = Signal()
 # kwargs: cases (list[CaseAlerts]), in the order the cases were touched; a case appears once
 cases_alerts_added = Signal()

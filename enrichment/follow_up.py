@@ -41,18 +41,12 @@ KEEP_DONE_DAYS = 7
 REQUESTS_PER_TASK = 25  # a chunk's requests to one task: fewer publishes, still spread over the workers
 
 
-def record_request(case_id: int, *, opened: bool) -> EnrichmentRequest | None:
-    """Inside the caller's transaction: note that the case needs enriching, and publish the task
-    after the commit. An open request of the case absorbs the new alerts (its task enriches the
-    whole case, again if it is running now). Returns the new request, or None."""
-    created = record_requests([(case_id, opened)])
-    return created[0] if created else None
-
-
 def record_requests(cases: list[tuple[int, bool]]) -> list[EnrichmentRequest]:
-    """``record_request`` for many cases ((case id, opened) pairs) at once: one look-up of their
-    open requests, one UPDATE, one INSERT, and their tasks published after the commit,
-    ``REQUESTS_PER_TASK`` requests to a task. Returns the new requests."""
+    """Inside the caller's transaction: note that these cases ((case id, opened) pairs) need
+    enriching. An open request of a case absorbs the new alerts (its task enriches the whole
+    case, again if it is running now). One look-up of their open requests, one UPDATE, one
+    INSERT, and their tasks published after the commit, ``REQUESTS_PER_TASK`` requests to a
+    task. Returns the new requests."""
     opened: dict[int, bool] = {}
     for case_id, was_opened in cases:
         opened[case_id] = opened.get(case_id, False) or was_opened

@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from alerts import correlation
 from alerts import services as alert_services
+from alerts.models import Alert
+from alerts.signals import case_alerts_added
 from cases.models import Case
 from enrichment import follow_up
 from enrichment import services as enrichment_services
@@ -190,4 +192,17 @@ def test_a_lookup_that_failed_is_retried_by_the_next_alert_even_without_a_new_ob
     EnrichmentResult.objects.create(case=case, observable=alice, provider=failed.provider, verdict="unknown",
                                     fetched_at=timezone.now())
     correlation.process_chunk(joining_alerts(source, ["alice"]), correlation.load_rules())
+    assert EnrichmentRequest.objects.filter(case=case).count() == 2
+
+
+def test_one_case_signal_follows_the_same_rule(make_source):
+    """case_alerts_added (the per-alert path, an analyst's promotion) asks for a request unless
+    the sender says the alerts brought no new observable."""
+    source, _ = make_source()
+    correlation.process_chunk(joining_alerts(source, ["alice"]), correlation.load_rules())
+    case = Case.objects.get()
+    EnrichmentRequest.objects.update(done_at=timezone.now())
+    case_alerts_added.send(sender=Alert, case_id=case.pk, alert_ids=[], opened=False, observables_added=False)
+    assert EnrichmentRequest.objects.filter(case=case).count() == 1
+    case_alerts_added.send(sender=Alert, case_id=case.pk, alert_ids=[], opened=False)
     assert EnrichmentRequest.objects.filter(case=case).count() == 2
