@@ -10,7 +10,8 @@ enriched and offered to playbooks). Three figures each: when the sender has its 
 existing (the embedded mode processes webhook alerts in a background thread,
 SOAR_EMBEDDED_PROCESSING), and when the cases' follow-ups are done (enrichment and playbook
 triggers, run by the embedded follow-up thread, soar.queue.follow_ups).
-Runs on a throw-away SQLite database under a temporary SOAR_VAR_DIR."""
+Runs on a throw-away SQLite database under a temporary SOAR_VAR_DIR, with the embedded beat
+running (its sweeps every 5 s), as in the web process."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ def setup() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    # As in the product's web process (soar/wsgi.py): the embedded beat's sweeps run beside the group.
+    from soar.embedded_beat import beat
+
+    assert beat.start()
 
 
 def group(size: int, severity: str, run: str) -> dict:

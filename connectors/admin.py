@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from connectors import embedded, services
+from connectors import services
 from connectors.models import PullConnector
 from connectors.selectors import current_lag_seconds
 from soar.admin_utils import HideSecretsMixin, WriteOnlySecretFormMixin
@@ -89,11 +89,6 @@ class PullConnectorAdmin(HideSecretsMixin, admin.ModelAdmin):
     @admin.display(description="last error")
     def short_error(self, obj: PullConnector) -> str:
         return obj.last_error[:120]
-
-    def save_model(self, request: HttpRequest, obj: PullConnector, form: forms.ModelForm, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if obj.enabled:
-            embedded.scheduler.ensure_started()
 
     @admin.action(description="Run now (one page; clears the back-off)")
     def run_now(self, request: HttpRequest, queryset: QuerySet[PullConnector]) -> None:

@@ -238,7 +238,7 @@ def due_connector_ids(now: datetime | None = None) -> list[int]:
 
 
 def run_due_connectors() -> int:
-    """Queue a run of every connector that is due (beat; the embedded scheduler). With a broker
+    """Queue a run of every connector that is due (beat, or the embedded mode's beat). With a broker
     each run is a task of its own on any worker; in the embedded mode they run here, in turn.
     Returns how many were queued."""
     queued = 0

@@ -323,6 +323,9 @@ SOAR_EMBEDDED_PROCESSING = env("SOAR_EMBEDDED_PROCESSING", "background")
 if SOAR_EMBEDDED_PROCESSING not in ("background", "inline"):
     raise ImproperlyConfigured("SOAR_EMBEDDED_PROCESSING must be 'background' or 'inline'.")
 CELERY_TASK_EAGER_PROPAGATES = False
+# Embedded mode only: one web process per data directory runs the beat schedule below (the
+# sweeps, retention, report roll-ups and schedules, pull connectors) in a thread (soar/embedded_beat.py).
+SOAR_EMBEDDED_BEAT = env_bool("SOAR_EMBEDDED_BEAT", True)
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = None
@@ -552,7 +555,7 @@ SOAR_LIVE_POLL_SECONDS = max(1, env_int("SOAR_LIVE_POLL_SECONDS", 15))
 
 # --- pull connectors (connectors app) -----------------------------------------------------
 # Connectors that are due are run this often (each keeps its own interval and back-off); in the
-# embedded mode (no broker, no beat) a thread of the web process does the same sweep.
+# embedded mode the embedded beat (soar/embedded_beat.py) runs the same sweep.
 SOAR_CONNECTOR_SWEEP_SECONDS = 10.0
 CELERY_BEAT_SCHEDULE["run-due-pull-connectors"] = {
     "task": "connectors.tasks.run_due_connectors",

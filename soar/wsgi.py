@@ -13,3 +13,8 @@ from django.urls import get_resolver  # noqa: E402
 
 get_resolver().url_patterns  # noqa: B018
 gc.freeze()
+
+# The embedded mode (no broker) runs the beat schedule in a thread of one web process.
+from soar.embedded_beat import beat  # noqa: E402
+
+beat.start()

@@ -45,15 +45,6 @@ def _process_alerts_inline(settings):
 
 
 @pytest.fixture(autouse=True)
-def _no_embedded_connector_scheduler(settings):
-    """The embedded mode's pull-connector scheduler starts at a request once connectors exist and
-    looks them up at most once a minute: on, it would add a query to whichever request comes
-    first in a minute (query-count tests failed by the clock) and run connectors in a thread of
-    its own. Tests run connectors themselves; the scheduler's own tests turn it on."""
-    settings.SOAR_CONNECTOR_EMBEDDED_SCHEDULER = False
-
-
-@pytest.fixture(autouse=True)
 def _broker_not_marked_down():
     """soar.queue skips the broker for 5 s after a failed publish, for the whole process: a
     test that broke the broker on purpose must not hold back the next test's publishes."""

@@ -13,9 +13,10 @@ from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
 
 from alerts.models import Alert
-from connectors import embedded, services
+from connectors import services
 from connectors.models import PullConnector
 from soar.celery import app
+from soar.embedded_beat import EmbeddedBeat
 from tests.connectors.connector_fakes import detection_alert
 from tests.factories import build_world
 from tests.support.eager import EAGER_GET
@@ -199,31 +200,24 @@ def stored_alerts() -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_embedded_mode_runs_connectors_in_a_thread_of_the_process(elastic, make_connector, settings):
+def test_embedded_mode_runs_connectors_in_the_embedded_beat(elastic, make_connector, settings, monkeypatch, tmp_path):
+    """No broker, no beat process: the web process's embedded beat (soar/embedded_beat.py)
+    runs the connector sweep of the beat schedule, and the run stores the alert."""
     elastic.index_docs([detection_alert(1)])
     make_connector(elastic)
-    settings.SOAR_CONNECTOR_EMBEDDED_SCHEDULER = True
-    settings.SOAR_CONNECTOR_SWEEP_SECONDS = 0.2  # a sweep that met a lock runs again soon
+    settings.SOAR_EMBEDDED_BEAT = True
     assert settings.CELERY_TASK_ALWAYS_EAGER  # the embedded mode
-    scheduler = embedded.Scheduler()
+    # The beat schedule's sweep, every 0.2 s instead of SOAR_CONNECTOR_SWEEP_SECONDS.
+    monkeypatch.setattr(app.conf, "beat_schedule", {
+        "run-due-pull-connectors": {"task": "connectors.tasks.run_due_connectors", "schedule": 0.2}})
+    beat = EmbeddedBeat(lock_path=tmp_path / "beat.lock")
     try:
-        scheduler.maybe_start()
-        assert scheduler.running()
+        assert beat.start() is True
         deadline = time.monotonic() + 30
         while stored_alerts() < 1 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert stored_alerts() == 1
     finally:
-        scheduler.stop()
-    assert not scheduler.running()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_embedded_scheduler_stays_off_without_connectors_or_with_a_broker(settings):
-    settings.SOAR_CONNECTOR_EMBEDDED_SCHEDULER = True
-    scheduler = embedded.Scheduler()
-    scheduler.maybe_start()
-    assert not scheduler.running()
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    assert scheduler.ensure_started() is False
+        beat.stop()
+    assert not beat.running()
 
