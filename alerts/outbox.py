@@ -256,8 +256,10 @@ atexit.register(relay.flush)
 
 def _process_here(alert_ids: list[int], source_of: dict[int, int]) -> None:
     """The embedded mode's relay: tasks run in-process, so publishing processes the alerts in
-    the relay thread, after the webhook has answered. The embedded mode has no beat either:
-    each round also sweeps what an earlier round left (a crash, a locked database). The cases'
+    the relay thread, after the webhook has answered. Each round also sweeps what an earlier
+    round left (a crash, a locked database) at once, instead of leaving it to the embedded
+    beat's sweep (soar/embedded_beat.py: every few seconds, in one process, and off with
+    SOAR_EMBEDDED_BEAT=0). The cases'
     follow-ups (enrichment, playbook triggers: durable rows committed with the cases) run in
     the follow-up thread (soar.queue.follow_ups), so that the next round's alerts do not wait
     for them."""
