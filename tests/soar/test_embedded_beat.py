@@ -8,10 +8,12 @@ import time
 from collections.abc import Callable
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from alerts.models import Alert
+from reporting.services import create_report_schedule
 from soar import embedded_beat
 from soar.celery import app
 
@@ -57,6 +59,18 @@ def test_a_schedule_added_in_the_admin_runs_without_a_broker(beat, make_source, 
     assert wait_for(lambda: Alert.objects.get(pk=left.pk).processing == Alert.Processing.DONE)
     runner.stop()  # beat writes its run counts back when it stops
     assert PeriodicTask.objects.get(name="sweep").total_run_count >= 1
+
+
+def test_a_report_schedule_sends_its_email_in_the_embedded_mode(beat):
+    """The admin guide's report schedule, made as `create_report_schedule` makes it; its
+    crontab replaced by a one-second interval so that it is due during the test."""
+    schedule = create_report_schedule("Daily report", ["soc-leads@example.org"], frequency="daily", hour=7)
+    schedule.crontab = None
+    schedule.interval = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.SECONDS)
+    schedule.save()
+    assert beat().start() is True
+    assert wait_for(lambda: len(mail.outbox) >= 1)
+    assert mail.outbox[0].to == ["soc-leads@example.org"] and "Daily report" in mail.outbox[0].subject
 
 
 def test_one_process_per_data_directory_runs_it(beat):
